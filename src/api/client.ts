@@ -1,0 +1,200 @@
+// The one typed client for infrasimd, shared by the CLI, the provider, tests and benches.
+import * as grpc from "@grpc/grpc-js";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { serviceClient } from "./proto.ts";
+import type * as T from "./gen/types.ts";
+import { ApiError, Status } from "./errors.ts";
+
+/** Default data dir of the daemon, also where its unix socket lives. */
+export function defaultDataDir(): string {
+  return process.env.INFRASIM_DATA_DIR || join(homedir(), ".infrasim");
+}
+
+export const SOCKET_NAME = "infrasimd.sock";
+
+/**
+ * Turns a user-facing address into a grpc-js target. Accepted forms:
+ * "unix:///abs/path", "unix:/abs/path", "/abs/path", "http://host:port", "host:port".
+ */
+export function toGrpcTarget(address: string): string {
+  const a = address.trim();
+  if (a.startsWith("unix://")) return `unix:${a.slice("unix://".length)}`;
+  if (a.startsWith("unix:")) return a;
+  if (a.startsWith("/")) return `unix:${a}`;
+  if (a.startsWith("http://")) return a.slice("http://".length).replace(/\/+$/, "");
+  if (a.startsWith("https://")) {
+    throw new ApiError(Status.INVALID_ARGUMENT, "daemon_address: TLS (https://) is not supported");
+  }
+  if (/^[A-Za-z0-9.\-[\]:]+:\d+$/.test(a)) return a;
+  throw new ApiError(
+    Status.INVALID_ARGUMENT,
+    `daemon_address: ${JSON.stringify(address)} is not unix:///path, /path or host:port`,
+  );
+}
+
+/** The address used when none is given: $INFRASIM_DAEMON_ADDRESS, else the local socket. */
+export function defaultAddress(): string {
+  return process.env.INFRASIM_DAEMON_ADDRESS || `unix://${join(defaultDataDir(), SOCKET_NAME)}`;
+}
+
+type Req<M, K extends keyof M> = M[K] extends { req: infer R } ? R : never;
+type Res<M, K extends keyof M> = M[K] extends { res: infer R } ? R : never;
+/** Requests may leave out any field; the wire fills in defaults. */
+export type DeepPartial<X> = X extends Uint8Array ? X
+  : X extends (infer E)[] ? DeepPartial<E>[]
+  : X extends object ? { [P in keyof X]?: DeepPartial<X[P]> | null }
+  : X;
+
+export interface CallOptions {
+  /** Seconds until the call is abandoned with DEADLINE_EXCEEDED. */
+  timeoutSeconds?: number;
+}
+
+export class InfrasimClient {
+  readonly address: string;
+  readonly #vm: grpc.Client;
+  readonly #daemon: grpc.Client;
+  readonly #health: grpc.Client;
+
+  constructor(address: string = defaultAddress()) {
+    this.address = address;
+    const target = toGrpcTarget(address);
+    const creds = grpc.credentials.createInsecure();
+    const VmService = serviceClient("infrasim.v1.VmService");
+    this.#vm = new VmService(target, creds);
+    // Share the channel between services.
+    const opts = { channelOverride: this.#vm.getChannel() };
+    this.#daemon = new (serviceClient("infrasim.v1.DaemonService"))(target, creds, opts);
+    this.#health = new (serviceClient("grpc.health.v1.Health"))(target, creds, opts);
+  }
+
+  close(): void {
+    this.#vm.close();
+  }
+
+  /** A streaming method of VmService, bound to its client. */
+  #rpc(name: string): (...args: unknown[]) => unknown {
+    const c = this.#vm as unknown as Record<string, (...args: unknown[]) => unknown>;
+    return c[name].bind(c);
+  }
+
+  #unary<M, K extends keyof M & string>(
+    client: grpc.Client,
+    method: K,
+    req: DeepPartial<Req<M, K>>,
+    opts: CallOptions = {},
+  ): Promise<Res<M, K>> {
+    const deadline = new Date(Date.now() + (opts.timeoutSeconds ?? 300) * 1000);
+    return new Promise((resolve, reject) => {
+      // deno-lint-ignore no-explicit-any
+      (client as any)[method](req, { deadline }, (err: grpc.ServiceError | null, res: any) => {
+        if (err) reject(this.#wrap(err));
+        else resolve(res);
+      });
+    });
+  }
+
+  #wrap(err: grpc.ServiceError): ApiError {
+    if (err.code === Status.UNAVAILABLE) {
+      return new ApiError(
+        err.code,
+        `cannot reach infrasimd at ${this.address} (${err.details}); start it with \`infrasimd\``,
+      );
+    }
+    return new ApiError(err.code, err.details || err.message);
+  }
+
+  createVm(req: DeepPartial<T.CreateVmRequest>, o?: CallOptions) {
+    return this.#unary<T.VmServiceMethods, "CreateVm">(this.#vm, "CreateVm", req, o);
+  }
+  getVm(ref: string, o?: CallOptions) {
+    return this.#unary<T.VmServiceMethods, "GetVm">(this.#vm, "GetVm", { ref }, o);
+  }
+  async listVms(labelSelector = "", o?: CallOptions): Promise<T.Vm[]> {
+    const res = await this.#unary<T.VmServiceMethods, "ListVms">(this.#vm, "ListVms", {
+      label_selector: labelSelector,
+    }, o);
+    return res.vms;
+  }
+  updateVm(req: DeepPartial<T.UpdateVmRequest>, o?: CallOptions) {
+    return this.#unary<T.VmServiceMethods, "UpdateVm">(this.#vm, "UpdateVm", req, o);
+  }
+  deleteVm(ref: string, o?: CallOptions) {
+    return this.#unary<T.VmServiceMethods, "DeleteVm">(this.#vm, "DeleteVm", { ref }, o);
+  }
+  startVm(ref: string, o?: CallOptions) {
+    return this.#unary<T.VmServiceMethods, "StartVm">(this.#vm, "StartVm", { ref }, o);
+  }
+  stopVm(req: DeepPartial<T.StopVmRequest>, o?: CallOptions) {
+    return this.#unary<T.VmServiceMethods, "StopVm">(this.#vm, "StopVm", req, o);
+  }
+  restartVm(req: DeepPartial<T.RestartVmRequest>, o?: CallOptions) {
+    return this.#unary<T.VmServiceMethods, "RestartVm">(this.#vm, "RestartVm", req, o);
+  }
+  daemonStatus(o?: CallOptions) {
+    return this.#unary<T.DaemonServiceMethods, "GetDaemonStatus">(
+      this.#daemon,
+      "GetDaemonStatus",
+      {},
+      o,
+    );
+  }
+  async health(service = "", o?: CallOptions): Promise<string> {
+    const res = await this.#unary<T.HealthMethods, "Check">(this.#health, "Check", { service }, o);
+    return res.status;
+  }
+
+  /**
+   * Streams the serial log. Resolves when the stream ends (at once unless follow).
+   * Returns a cancel function through onStart so callers can stop following.
+   */
+  serialLog(
+    ref: string,
+    follow: boolean,
+    onData: (chunk: Uint8Array) => void,
+  ): { done: Promise<void>; cancel: () => void } {
+    const call = this.#rpc("GetSerialLog")({ ref, follow }) as grpc.ClientReadableStream<
+      T.SerialLogChunk
+    >;
+    const done = new Promise<void>((resolve, reject) => {
+      call.on("data", (c: T.SerialLogChunk) => onData(c.data));
+      call.on("end", () => resolve());
+      call.on("error", (e: grpc.ServiceError) => {
+        if (e.code === Status.CANCELLED) resolve();
+        else reject(this.#wrap(e));
+      });
+    });
+    return { done, cancel: () => call.cancel() };
+  }
+
+  /** Attaches to the serial console. write() types into it; close() detaches. */
+  console(ref: string, onData: (chunk: Uint8Array) => void): ConsoleSession {
+    const call = this.#rpc("Console")() as grpc.ClientDuplexStream<
+      DeepPartial<T.ConsoleInput>,
+      T.ConsoleOutput
+    >;
+    const done = new Promise<void>((resolve, reject) => {
+      call.on("data", (c: T.ConsoleOutput) => onData(c.data));
+      call.on("end", () => resolve());
+      call.on("error", (e: grpc.ServiceError) => {
+        if (e.code === Status.CANCELLED) resolve();
+        else reject(this.#wrap(e));
+      });
+    });
+    call.write({ ref });
+    return {
+      done,
+      write: (data) => {
+        call.write({ data: typeof data === "string" ? new TextEncoder().encode(data) : data });
+      },
+      close: () => call.cancel(),
+    };
+  }
+}
+
+export interface ConsoleSession {
+  done: Promise<void>;
+  write(data: Uint8Array | string): void;
+  close(): void;
+}

@@ -1,0 +1,101 @@
+// Rendering for the CLI: table for people; json and yaml are the complete API objects.
+import { stringify as toYaml } from "yaml";
+import type * as T from "../api/gen/types.ts";
+
+export type OutputFormat = "table" | "json" | "yaml";
+
+/** Bytes fields are not part of CLI objects; everything else is plain data. */
+export function render(format: OutputFormat, data: unknown, table: () => string): string {
+  if (format === "json") return JSON.stringify(data, null, 2);
+  if (format === "yaml") return toYaml(data).trimEnd();
+  return table();
+}
+
+function columns(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i])).join("  "))
+    .join("\n");
+}
+
+export function age(iso: string, now = Date.now()): string {
+  if (!iso) return "-";
+  const s = Math.max(0, Math.floor((now - Date.parse(iso)) / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.floor(s / 60)}m`;
+  if (s < 172800) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+const ports = (pf: T.PortForward[]) =>
+  pf.map((p) => `${p.host_port}->${p.guest_port}${p.protocol === "udp" ? "/udp" : ""}`).join(",") ||
+  "-";
+
+export function formatVmTable(vms: T.Vm[]): string {
+  if (vms.length === 0) return "No VMs.";
+  return columns([
+    ["NAME", "STATE", "ARCH", "CPUS", "MEMORY", "ACCEL", "PORTS", "AGE", "ID"],
+    ...vms.map((v) => [
+      v.meta!.name,
+      v.status!.state,
+      v.spec!.arch,
+      String(v.spec!.cpu_cores),
+      `${v.spec!.memory_mb}M`,
+      v.status!.accelerator || "-",
+      ports(v.status!.port_forwards),
+      age(v.meta!.created_at),
+      v.meta!.id,
+    ]),
+  ]);
+}
+
+export function formatVm(v: T.Vm): string {
+  const m = v.meta!, s = v.spec!, st = v.status!;
+  const boot = s.boot?.kernel
+    ? `kernel ${s.boot.kernel.kernel_path}${
+      s.boot.kernel.initrd_path ? ` initrd ${s.boot.kernel.initrd_path}` : ""
+    }`
+    : s.boot?.disk
+    ? `uefi disk ${s.boot.disk.path}`
+    : "uefi (no boot disk)";
+  const rows: [string, string][] = [
+    ["Name", m.name],
+    ["ID", m.id],
+    ["State", st.state + (st.message ? ` (${st.message})` : "")],
+    ["Desired", s.power_state === "POWER_ON" ? "running" : "stopped"],
+    ["Arch", `${s.arch} (${s.machine})`],
+    ["CPUs", String(s.cpu_cores)],
+    ["Memory", `${s.memory_mb} MiB`],
+    ["Boot", boot],
+    ["Disks", s.disks.map((d) => d.path + (d.read_only ? " (ro)" : "")).join(", ") || "-"],
+    ["Network", s.network?.mode ?? "user"],
+    ["Ports", ports(st.port_forwards)],
+    ["Accelerator", st.accelerator || "-"],
+    ["PID", st.pid ? String(st.pid) : "-"],
+    ["Serial log", st.serial_log_path],
+    ["Last exit", st.last_exit_reason || "-"],
+    ["Labels", Object.entries(m.labels).map(([k, val]) => `${k}=${val}`).join(",") || "-"],
+    ["Created", m.created_at],
+    ["Generation", String(m.generation)],
+  ];
+  return columns(rows.map(([k, val]) => [`${k}:`, val]));
+}
+
+export function formatDaemonStatus(st: T.DaemonStatus): string {
+  const rows: [string, string][] = [
+    ["Version", st.version],
+    ["Host", st.host],
+    ["PID", String(st.pid)],
+    ["Uptime", `${st.uptime_seconds}s`],
+    ["Data dir", st.data_dir],
+    ...st.qemu.map((q): [string, string] => [
+      `QEMU ${q.arch}`,
+      `${q.version} (${q.path}), accelerator ${st.accelerators[q.arch] ?? "?"}`,
+    ]),
+    [
+      "VMs",
+      Object.entries(st.vm_counts).map(([k, n]) => `${k.toLowerCase()}=${n}`).join(" ") ||
+      "total=0",
+    ],
+  ];
+  return columns(rows.map(([k, v]) => [`${k}:`, v]));
+}

@@ -1,0 +1,97 @@
+// infrasimd: loads config, opens state, re-adopts running VMs, serves the API.
+import { Command, CommanderError } from "@commander-js/extra-typings";
+import { chmodSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { ConfigError, loadConfig } from "./config.ts";
+import { log, setLogLevel } from "./log.ts";
+import { probeHost } from "../qemu/host.ts";
+import { openDatabase } from "../store/db.ts";
+import { VmManager } from "./vm_manager.ts";
+import { startServer } from "./server.ts";
+import { VERSION } from "../version.ts";
+import type { Arch } from "../api/validate.ts";
+
+export async function runDaemon(argv: string[]): Promise<number> {
+  const program = new Command("infrasimd")
+    .description("InfraSim daemon: runs QEMU virtual machines and serves the infrasim.v1 gRPC API")
+    .version(VERSION, "-V, --version")
+    .option("-c, --config <file>", "config file (default: <data-dir>/config.toml)")
+    .option("--data-dir <dir>", "state, sockets and VM run dirs (default: ~/.infrasim)")
+    .option(
+      "--listen <host:port>",
+      'TCP address on loopback, "" to disable (default: 127.0.0.1:50051)',
+    )
+    .option("--log-level <level>", "debug | info | warn | error")
+    .option("--accelerator <name>", "auto | hvf | kvm | tcg")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  try {
+    program.parse(argv, { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    throw e;
+  }
+  const flags = program.opts();
+  let cfg;
+  try {
+    cfg = loadConfig(flags);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`infrasimd: config error: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  setLogLevel(cfg.log_level);
+  process.umask(0o077);
+  mkdirSync(join(cfg.data_dir, "vms"), { recursive: true, mode: 0o700 });
+  chmodSync(cfg.data_dir, 0o700);
+
+  const host = probeHost({
+    binaries: { x86_64: cfg.qemu.binary_x86_64, aarch64: cfg.qemu.binary_aarch64 },
+    accelerator: cfg.qemu.accelerator,
+  });
+  for (const [arch, b] of Object.entries(host.binaries)) {
+    log.info("qemu found", {
+      arch,
+      path: b.path,
+      version: b.version,
+      accelerator: host.accelerators[arch as Arch],
+    });
+  }
+  if (Object.keys(host.binaries).length === 0) {
+    log.warn("no qemu-system-* binary found; VMs cannot start");
+  }
+
+  const db = openDatabase(join(cfg.data_dir, "state.db"));
+  const manager = new VmManager(db, cfg, host);
+  let server;
+  try {
+    // Claim the socket first so a second daemon never touches the first one's VMs.
+    server = await startServer(manager, {
+      qemu: Object.entries(host.binaries).map(([arch, b]) => ({
+        arch,
+        path: b.path,
+        version: b.version,
+      })),
+      accelerators: host.accelerators,
+    });
+  } catch (e) {
+    process.stderr.write(`infrasimd: ${(e as Error).message}\n`);
+    return 1;
+  }
+  await manager.adoptAll();
+  log.info("infrasimd ready", { version: VERSION, pid: process.pid, data_dir: cfg.data_dir });
+
+  return await new Promise<number>((resolve) => {
+    const stop = async (sig: string) => {
+      log.info("shutting down; VMs keep running", { signal: sig });
+      manager.detachAll();
+      await server.shutdown();
+      db.close();
+      resolve(0);
+    };
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.once("SIGTERM", () => stop("SIGTERM"));
+  });
+}

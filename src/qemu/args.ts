@@ -1,0 +1,154 @@
+// The QEMU command line for a VM: a pure function of the spec and the resolved host
+// facts, so it can be unit-tested and reused by the boot benchmark's raw baseline.
+import type { PortForward, VmSpec } from "../api/gen/types.ts";
+import type { Accelerator, Arch } from "../api/validate.ts";
+
+export interface RunPaths {
+  qmpSocket: string;
+  serialSocket: string;
+  serialLog: string;
+  pidFile: string;
+  /** Per-VM writable copy of the UEFI variable store (disk boot only). */
+  firmwareVars: string;
+}
+
+export interface QemuArgsInput {
+  id: string;
+  name: string;
+  spec: VmSpec;
+  accelerator: Accelerator;
+  /** Port forwards with their host ports resolved (no zeros). */
+  ports: PortForward[];
+  paths: RunPaths;
+  /** UEFI code image; required for disk boot. */
+  firmwareCode?: string;
+  /** Detach from the daemon (-daemonize) and start paused (-S) until QMP says cont. */
+  supervised: boolean;
+  /** Disk formats resolved from the image headers, by path. */
+  diskFormats?: Record<string, string>;
+}
+
+/** QEMU splits option values on commas; a literal comma is written twice. */
+export function escapeOptionValue(v: string): string {
+  return v.replaceAll(",", ",,");
+}
+
+/** The CPU model: the host's under hardware acceleration, a fast emulated one under TCG. */
+export function cpuModel(arch: Arch, accel: Accelerator): string {
+  if (accel !== "tcg") return "host";
+  // cortex-a72 avoids the slow emulation of pointer authentication that "max" brings.
+  return arch === "aarch64" ? "cortex-a72" : "max";
+}
+
+/** A stable, locally administered MAC address derived from the VM id. */
+export function macAddress(id: string): string {
+  const hex = id.replaceAll("-", "").padEnd(6, "0");
+  return `52:54:00:${hex.slice(0, 2)}:${hex.slice(2, 4)}:${hex.slice(4, 6)}`;
+}
+
+export function qemuBinaryName(arch: Arch): string {
+  return `qemu-system-${arch}`;
+}
+
+export function buildQemuArgs(input: QemuArgsInput): string[] {
+  const { spec, accelerator: accel, paths } = input;
+  const arch = spec.arch as Arch;
+  const e = escapeOptionValue;
+  const args: string[] = [
+    "-name",
+    `guest=${e(input.name)}`,
+    "-uuid",
+    input.id,
+    "-nodefaults",
+    "-no-user-config",
+    "-display",
+    "none",
+    "-msg",
+    "timestamp=off",
+  ];
+
+  let machine = `${spec.machine},accel=${accel}`;
+  // GICv2 on aarch64 "virt" stops at 8 CPUs.
+  if (arch === "aarch64" && spec.machine === "virt" && spec.cpu_cores > 8) {
+    machine += ",gic-version=3";
+  }
+  args.push("-machine", machine, "-cpu", cpuModel(arch, accel));
+  args.push("-smp", String(spec.cpu_cores), "-m", String(spec.memory_mb));
+
+  // Control and console: QMP and the serial port are unix sockets in the run dir;
+  // the serial output is also written to a log by QEMU itself.
+  args.push(
+    "-chardev",
+    `socket,id=qmp0,path=${e(paths.qmpSocket)},server=on,wait=off`,
+    "-mon",
+    "chardev=qmp0,mode=control",
+    "-chardev",
+    `socket,id=serial0,path=${e(paths.serialSocket)},server=on,wait=off,logfile=${
+      e(paths.serialLog)
+    },logappend=on`,
+    "-serial",
+    "chardev:serial0",
+  );
+
+  const boot = spec.boot;
+  const format = (path: string, f: string) => f || input.diskFormats?.[path] || "raw";
+  if (boot?.kernel) {
+    args.push("-kernel", boot.kernel.kernel_path);
+    if (boot.kernel.initrd_path) args.push("-initrd", boot.kernel.initrd_path);
+    if (boot.kernel.cmdline) args.push("-append", boot.kernel.cmdline);
+  }
+  if (boot?.disk || !boot?.kernel) {
+    // UEFI: read-only code plus a per-VM variable store.
+    if (!input.firmwareCode) throw new Error("UEFI boot needs firmware (firmwareCode)");
+    args.push(
+      "-drive",
+      `if=pflash,format=raw,unit=0,readonly=on,file=${e(input.firmwareCode)}`,
+      "-drive",
+      `if=pflash,format=raw,unit=1,file=${e(paths.firmwareVars)}`,
+    );
+  }
+  if (boot?.disk) {
+    args.push(
+      "-drive",
+      `file=${e(boot.disk.path)},format=${
+        format(boot.disk.path, boot.disk.format)
+      },if=none,id=disk0`,
+      "-device",
+      "virtio-blk-pci,drive=disk0,bootindex=0",
+    );
+  }
+  spec.disks.forEach((d, i) => {
+    const id = `disk${i + 1}`;
+    args.push(
+      "-drive",
+      `file=${e(d.path)},format=${format(d.path, d.format)},if=none,id=${id}${
+        d.read_only ? ",readonly=on" : ""
+      }`,
+      "-device",
+      `virtio-blk-pci,drive=${id}`,
+    );
+  });
+
+  if (spec.network?.mode !== "none") {
+    const fwds = input.ports.map((p) =>
+      `,hostfwd=${p.protocol}:127.0.0.1:${p.host_port}-:${p.guest_port}`
+    ).join("");
+    args.push(
+      "-netdev",
+      `user,id=net0${fwds}`,
+      "-device",
+      `virtio-net-pci,netdev=net0,mac=${macAddress(input.id)}`,
+    );
+  }
+  args.push(
+    "-object",
+    "rng-random,id=rng0,filename=/dev/urandom",
+    "-device",
+    "virtio-rng-pci,rng=rng0",
+  );
+
+  if (input.supervised) {
+    args.push("-S", "-daemonize", "-pidfile", paths.pidFile);
+  }
+  return args;
+}

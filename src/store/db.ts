@@ -1,0 +1,80 @@
+// SQLite state store (node:sqlite, WAL) with versioned schema migrations.
+import { DatabaseSync } from "node:sqlite";
+import { chmodSync, closeSync, existsSync, openSync } from "node:fs";
+
+/** Append-only: never edit a shipped migration, add a new one. */
+const MIGRATIONS: string[] = [
+  // 1: VMs and their host port allocations.
+  `CREATE TABLE vms (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     labels TEXT NOT NULL,
+     annotations TEXT NOT NULL,
+     spec TEXT NOT NULL,
+     status TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     generation INTEGER NOT NULL,
+     qemu_identity TEXT
+   );
+   CREATE TABLE port_allocations (
+     protocol TEXT NOT NULL,
+     host_port INTEGER NOT NULL,
+     guest_port INTEGER NOT NULL,
+     vm_id TEXT NOT NULL REFERENCES vms(id) ON DELETE CASCADE,
+     PRIMARY KEY (protocol, host_port),
+     UNIQUE (vm_id, protocol, guest_port)
+   );`,
+];
+
+export function openDatabase(path: string): DatabaseSync {
+  if (!existsSync(path)) closeSync(openSync(path, "a", 0o600));
+  chmodSync(path, 0o600);
+  const db = new DatabaseSync(path);
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec("PRAGMA synchronous = NORMAL");
+  db.exec("PRAGMA foreign_keys = ON");
+  db.exec("PRAGMA busy_timeout = 5000");
+  migrate(db);
+  return db;
+}
+
+export function schemaVersion(db: DatabaseSync): number {
+  const row = db.prepare("SELECT MAX(version) AS v FROM schema_migrations").get() as
+    | { v: number | null }
+    | undefined;
+  return row?.v ?? 0;
+}
+
+function migrate(db: DatabaseSync): void {
+  db.exec(
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+  );
+  const current = schemaVersion(db);
+  if (current > MIGRATIONS.length) {
+    throw new Error(
+      `state database schema version ${current} is newer than this infrasimd knows (${MIGRATIONS.length}); upgrade infrasimd`,
+    );
+  }
+  for (let v = current + 1; v <= MIGRATIONS.length; v++) {
+    transaction(db, () => {
+      db.exec(MIGRATIONS[v - 1]);
+      db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(
+        v,
+        new Date().toISOString(),
+      );
+    });
+  }
+}
+
+export function transaction<R>(db: DatabaseSync, fn: () => R): R {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const r = fn();
+    db.exec("COMMIT");
+    return r;
+  } catch (e) {
+    db.exec("ROLLBACK");
+    throw e;
+  }
+}
