@@ -193,6 +193,31 @@ export async function runCli(argv: string[]): Promise<number> {
       }
     });
 
+  vm.command("port").description("show forwarded ports, like `docker port`")
+    .argument("<vm>", "id or name")
+    .argument("[guest-port]", "only this guest port; prints just 127.0.0.1:HOST")
+    .action(async (ref, guestPort) => {
+      const v = await getClient().getVm(ref);
+      const fwds = v.status!.port_forwards;
+      if (guestPort === undefined) {
+        print(
+          render(
+            fmt(),
+            fwds,
+            () =>
+              fwds.map((p) => `${p.guest_port}/${p.protocol} -> 127.0.0.1:${p.host_port}`).join(
+                "\n",
+              ) ||
+              "No port forwards.",
+          ),
+        );
+        return;
+      }
+      const p = fwds.find((f) => String(f.guest_port) === guestPort);
+      if (!p) throw new ApiError(Status.NOT_FOUND, `vm ${ref} forwards no guest port ${guestPort}`);
+      print(render(fmt(), p, () => `127.0.0.1:${p.host_port}`));
+    });
+
   vm.command("logs").description("print the serial console log")
     .argument("<vm>", "id or name")
     .option("-f, --follow", "keep printing new output")

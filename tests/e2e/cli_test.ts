@@ -138,6 +138,10 @@ Deno.test({
       });
       assert.deepEqual(JSON.parse(viaEnv.stdout), []);
 
+      const port = d.cli(["vm", "port", "web", "80"]);
+      assert.equal(port.stdout.trim(), `127.0.0.1:${vm.status.port_forwards[0].host_port}`);
+      assert.equal(d.cli(["vm", "port", "web", "22"]).code, 1);
+
       const logs = d.cli(["vm", "logs", "web"]);
       assert.equal(logs.code, 0);
       assert.match(logs.stdout, /INFRASIM-READY/);
