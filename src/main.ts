@@ -1,16 +1,20 @@
 // One executable, three tools (busybox-style): the name it was started under picks
 // infrasimd or the infrasim CLI. Shipping one binary ships the runtime once.
+// No top-level await: the compiled binary is precompiled to bytecode (CommonJS).
 import { basename } from "node:path";
 
-const invoked = basename(process.argv0 || process.argv[1] || "").replace(/\.exe$/, "");
-const args = process.argv.slice(2);
-
-let code: number;
-if (invoked.startsWith("infrasimd")) {
-  const { runDaemon } = await import("./daemon/main.ts");
-  code = await runDaemon(args);
-} else {
+async function main(): Promise<number> {
+  const invoked = basename(process.argv0 || process.argv[1] || "").replace(/\.exe$/, "");
+  const args = process.argv.slice(2);
+  if (invoked.startsWith("infrasimd")) {
+    const { runDaemon } = await import("./daemon/main.ts");
+    return await runDaemon(args);
+  }
   const { runCli } = await import("./cli/main.ts");
-  code = await runCli(args);
+  return await runCli(args);
 }
-process.exit(code);
+
+main().then((code) => process.exit(code), (e) => {
+  process.stderr.write(`fatal: ${(e as Error)?.stack ?? e}\n`);
+  process.exit(1);
+});

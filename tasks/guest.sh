@@ -74,8 +74,9 @@ done
 [ ${#todo[@]} -gt 0 ] || exit 0
 
 # --- host packages ----------------------------------------------------------------
-[ "$(uname -s)" = Linux ] && command -v apt-get >/dev/null && command -v dpkg-query >/dev/null ||
+if ! { [ "$(uname -s)" = Linux ] && command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; }; then
   die "building guests needs a Debian/Ubuntu host with apt"
+fi
 
 mkdir -p "$OUT_ROOT"
 # One builder at a time (parallel test runs may all call this script); whoever
@@ -144,13 +145,13 @@ apt_download() {
 # directly (no real-mode setup, no in-guest decompression).
 extract_vmlinux() {
   local bz=$1 out=$2 off
-  for off in $(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$bz" | cut -d: -f1); do
+  while read -r off; do
     tail -c +$((off + 1)) "$bz" | xz -dc 2>/dev/null >"$out.tmp" || true
     if [ "$(head -c 4 "$out.tmp" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 7f454c46 ]; then
       mv "$out.tmp" "$out"
       return 0
     fi
-  done
+  done < <(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$bz" | cut -d: -f1)
   rm -f "$out.tmp"
   return 1
 }
@@ -271,7 +272,7 @@ build_arch() {
   log "$arch: resolving linux-image-$debarch"
   (cd "$w/debs" && apt_download "linux-image-$debarch:$debarch")
   local meta img_pkg img_ver
-  meta=$(ls "$w/debs"/linux-image-"$debarch"_*.deb)
+  meta=$(ls "$w/debs/linux-image-${debarch}"_*.deb)
   img_pkg=$(dpkg-deb -f "$meta" Depends | tr ',' '\n' | sed -n 's/^ *\(linux-image-[0-9][^ ]*\).*/\1/p' | head -1)
   [ -n "$img_pkg" ] || die "cannot read the kernel package from $meta"
   local extra=("busybox-static:$debarch" "systemd-boot-efi:$debarch")
