@@ -148,6 +148,9 @@ export async function runCli(argv: string[]): Promise<number> {
         },
       });
       print(render(fmt(), v, () => formatVm(v)));
+      if (o.start && v.status!.state === "ERROR") {
+        throw new Error(`vm ${v.meta!.name} was created but did not start: ${v.status!.message}`);
+      }
     });
 
   vm.command("start").description("start VMs").argument("<vm...>", "ids or names")

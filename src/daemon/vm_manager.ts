@@ -1,6 +1,14 @@
 // The VM lifecycle: validation, persistence, QEMU launch, stop, adoption after a
 // daemon restart, and exit handling. Operations on one VM are serialized.
-import { copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import type { DatabaseSync } from "node:sqlite";
@@ -16,7 +24,7 @@ import {
 } from "../api/validate.ts";
 import { matches, parseSelector } from "../api/labels.ts";
 import { buildQemuArgs, type RunPaths } from "../qemu/args.ts";
-import { findFirmware, type HostInfo } from "../qemu/host.ts";
+import { acceleratorProblem, findFirmware, type HostInfo } from "../qemu/host.ts";
 import { isAlive, launchDaemonized, processStartTime } from "../qemu/process.ts";
 import { type QemuIdentity, type StoredVm, VmStore } from "../store/vm_store.ts";
 import type { DaemonConfig } from "./config.ts";
@@ -121,10 +129,9 @@ export class VmManager {
     spec.disks.forEach((x, i) =>
       checkUserFile(x.path, `spec.disks[${i}].path`, dd, { writable: !x.read_only })
     );
-    const acc = spec.accelerator as Accelerator | "";
-    if (acc === "hvf" && process.platform !== "darwin") {
-      throw invalid("spec.accelerator", "hvf is only available on macOS");
-    }
+    const problem = spec.accelerator &&
+      acceleratorProblem(spec.accelerator as Accelerator, arch, this.host.kvm);
+    if (problem) throw invalid("spec.accelerator", problem);
   }
 
   /**
@@ -229,8 +236,9 @@ export class VmManager {
       if (req.meta?.name && req.meta.name !== cur.meta.name) {
         throw invalid("meta.name", "cannot be changed; create a new VM instead");
       }
-      const labels = { ...(req.meta?.labels ?? {}) };
-      const annotations = { ...(req.meta?.annotations ?? {}) };
+      // Without meta, labels and annotations stay as they are.
+      const labels = { ...(req.meta ? req.meta.labels ?? {} : cur.meta.labels) };
+      const annotations = { ...(req.meta ? req.meta.annotations ?? {} : cur.meta.annotations) };
       validateLabels(labels, "meta.labels");
       validateAnnotations(annotations, "meta.annotations");
       const spec = normalizeSpec(req.spec);
@@ -288,8 +296,7 @@ export class VmManager {
     const id = vm.meta.id;
     return this.#locks.run(id, async () => {
       if (!this.store.get(id)) throw notFound(`vm ${JSON.stringify(ref)} not found`);
-      const rt = this.#runtimes.get(id);
-      if (rt?.running) await this.#stop(id, true, 0, "deleted");
+      await this.#stop(id, true, 0, "deleted");
       this.store.delete(id);
       rmSync(this.vmDir(id), { recursive: true, force: true });
       log.info("vm deleted", { id, name: vm.meta.name });
@@ -344,8 +351,13 @@ export class VmManager {
   }
 
   async #start(id: string): Promise<FullVm> {
-    const { vm } = this.find(id);
+    const { vm, identity } = this.find(id);
     if (this.#runtimes.get(id)?.running) return vm;
+    if (identity && sameProcess(identity)) {
+      throw failedPrecondition(
+        `vm ${vm.meta.name}: its qemu (pid ${identity.pid}) is still running unsupervised; stop it with \`infrasim vm stop --force\``,
+      );
+    }
     const spec = vm.spec;
     const arch = spec.arch as Arch;
     const paths = this.runPaths(id);
@@ -354,10 +366,12 @@ export class VmManager {
       this.#checkSpec(spec);
       const binary = this.host.binaries[arch]!.path;
       const accelerator = (spec.accelerator || this.host.accelerators[arch]) as Accelerator;
-      // Re-check forwarded ports: an auto-allocated one taken meanwhile is replaced.
+      // Re-check forwarded ports: auto-allocated ones taken meanwhile are replaced.
       let ports = this.store.ports(id);
-      for (const p of ports) {
-        if (!(await portFree(p.protocol, p.host_port))) {
+      const busy: T.PortForward[] = [];
+      for (const p of ports) if (!(await portFree(p.protocol, p.host_port))) busy.push(p);
+      if (busy.length > 0) {
+        for (const p of busy) {
           const wanted = spec.network!.port_forwards.find((f) =>
             f.protocol === p.protocol && f.guest_port === p.guest_port
           );
@@ -366,13 +380,13 @@ export class VmManager {
               `host port ${p.host_port} is in use on 127.0.0.1 by another program`,
             );
           }
-          ports = await this.#locks.run("__create__", async () => {
-            const others = ports.filter((o) => o !== p);
-            const next = await this.#allocatePorts(spec.network!.port_forwards, others);
-            this.store.update(this.find(id).vm, next);
-            return next;
-          });
         }
+        const keep = ports.filter((o) => !busy.includes(o));
+        ports = await this.#locks.run("__create__", async () => {
+          const next = await this.#allocatePorts(spec.network!.port_forwards, keep);
+          this.store.update(this.find(id).vm, next);
+          return next;
+        });
       }
       mkdirSync(this.vmDir(id), { recursive: true, mode: 0o700 });
       for (const f of [paths.qmpSocket, paths.serialSocket, paths.pidFile]) {
@@ -387,6 +401,7 @@ export class VmManager {
         if (!existsSync(paths.firmwareVars)) {
           if (fw.vars) copyFileSync(fw.vars, paths.firmwareVars);
           else writeFileSync(paths.firmwareVars, new Uint8Array(statSync(fw.code).size));
+          chmodSync(paths.firmwareVars, 0o600);
         }
       }
       const diskFormats: Record<string, string> = {};
@@ -466,7 +481,21 @@ export class VmManager {
    */
   async #stop(id: string, force: boolean, timeoutSeconds: number, why = "stopped"): Promise<void> {
     const rt = this.#runtimes.get(id);
-    if (!rt?.running) return;
+    if (!rt?.running) {
+      // A QEMU that could not be re-adopted has no QMP: all we can do is kill it.
+      const identity = this.store.get(id)?.identity;
+      if (identity && sameProcess(identity)) {
+        process.kill(identity.pid, "SIGKILL");
+        for (let i = 0; i < 100 && isAlive(identity.pid); i++) await sleep(50);
+        this.#setStatus(id, {
+          state: "STOPPED",
+          pid: 0,
+          started_at: "",
+          last_exit_reason: `${why} (killed: qemu was not supervised)`,
+        }, null);
+      }
+      return;
+    }
     this.#setStatus(id, { state: "STOPPING" });
     const timeout = (timeoutSeconds || this.config.stop_timeout_seconds) * 1000;
     if (!force) {
@@ -495,11 +524,10 @@ export class VmManager {
   async adoptAll(): Promise<void> {
     for (const { vm, identity } of this.store.list()) {
       const id = vm.meta.id;
-      if (!RUNNING_STATES.includes(vm.status.state)) continue;
+      // Also retry VMs whose QEMU an earlier daemon could not adopt (ERROR + identity).
+      if (!RUNNING_STATES.includes(vm.status.state) && !identity) continue;
       const paths = this.runPaths(id);
-      const sameProcess = identity && isAlive(identity.pid) &&
-        (!identity.startTime || processStartTime(identity.pid) === identity.startTime);
-      if (!sameProcess) {
+      if (!identity || !sameProcess(identity)) {
         this.#setStatus(id, {
           state: "STOPPED",
           pid: 0,
@@ -538,6 +566,14 @@ export class VmManager {
     for (const rt of this.#runtimes.values()) rt.detach();
     this.#runtimes.clear();
   }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The persisted QEMU is still the same process (pid alive, same start time). */
+function sameProcess(identity: QemuIdentity): boolean {
+  return isAlive(identity.pid) &&
+    (!identity.startTime || processStartTime(identity.pid) === identity.startTime);
 }
 
 function emptyStatus(state: T.VmState, serialLog: string): T.VmStatus {

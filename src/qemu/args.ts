@@ -76,7 +76,7 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
   args.push("-smp", String(spec.cpu_cores), "-m", String(spec.memory_mb));
 
   // Control and console: QMP and the serial port are unix sockets in the run dir;
-  // the serial output is also written to a log by QEMU itself.
+  // the serial output is also written to a log by QEMU itself, anew at each start.
   args.push(
     "-chardev",
     `socket,id=qmp0,path=${e(paths.qmpSocket)},server=on,wait=off`,
@@ -85,7 +85,7 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
     "-chardev",
     `socket,id=serial0,path=${e(paths.serialSocket)},server=on,wait=off,logfile=${
       e(paths.serialLog)
-    },logappend=on`,
+    }`,
     "-serial",
     "chardev:serial0",
   );

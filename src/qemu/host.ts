@@ -111,7 +111,24 @@ export function findFirmware(arch: Arch, binary?: string): Firmware | undefined 
 
 export interface HostInfo {
   binaries: Partial<Record<Arch, { path: string; version: string }>>;
+  /** The accelerator each guest arch gets by default. */
   accelerators: Record<Arch, Accelerator>;
+  kvm: boolean;
+}
+
+/** Why an accelerator cannot run a guest arch here, or undefined if it can. */
+export function acceleratorProblem(
+  acc: Accelerator,
+  guest: Arch,
+  kvm: boolean,
+): string | undefined {
+  if (acc === "tcg") return undefined;
+  if (guest !== hostArch()) return `${acc} cannot run ${guest} guests on a ${hostArch()} host`;
+  if (acc === "hvf" && process.platform !== "darwin") return "hvf is only available on macOS";
+  if (acc === "kvm" && !kvm) {
+    return "kvm is not usable on this host (/dev/kvm missing or not able to run guests)";
+  }
+  return undefined;
 }
 
 /** Probes binaries and accelerators; overrides come from the daemon config. */
@@ -124,9 +141,13 @@ export function probeHost(
   for (const arch of ARCHES) {
     const path = overrides.binaries?.[arch] || findQemuBinary(arch);
     if (path) binaries[arch] = { path, version: qemuVersion(path) };
-    accelerators[arch] = overrides.accelerator && overrides.accelerator !== "auto"
+    // A configured accelerator applies where it can run; foreign arches stay on tcg.
+    const forced = overrides.accelerator && overrides.accelerator !== "auto"
       ? overrides.accelerator
+      : undefined;
+    accelerators[arch] = forced && !acceleratorProblem(forced, arch, kvm)
+      ? forced
       : defaultAccelerator(arch, kvm);
   }
-  return { binaries, accelerators };
+  return { binaries, accelerators, kvm };
 }

@@ -99,6 +99,16 @@ Deno.test({
         ],
         ["unknown accelerator", ok("x1", { accelerator: "xen" }), /^spec\.accelerator: /],
         [
+          "hvf off macOS",
+          ok("x2", { accelerator: "hvf" }),
+          /^spec\.accelerator: hvf is only available on macOS/,
+        ],
+        [
+          "kvm for a foreign arch",
+          ok("x3", { arch: "aarch64", accelerator: "kvm" }),
+          /^spec\.accelerator: kvm cannot run aarch64 guests/,
+        ],
+        [
           "bad label key",
           { ...ok("l1"), meta: { name: "l1", labels: { "bad key": "x" } } },
           /^meta\.labels\["bad key"\]/,
