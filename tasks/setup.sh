@@ -16,7 +16,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 # QEMU for both guest arches, edk2 firmware, and what tasks/guest.sh builds guests
 # with (it installs any further build packages it needs itself).
 APT_PACKAGES=(qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64
-  xorriso busybox-static cpio xz-utils curl)
+  xorriso busybox-static cpio xz-utils curl tmux)
 if [ "$(uname -s)" = Linux ] && command -v dpkg-query >/dev/null; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do
