@@ -73,6 +73,23 @@ export class InfrasimClient {
     this.#vm.close();
   }
 
+  /** Feeds a stream's data chunks to onData; resolves at its end or on cancel. */
+  #drain(
+    call:
+      | grpc.ClientReadableStream<{ data: Uint8Array }>
+      | grpc.ClientDuplexStream<unknown, { data: Uint8Array }>,
+    onData: (chunk: Uint8Array) => void,
+  ): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      call.on("data", (c: { data: Uint8Array }) => onData(c.data));
+      call.on("end", () => resolve());
+      call.on("error", (e: grpc.ServiceError) => {
+        if (e.code === Status.CANCELLED) resolve();
+        else reject(this.#wrap(e));
+      });
+    });
+  }
+
   /** A streaming method of VmService, bound to its client. */
   #rpc(name: string): (...args: unknown[]) => unknown {
     const c = this.#vm as unknown as Record<string, (...args: unknown[]) => unknown>;
@@ -147,7 +164,7 @@ export class InfrasimClient {
 
   /**
    * Streams the serial log. Resolves when the stream ends (at once unless follow).
-   * Returns a cancel function through onStart so callers can stop following.
+   * cancel() stops following.
    */
   serialLog(
     ref: string,
@@ -157,15 +174,7 @@ export class InfrasimClient {
     const call = this.#rpc("GetSerialLog")({ ref, follow }) as grpc.ClientReadableStream<
       T.SerialLogChunk
     >;
-    const done = new Promise<void>((resolve, reject) => {
-      call.on("data", (c: T.SerialLogChunk) => onData(c.data));
-      call.on("end", () => resolve());
-      call.on("error", (e: grpc.ServiceError) => {
-        if (e.code === Status.CANCELLED) resolve();
-        else reject(this.#wrap(e));
-      });
-    });
-    return { done, cancel: () => call.cancel() };
+    return { done: this.#drain(call, onData), cancel: () => call.cancel() };
   }
 
   /** Attaches to the serial console. write() types into it; close() detaches. */
@@ -174,14 +183,7 @@ export class InfrasimClient {
       DeepPartial<T.ConsoleInput>,
       T.ConsoleOutput
     >;
-    const done = new Promise<void>((resolve, reject) => {
-      call.on("data", (c: T.ConsoleOutput) => onData(c.data));
-      call.on("end", () => resolve());
-      call.on("error", (e: grpc.ServiceError) => {
-        if (e.code === Status.CANCELLED) resolve();
-        else reject(this.#wrap(e));
-      });
-    });
+    const done = this.#drain(call, onData);
     call.write({ ref });
     return {
       done,

@@ -2,35 +2,29 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { E2E, INFRASIMD, TestDaemon } from "../helpers/env.ts";
+import { E2E, e2eTest, INFRASIMD } from "../helpers/env.ts";
 
 function runDaemon(args: string[]) {
   return spawnSync(INFRASIMD, args, { encoding: "utf8", timeout: 20_000 });
 }
 
-Deno.test({
-  name: "infrasimd: 0600 socket and state, health, refuses a second daemon on the same data dir",
-  ...E2E,
-  fn: async () => {
-    const d = await TestDaemon.start();
-    try {
-      assert.equal(statSync(d.socket).mode & 0o777, 0o600);
-      assert.equal(statSync(`${d.dataDir}/state.db`).mode & 0o777, 0o600);
-      assert.equal(statSync(d.dataDir).mode & 0o777, 0o700);
-      assert.equal(await d.client.health(), "SERVING");
-      assert.equal(await d.client.health("infrasim.v1.VmService"), "SERVING");
-      const st = await d.client.daemonStatus();
-      assert.match(st.version, /^\d+\.\d+\.\d+/);
-      assert.equal(st.data_dir, d.dataDir);
-      const second = runDaemon(["--data-dir", d.dataDir, "--listen", ""]);
-      assert.equal(second.status, 1);
-      assert.match(second.stderr, /another infrasimd is already serving/);
-      assert.equal(await d.client.health(), "SERVING", "the first daemon is untouched");
-    } finally {
-      await d.cleanup();
-    }
+e2eTest(
+  "infrasimd: 0600 socket and state, health, refuses a second daemon on the same data dir",
+  async (d) => {
+    assert.equal(statSync(d.socket).mode & 0o777, 0o600);
+    assert.equal(statSync(`${d.dataDir}/state.db`).mode & 0o777, 0o600);
+    assert.equal(statSync(d.dataDir).mode & 0o777, 0o700);
+    assert.equal(await d.client.health(), "SERVING");
+    assert.equal(await d.client.health("infrasim.v1.VmService"), "SERVING");
+    const st = await d.client.daemonStatus();
+    assert.match(st.version, /^\d+\.\d+\.\d+/);
+    assert.equal(st.data_dir, d.dataDir);
+    const second = runDaemon(["--data-dir", d.dataDir, "--listen", ""]);
+    assert.equal(second.status, 1);
+    assert.match(second.stderr, /another infrasimd is already serving/);
+    assert.equal(await d.client.health(), "SERVING", "the first daemon is untouched");
   },
-});
+);
 
 Deno.test({
   name: "infrasimd: bad listen addresses and config keys stop startup naming them",

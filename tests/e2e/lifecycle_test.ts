@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import {
   E2E,
+  e2eTest,
   guest,
   guestSpec,
   httpGet,
@@ -64,114 +65,90 @@ for (const arch of ["x86_64", "aarch64"] as const) {
   });
 }
 
-Deno.test({
-  name: "kill -9 of QEMU is recorded as CRASHED within 1 s",
-  ...E2E,
-  fn: async () => {
-    const d = await TestDaemon.start();
-    try {
-      const vm = await d.client.createVm({
-        meta: { name: "victim" },
-        spec: guestSpec(guest("x86_64")),
-      });
-      await d.waitSerial(vm, READY);
-      const t0 = performance.now();
-      process.kill(vm.status!.pid, "SIGKILL");
-      let state = "";
-      while (performance.now() - t0 < 1000) {
-        state = (await d.client.getVm("victim")).status!.state;
-        if (state === "CRASHED") break;
-        await sleep(20);
-      }
-      const ms = performance.now() - t0;
-      assert.equal(state, "CRASHED", `state after ${ms.toFixed(0)} ms`);
-      console.log(`  exit seen in ${ms.toFixed(0)} ms`);
-      const after = await d.client.getVm("victim");
-      assert.match(after.status!.last_exit_reason, /unexpectedly/);
-      assert.equal(after.status!.pid, 0);
-      // The desired state is still "on": that difference is the drift Terraform sees.
-      assert.equal(after.spec!.power_state, "POWER_ON");
-    } finally {
-      await d.cleanup();
-    }
-  },
+e2eTest("kill -9 of QEMU is recorded as CRASHED within 1 s", async (d) => {
+  const vm = await d.client.createVm({
+    meta: { name: "victim" },
+    spec: guestSpec(guest("x86_64")),
+  });
+  await d.waitSerial(vm, READY);
+  const t0 = performance.now();
+  process.kill(vm.status!.pid, "SIGKILL");
+  let state = "";
+  while (performance.now() - t0 < 1000) {
+    state = (await d.client.getVm("victim")).status!.state;
+    if (state === "CRASHED") break;
+    await sleep(20);
+  }
+  const ms = performance.now() - t0;
+  assert.equal(state, "CRASHED", `state after ${ms.toFixed(0)} ms`);
+  console.log(`  exit seen in ${ms.toFixed(0)} ms`);
+  const after = await d.client.getVm("victim");
+  assert.match(after.status!.last_exit_reason, /unexpectedly/);
+  assert.equal(after.status!.pid, 0);
+  // The desired state is still "on": that difference is the drift Terraform sees.
+  assert.equal(after.spec!.power_state, "POWER_ON");
 });
 
-Deno.test({
-  name: "kill -9 of infrasimd: both VMs keep running and are re-adopted, no duplicate QEMU",
-  ...E2E,
-  fn: async () => {
-    const d = await TestDaemon.start();
-    try {
-      const a = await d.client.createVm({
-        meta: { name: "keep-a" },
-        spec: guestSpec(guest("x86_64")),
-      });
-      const b = await d.client.createVm({
-        meta: { name: "keep-b" },
-        spec: guestSpec(guest("aarch64")),
-      });
-      await d.waitSerial(a, READY);
-      await d.waitSerial(b, READY);
-      const pids = [a.status!.pid, b.status!.pid];
+e2eTest(
+  "kill -9 of infrasimd: both VMs keep running and are re-adopted, no duplicate QEMU",
+  async (d) => {
+    const a = await d.client.createVm({
+      meta: { name: "keep-a" },
+      spec: guestSpec(guest("x86_64")),
+    });
+    const b = await d.client.createVm({
+      meta: { name: "keep-b" },
+      spec: guestSpec(guest("aarch64")),
+    });
+    await d.waitSerial(a, READY);
+    await d.waitSerial(b, READY);
+    const pids = [a.status!.pid, b.status!.pid];
 
-      await d.kill9();
-      await sleep(500);
-      for (const vm of [a, b]) assert.deepEqual(qemuPids(vm.meta!.id), [vm.status!.pid]);
+    await d.kill9();
+    await sleep(500);
+    for (const vm of [a, b]) assert.deepEqual(qemuPids(vm.meta!.id), [vm.status!.pid]);
 
-      await d.launch();
-      const vms = await d.client.listVms();
-      assert.deepEqual(vms.map((v) => [v.meta!.name, v.status!.state, v.status!.pid]), [
-        ["keep-a", "RUNNING", pids[0]],
-        ["keep-b", "RUNNING", pids[1]],
-      ]);
-      assert.match(d.stderr, /vm re-adopted/);
-      for (const vm of [a, b]) assert.deepEqual(qemuPids(vm.meta!.id), [vm.status!.pid]);
+    await d.launch();
+    const vms = await d.client.listVms();
+    assert.deepEqual(vms.map((v) => [v.meta!.name, v.status!.state, v.status!.pid]), [
+      ["keep-a", "RUNNING", pids[0]],
+      ["keep-b", "RUNNING", pids[1]],
+    ]);
+    assert.match(d.stderr, /vm re-adopted/);
+    for (const vm of [a, b]) assert.deepEqual(qemuPids(vm.meta!.id), [vm.status!.pid]);
 
-      // Adopted VMs are fully supervised again: the console and the exit watch work.
-      const out: string[] = [];
-      const session = d.client.console("keep-b", (c) => out.push(new TextDecoder().decode(c)));
-      await sleep(300);
-      session.write("echo adopted-$((40+2))\n");
-      await sleep(3000);
-      session.close();
-      assert.match(out.join(""), /adopted-42/);
-      const stopped = await d.client.stopVm({ ref: "keep-a", timeout_seconds: 60 });
-      assert.equal(stopped.status!.state, "STOPPED");
-      assert.equal(stopped.status!.last_exit_reason, "the guest powered off");
-    } finally {
-      await d.cleanup();
-    }
+    // Adopted VMs are fully supervised again: the console and the exit watch work.
+    const out: string[] = [];
+    const session = d.client.console("keep-b", (c) => out.push(new TextDecoder().decode(c)));
+    await sleep(300);
+    session.write("echo adopted-$((40+2))\n");
+    await sleep(3000);
+    session.close();
+    assert.match(out.join(""), /adopted-42/);
+    const stopped = await d.client.stopVm({ ref: "keep-a", timeout_seconds: 60 });
+    assert.equal(stopped.status!.state, "STOPPED");
+    assert.equal(stopped.status!.last_exit_reason, "the guest powered off");
   },
-});
+);
 
-Deno.test({
-  name: "serial console round trip through the API, and the log stream",
-  ...E2E,
-  fn: async () => {
-    const d = await TestDaemon.start();
-    try {
-      const vm = await d.client.createVm({
-        meta: { name: "console" },
-        spec: guestSpec(guest("aarch64")),
-      });
-      await d.waitSerial(vm, READY);
-      let out = "";
-      const session = d.client.console("console", (c) => (out += new TextDecoder().decode(c)));
-      await sleep(200);
-      session.write("echo $((6*7))-$((100+23))\n");
-      const t0 = Date.now();
-      while (!out.includes("42-123") && Date.now() - t0 < 15_000) await sleep(50);
-      session.close();
-      assert.match(out, /42-123/);
+e2eTest("serial console round trip through the API, and the log stream", async (d) => {
+  const vm = await d.client.createVm({
+    meta: { name: "console" },
+    spec: guestSpec(guest("aarch64")),
+  });
+  await d.waitSerial(vm, READY);
+  let out = "";
+  const session = d.client.console("console", (c) => (out += new TextDecoder().decode(c)));
+  await sleep(200);
+  session.write("echo $((6*7))-$((100+23))\n");
+  const t0 = Date.now();
+  while (!out.includes("42-123") && Date.now() - t0 < 15_000) await sleep(50);
+  session.close();
+  assert.match(out, /42-123/);
 
-      let log = "";
-      const s = d.client.serialLog("console", false, (c) => (log += new TextDecoder().decode(c)));
-      await s.done;
-      assert.match(log, /INFRASIM-READY/);
-      assert.match(log, /42-123/);
-    } finally {
-      await d.cleanup();
-    }
-  },
+  let log = "";
+  const s = d.client.serialLog("console", false, (c) => (log += new TextDecoder().decode(c)));
+  await s.done;
+  assert.match(log, /INFRASIM-READY/);
+  assert.match(log, /42-123/);
 });

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { E2E, guest, guestSpec, READY, TestDaemon } from "../helpers/env.ts";
+import { E2E, e2eTest, guest, guestSpec, READY, TestDaemon } from "../helpers/env.ts";
 
 for (const arch of ["x86_64", "aarch64"] as const) {
   Deno.test({
@@ -36,51 +36,45 @@ for (const arch of ["x86_64", "aarch64"] as const) {
   });
 }
 
-Deno.test({
-  name: "update: labels change in place; memory restarts the running VM with the new size",
-  ...E2E,
-  fn: async () => {
-    const d = await TestDaemon.start();
-    try {
-      const spec = guestSpec(guest("x86_64"));
-      let vm = await d.client.createVm({ meta: { name: "grow", labels: { a: "1" } }, spec });
-      await d.waitSerial(vm, READY);
-      const pid = vm.status!.pid;
-      const gen = vm.meta!.generation;
+e2eTest(
+  "update: labels change in place; memory restarts the running VM with the new size",
+  async (d) => {
+    const spec = guestSpec(guest("x86_64"));
+    let vm = await d.client.createVm({ meta: { name: "grow", labels: { a: "1" } }, spec });
+    await d.waitSerial(vm, READY);
+    const pid = vm.status!.pid;
+    const gen = vm.meta!.generation;
 
-      vm = await d.client.updateVm({ ref: "grow", meta: { labels: { a: "2" } }, spec: vm.spec });
-      assert.deepEqual(vm.meta!.labels, { a: "2" });
-      assert.equal(vm.status!.pid, pid, "a label change does not restart");
-      assert.equal(vm.meta!.generation, gen + 1);
+    vm = await d.client.updateVm({ ref: "grow", meta: { labels: { a: "2" } }, spec: vm.spec });
+    assert.deepEqual(vm.meta!.labels, { a: "2" });
+    assert.equal(vm.status!.pid, pid, "a label change does not restart");
+    assert.equal(vm.meta!.generation, gen + 1);
 
-      vm = await d.client.updateVm({
-        ref: "grow",
-        meta: vm.meta,
-        spec: { ...vm.spec, memory_mb: 384 },
-        expected_generation: vm.meta!.generation,
-      });
-      assert.equal(vm.spec!.memory_mb, 384);
-      assert.equal(vm.status!.state, "RUNNING");
-      assert.notEqual(vm.status!.pid, pid, "QEMU was restarted for the new memory size");
-      const cmdline = (await Deno.readTextFile(`/proc/${vm.status!.pid}/cmdline`)).split("\0");
-      assert.equal(cmdline[cmdline.indexOf("-m") + 1], "384");
+    vm = await d.client.updateVm({
+      ref: "grow",
+      meta: vm.meta,
+      spec: { ...vm.spec, memory_mb: 384 },
+      expected_generation: vm.meta!.generation,
+    });
+    assert.equal(vm.spec!.memory_mb, 384);
+    assert.equal(vm.status!.state, "RUNNING");
+    assert.notEqual(vm.status!.pid, pid, "QEMU was restarted for the new memory size");
+    const cmdline = (await Deno.readTextFile(`/proc/${vm.status!.pid}/cmdline`)).split("\0");
+    assert.equal(cmdline[cmdline.indexOf("-m") + 1], "384");
 
-      await assert.rejects(
-        d.client.updateVm({ ref: "grow", meta: vm.meta, spec: vm.spec, expected_generation: 1 }),
-        /expected_generation: VM is at generation/,
-      );
-      await assert.rejects(
-        d.client.updateVm({ ref: "grow", meta: vm.meta, spec: { ...vm.spec, arch: "aarch64" } }),
-        /spec\.arch: cannot be changed/,
-      );
-      vm = await d.client.updateVm({
-        ref: "grow",
-        meta: vm.meta,
-        spec: { ...vm.spec, power_state: "POWER_OFF" },
-      });
-      assert.equal(vm.status!.state, "STOPPED");
-    } finally {
-      await d.cleanup();
-    }
+    await assert.rejects(
+      d.client.updateVm({ ref: "grow", meta: vm.meta, spec: vm.spec, expected_generation: 1 }),
+      /expected_generation: VM is at generation/,
+    );
+    await assert.rejects(
+      d.client.updateVm({ ref: "grow", meta: vm.meta, spec: { ...vm.spec, arch: "aarch64" } }),
+      /spec\.arch: cannot be changed/,
+    );
+    vm = await d.client.updateVm({
+      ref: "grow",
+      meta: vm.meta,
+      spec: { ...vm.spec, power_state: "POWER_OFF" },
+    });
+    assert.equal(vm.status!.state, "STOPPED");
   },
-});
+);

@@ -217,3 +217,19 @@ export async function httpGet(port: number, timeoutMs = 30_000): Promise<string>
 
 /** Deno.test options shared by the end-to-end tests: real processes, no op sanitizers. */
 export const E2E = { sanitizeOps: false, sanitizeResources: false, sanitizeExit: false };
+
+/** An end-to-end test with its own daemon, cleaned up (VMs, QEMU, data dir) afterwards. */
+export function e2eTest(name: string, fn: (d: TestDaemon) => Promise<void> | void): void {
+  Deno.test({
+    name,
+    ...E2E,
+    fn: async () => {
+      const d = await TestDaemon.start();
+      try {
+        await fn(d);
+      } finally {
+        await d.cleanup();
+      }
+    },
+  });
+}
