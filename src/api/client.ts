@@ -22,11 +22,11 @@ export function toGrpcTarget(address: string): string {
   if (a.startsWith("unix://")) return `unix:${a.slice("unix://".length)}`;
   if (a.startsWith("unix:")) return a;
   if (a.startsWith("/")) return `unix:${a}`;
-  if (a.startsWith("http://")) return a.slice("http://".length).replace(/\/+$/, "");
+  const hostPort = a.startsWith("http://") ? a.slice("http://".length).replace(/\/+$/, "") : a;
   if (a.startsWith("https://")) {
     throw new ApiError(Status.INVALID_ARGUMENT, "daemon_address: TLS (https://) is not supported");
   }
-  if (/^[A-Za-z0-9.\-[\]:]+:\d+$/.test(a)) return a;
+  if (/^[A-Za-z0-9.\-[\]:]+:\d+$/.test(hostPort)) return hostPort;
   throw new ApiError(
     Status.INVALID_ARGUMENT,
     `daemon_address: ${JSON.stringify(address)} is not unix:///path, /path or host:port`,

@@ -177,7 +177,7 @@ export function normalizeSpec(spec: VmSpec | null | undefined, field = "spec"): 
 
   const power_state = spec.power_state === "POWER_STATE_UNSPECIFIED" || !spec.power_state
     ? "POWER_OFF"
-    : spec.power_state;
+    : oneOf(String(spec.power_state), ["POWER_ON", "POWER_OFF"] as const, `${field}.power_state`);
   return {
     arch,
     machine,

@@ -18,8 +18,9 @@ function columns(rows: string[][]): string {
 }
 
 export function age(iso: string, now = Date.now()): string {
-  if (!iso) return "-";
-  const s = Math.max(0, Math.floor((now - Date.parse(iso)) / 1000));
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return "-";
+  const s = Math.max(0, Math.floor((now - t) / 1000));
   if (s < 120) return `${s}s`;
   if (s < 7200) return `${Math.floor(s / 60)}m`;
   if (s < 172800) return `${Math.floor(s / 3600)}h`;

@@ -110,9 +110,10 @@ export interface ConfigFlags {
 /** Accepts only loopback hosts: 127.0.0.0/8, ::1 and localhost. */
 export function checkLoopback(listen: string, key = "listen"): void {
   if (listen === "") return;
-  const m = listen.match(/^\[?([^\]]+?)\]?:(\d+)$/);
+  const m = listen.match(/^(?:\[([^[\]]+)\]|([^:[\]]+)):(\d+)$/);
   if (!m) throw new ConfigError(`${key}: ${JSON.stringify(listen)} is not host:port`);
-  const [, host, port] = m;
+  const host = m[1] ?? m[2];
+  const port = m[3];
   if (Number(port) > 65535) throw new ConfigError(`${key}: port ${port} is out of range`);
   const loopback = host === "localhost" || host === "::1" ||
     (isIP(host) === 4 && host.startsWith("127."));

@@ -28,7 +28,7 @@ import { acceleratorProblem, findFirmware, type HostInfo } from "../qemu/host.ts
 import { isAlive, launchDaemonized, processStartTime } from "../qemu/process.ts";
 import { type QemuIdentity, type StoredVm, VmStore } from "../store/vm_store.ts";
 import type { DaemonConfig } from "./config.ts";
-import { checkUserFile, detectDiskFormat } from "./host_files.ts";
+import { checkUserFile, detectDiskFormat } from "../api/host_files.ts";
 import { KeyedMutex } from "./mutex.ts";
 import { pickPort, portFree } from "./ports.ts";
 import { VmRuntime } from "./vm_runtime.ts";

@@ -1,5 +1,6 @@
 // Paths that come from users are checked before QEMU sees them: absolute, existing,
-// a regular readable file, and not inside the daemon's own data dir.
+// a regular readable file, and not inside the daemon's data dir. Shared by the daemon
+// (authoritative) and the provider (early, so Terraform can point at the line).
 import {
   accessSync,
   closeSync,
@@ -10,8 +11,8 @@ import {
   statSync,
 } from "node:fs";
 import { sep } from "node:path";
-import { invalid } from "../api/errors.ts";
-import { validatePathSyntax } from "../api/validate.ts";
+import { invalid } from "./errors.ts";
+import { validatePathSyntax } from "./validate.ts";
 
 export function checkUserFile(
   path: string,
