@@ -1,11 +1,15 @@
 // One executable, three tools (busybox-style): the name it was started under picks
-// infrasimd or the infrasim CLI. Shipping one binary ships the runtime once.
+// infrasimd, terraform-provider-infrasim or the infrasim CLI. Shipping one binary ships the runtime once.
 // No top-level await: the compiled binary is precompiled to bytecode (CommonJS).
 import { basename } from "node:path";
 
 async function main(): Promise<number> {
   const invoked = basename(process.argv0 || process.argv[1] || "").replace(/\.exe$/, "");
   const args = process.argv.slice(2);
+  if (invoked.startsWith("terraform-provider-infrasim")) {
+    const { runProvider } = await import("./provider/main.ts");
+    return await runProvider(args);
+  }
   if (invoked.startsWith("infrasimd")) {
     const { runDaemon } = await import("./daemon/main.ts");
     return await runDaemon(args);

@@ -67,6 +67,7 @@ for (const target of targets) {
   ], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
   // One binary, several names: it dispatches on the name it was started under.
   symlinkSync("infrasim", join(dir, "infrasimd"));
+  symlinkSync("infrasim", join(dir, "terraform-provider-infrasim"));
   const mb = (statSync(out).size / 1e6).toFixed(1);
   console.log(`build: ${target} ${mb} MB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 }
