@@ -28,11 +28,11 @@ export type FieldMap = Array<[RegExp, (m: RegExpMatchArray) => Path]>;
 /** Turns an error into one diagnostic, pointing at the attribute when the field is known. */
 export function errorDiag(e: unknown, what: string, fields: FieldMap = []): T.Diagnostic {
   if (!(e instanceof ApiError)) return diag(what, (e as Error)?.message ?? String(e));
-  const m = e.message.match(/^([A-Za-z0-9_.[\]"-]+): (.*)$/s);
-  if (m && e.code === Status.INVALID_ARGUMENT || m && e.code === Status.ALREADY_EXISTS) {
+  const m = e.message.match(/^(.+?): (.*)$/s);
+  if (m && (e.code === Status.INVALID_ARGUMENT || e.code === Status.ALREADY_EXISTS)) {
     for (const [re, toPath] of fields) {
-      const hit = m![1].match(re);
-      if (hit) return diag(`Invalid ${toPath(hit).join(".")}`, m![2], toPath(hit));
+      const hit = m[1].match(re);
+      if (hit) return diag(`Invalid ${toPath(hit).join(".")}`, m[2], toPath(hit));
     }
   }
   return diag(what, `${Status[e.code]}: ${e.message}`);

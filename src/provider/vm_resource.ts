@@ -368,6 +368,21 @@ export function validateVmConfig(config: Obj): T.Diagnostic[] {
       check(() => checkUserFile(v, field, defaultDataDir()));
     }
   }
+  const t = config.timeouts as Obj | null;
+  for (const which of ["create", "update", "delete"]) {
+    const v = t?.[which] ?? null;
+    if (typeof v !== "string") continue;
+    try {
+      parseTimeout(v, 0);
+    } catch (e) {
+      out.push(
+        diag("Invalid duration", `${(e as Error).message}; use e.g. "90s", "10m" or "1h"`, [
+          "timeouts",
+          which,
+        ]),
+      );
+    }
+  }
   // Several checks can report the same field; keep the first.
   const seen = new Set<string>();
   return out.filter((d) => {

@@ -134,9 +134,13 @@ export class TestDaemon {
     await exited;
   }
 
+  get running(): boolean {
+    return this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
   async stop(): Promise<void> {
     this.client.close();
-    if (this.proc.exitCode !== null) return;
+    if (!this.running) return;
     const exited = new Promise((r) => this.proc.once("exit", r));
     this.proc.kill("SIGTERM");
     await exited;
@@ -145,7 +149,7 @@ export class TestDaemon {
   /** Deletes every VM (killing QEMU), stops the daemon and removes the data dir. */
   async cleanup(): Promise<void> {
     try {
-      if (this.proc.exitCode === null) {
+      if (this.running) {
         for (const vm of await this.client.listVms()) {
           await this.client.deleteVm(vm.meta!.id).catch(() => {});
         }

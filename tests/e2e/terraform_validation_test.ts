@@ -1,0 +1,213 @@
+// Bad HCL: every case is an error diagnostic that points at the attribute's line,
+// and nothing is created. Also the provider's own startup contract.
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { e2eTest, guest, INFRASIM } from "../helpers/env.ts";
+import { vmHcl, Workspace } from "../helpers/terraform.ts";
+import { join } from "node:path";
+
+const g = guest("x86_64");
+const PROVIDER = join(INFRASIM, "../terraform-provider-infrasim");
+
+// [what, extra HCL inside the resource (or a replacement), the attribute the error points at]
+const CASES: Array<[string, (base: string) => string, string]> = [
+  ["memory_mb = 0", (b) => b.replace("memory_mb = 256", "memory_mb = 0"), "memory_mb = 0"],
+  ["negative memory", (b) => b.replace("memory_mb = 256", "memory_mb = -512"), "memory_mb = -512"],
+  [
+    "huge memory",
+    (b) => b.replace("memory_mb = 256", "memory_mb = 99999999"),
+    "memory_mb = 99999999",
+  ],
+  [
+    "unknown arch",
+    (b) => b.replace('arch      = "x86_64"', 'arch      = "riscv64"'),
+    'arch      = "riscv64"',
+  ],
+  [
+    "bad name",
+    (b) => b.replace('name      = "ok"', 'name      = "Bad_Name"'),
+    'name      = "Bad_Name"',
+  ],
+  [
+    "name with a slash",
+    (b) => b.replace('name      = "ok"', 'name      = "a/b"'),
+    'name      = "a/b"',
+  ],
+  [
+    "missing kernel file",
+    (b) => b.replace(g.kernel, "/nonexistent/vmlinuz"),
+    'kernel    = "/nonexistent/vmlinuz"',
+  ],
+  ["relative kernel path", (b) => b.replace(g.kernel, "vmlinuz"), 'kernel    = "vmlinuz"'],
+  [
+    "too many cores",
+    (b) => b.replace("memory_mb = 256", "memory_mb = 256\n  cpu_cores = 1000"),
+    "cpu_cores = 1000",
+  ],
+  [
+    "guest port 0",
+    (b) => b.replace("}\n", "  port_forward {\n    guest_port = 0\n  }\n}\n"),
+    "guest_port = 0",
+  ],
+  [
+    "bad protocol",
+    (b) =>
+      b.replace("}\n", '  port_forward {\n    guest_port = 80\n    protocol = "sctp"\n  }\n}\n'),
+    'protocol = "sctp"',
+  ],
+  [
+    "missing disk",
+    (b) => b.replace("}\n", '  disk {\n    path = "/nonexistent.qcow2"\n  }\n}\n'),
+    'path = "/nonexistent.qcow2"',
+  ],
+  [
+    "bad label key",
+    (b) => b.replace("memory_mb = 256", 'memory_mb = 256\n  labels = { "bad key" = "x" }'),
+    'labels = { "bad key" = "x" }',
+  ],
+  [
+    "bad timeout",
+    (b) => b.replace("}\n", '  timeouts {\n    create = "soon"\n  }\n}\n'),
+    'create = "soon"',
+  ],
+];
+
+e2eTest(
+  "terraform: at least 10 kinds of bad HCL give errors at the attribute, creating nothing",
+  async (d) => {
+    assert.ok(CASES.length >= 10);
+    const ws = new Workspace(d);
+    try {
+      const base = vmHcl("ok", g, "", "bad");
+      for (const [what, edit, line] of CASES) {
+        ws.write(edit(base));
+        const r = await ws.run("plan");
+        const out = r.stdout + r.stderr;
+        assert.equal(r.code, 1, `${what}: plan should fail:\n${out}`);
+        assert.match(out, /Error: /, what);
+        // Terraform quotes the configuration line the attribute path points at.
+        const src = readFileSync(join(ws.dir, "main.tf"), "utf8").split("\n");
+        const lineNo = src.findIndex((l) => l.includes(line)) + 1;
+        assert.ok(lineNo > 0, `${what}: test setup`);
+        assert.ok(
+          out.includes(`${lineNo}: ${src[lineNo - 1].trimEnd()}`) ||
+            out.includes(`${lineNo}:${src[lineNo - 1].trimEnd()}`),
+          `${what}: the error should point at line ${lineNo} (${line}):\n${out}`,
+        );
+      }
+      assert.deepEqual(await d.client.listVms(), [], "nothing was created");
+    } finally {
+      ws.cleanup();
+    }
+  },
+);
+
+e2eTest(
+  "provider: an unreachable daemon is one clear diagnostic saying how to start it",
+  async (d) => {
+    const ws = new Workspace(d);
+    try {
+      ws.write(vmHcl("ok", g, "", "x"));
+      await d.stop();
+      const r = await ws.run("plan");
+      assert.equal(r.code, 1);
+      const out = r.stdout + r.stderr;
+      assert.equal(out.match(/^Error: /gm)?.length, 1, out);
+      assert.match(out, /Error: Cannot reach infrasimd/);
+      assert.match(out, /Start the daemon with `infrasimd`/);
+      await d.launch();
+    } finally {
+      ws.cleanup();
+    }
+  },
+);
+
+Deno.test("provider: without the magic cookie it explains itself and exits 1", () => {
+  const r = spawnSync(PROVIDER, [], { encoding: "utf8", env: { PATH: process.env.PATH } });
+  assert.equal(r.status, 1);
+  assert.equal(r.stdout, "");
+  assert.match(r.stderr, /This binary is a plugin/);
+});
+
+Deno.test({
+  name: "provider: handshake line with AutoMTLS; Shutdown over mTLS exits in under 500 ms",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    await import("reflect-metadata");
+    const { generateServerCert } = await import("../../src/provider/tls.ts");
+    const grpc = await import("@grpc/grpc-js");
+    const { serviceClient } = await import("../../src/api/proto.ts");
+    const { Buffer } = await import("node:buffer");
+    const client = await generateServerCert(); // Terraform's side: a self-signed CA cert
+    const t0 = performance.now();
+    const child = spawn(PROVIDER, [], {
+      env: {
+        PATH: process.env.PATH,
+        TF_PLUGIN_MAGIC_COOKIE: "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2",
+        PLUGIN_PROTOCOL_VERSIONS: "5,6",
+        PLUGIN_CLIENT_CERT: client.certPem,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const line = await new Promise<string>((resolve) => {
+      let buf = "";
+      child.stdout.setEncoding("utf8").on("data", (c: string) => {
+        buf += c;
+        if (buf.includes("\n")) resolve(buf);
+      });
+    });
+    console.log(`  launch -> handshake: ${(performance.now() - t0).toFixed(0)} ms`);
+    assert.equal(line.split("\n").filter(Boolean).length, 1, "exactly one line on stdout");
+    const [core, proto, net, addr, kind, cert] = line.trim().split("|");
+    assert.deepEqual([core, proto, net, kind], ["1", "6", "unix", "grpc"]);
+    assert.doesNotMatch(cert, /=$/, "no base64 padding");
+    const serverPem = `-----BEGIN CERTIFICATE-----\n${
+      Buffer.from(cert, "base64").toString("base64").replace(/(.{64})/g, "$1\n").trimEnd()
+    }\n-----END CERTIFICATE-----\n`;
+    const creds = grpc.credentials.createSsl(
+      Buffer.from(serverPem),
+      Buffer.from(client.keyPem),
+      Buffer.from(client.certPem),
+      { checkServerIdentity: () => undefined },
+    );
+    const opts = { "grpc.ssl_target_name_override": "localhost" };
+    const Health = serviceClient("grpc.health.v1.Health");
+    const h = new Health(`unix:${addr}`, creds, opts);
+    // deno-lint-ignore no-explicit-any
+    const health = await new Promise<any>((res, rej) =>
+      // deno-lint-ignore no-explicit-any
+      (h as any).Check({ service: "plugin" }, (e: Error, r: unknown) => (e ? rej(e) : res(r)))
+    );
+    assert.equal(health.status, "SERVING");
+    // Without a client certificate the server refuses the connection.
+    const anon = new Health(
+      `unix:${addr}`,
+      grpc.credentials.createSsl(Buffer.from(serverPem)),
+      opts,
+    );
+    await assert.rejects(
+      new Promise((res, rej) =>
+        // deno-lint-ignore no-explicit-any
+        (anon as any).Check(
+          { service: "plugin" },
+          { deadline: Date.now() + 3000 },
+          (e: Error, r: unknown) => e ? rej(e) : res(r),
+        )
+      ),
+    );
+    const Controller = serviceClient("plugin.GRPCController");
+    const c = new Controller(`unix:${addr}`, creds, opts);
+    const exited = new Promise<number>((r) => child.once("exit", () => r(performance.now())));
+    const t1 = performance.now();
+    // deno-lint-ignore no-explicit-any
+    await new Promise((res) => (c as any).Shutdown({}, () => res(null)));
+    const ms = (await exited) - t1;
+    console.log(`  Shutdown -> exit: ${ms.toFixed(0)} ms`);
+    assert.ok(ms < 500, `exited after ${ms} ms`);
+    h.close();
+    anon.close();
+    c.close();
+  },
+});
