@@ -1,14 +1,8 @@
 // bench/boot: API create+start until the guest's ready marker, against raw QEMU
 // started with the same arguments (from the same args builder) in the same run.
 // Usage: deno task bench [--arch x86_64|aarch64] [--rounds N]
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import { randomUUID } from "node:crypto";
-import { buildQemuArgs } from "../src/qemu/args.ts";
-import { normalizeSpec } from "../src/api/validate.ts";
-import { findQemuBinary } from "../src/qemu/host.ts";
 import { guest, guestSpec, READY, TestDaemon } from "../tests/helpers/env.ts";
+import { median, rawQemuBoot, untilMarker } from "./lib.ts";
 
 const argv = process.argv.slice(2);
 const opt = (name: string, def: string) => {
@@ -18,48 +12,7 @@ const opt = (name: string, def: string) => {
 const arch = opt("arch", "x86_64") as "x86_64" | "aarch64";
 const rounds = Number(opt("rounds", "5"));
 
-async function untilMarker(log: string, t0: number, timeoutMs = 120_000): Promise<number> {
-  while (performance.now() - t0 < timeoutMs) {
-    if (existsSync(log) && readFileSync(log, "latin1").includes(READY)) {
-      return performance.now() - t0;
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`no ${READY} in ${log}`);
-}
-
 const g = guest(arch);
-const spec = normalizeSpec({ ...guestSpec(g), disks: [], accelerator: "" } as never);
-const binary = findQemuBinary(arch)!;
-
-async function rawQemu(): Promise<number> {
-  const dir = mkdtempSync("/tmp/isb-raw-");
-  const id = randomUUID();
-  const args = buildQemuArgs({
-    id,
-    name: "raw",
-    spec,
-    accelerator: "tcg",
-    ports: [{ protocol: "tcp", host_port: 29990, guest_port: 80 }],
-    paths: {
-      qmpSocket: join(dir, "qmp.sock"),
-      serialSocket: join(dir, "serial.sock"),
-      serialLog: join(dir, "serial.log"),
-      pidFile: join(dir, "qemu.pid"),
-      firmwareVars: join(dir, "vars.fd"),
-    },
-    supervised: false,
-  });
-  const t0 = performance.now();
-  const child = spawn(binary, args, { stdio: "ignore" });
-  try {
-    return await untilMarker(join(dir, "serial.log"), t0);
-  } finally {
-    child.kill("SIGKILL");
-    await new Promise((r) => child.once("exit", r));
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 async function viaApi(d: TestDaemon, i: number): Promise<number> {
   const t0 = performance.now();
@@ -71,14 +24,13 @@ async function viaApi(d: TestDaemon, i: number): Promise<number> {
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const d = await TestDaemon.start();
 const raw: number[] = [];
 const api: number[] = [];
 try {
-  await rawQemu(); // warm the page cache
+  await rawQemuBoot(g, 29990); // warm the page cache
   for (let i = 0; i < rounds; i++) {
-    raw.push(await rawQemu());
+    raw.push(await rawQemuBoot(g, 29990));
     api.push(await viaApi(d, i));
   }
 } finally {

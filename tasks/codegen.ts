@@ -116,10 +116,34 @@ emit(pb);
 
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, "types.ts"), [...out, ...services, ""].join("\n"));
+// One descriptor per .proto file, so a process parses only the packages it serves
+// (the provider never needs infrasim.v1's, the CLI never tfplugin6's).
+const descriptors: Record<string, unknown> = {};
+const serviceFiles: Record<string, string> = {};
+for (const file of files) {
+  const key = relative(protoDir, file);
+  const single = new protobuf.Root();
+  single.resolvePath = pb.resolvePath;
+  single.loadSync(file, { keepCase: true });
+  descriptors[key] = single.toJSON({ keepComments: false });
+  const walk = (ns: protobuf.NamespaceBase) => {
+    for (const o of ns.nestedArray) {
+      if (o instanceof protobuf.Service) serviceFiles[o.fullName.slice(1)] = key;
+      else if (o instanceof protobuf.Namespace) walk(o);
+    }
+  };
+  walk(single);
+}
 writeFileSync(
   join(outDir, "descriptor.ts"),
-  `${header}// deno-fmt-ignore-file\nexport const descriptorJson = ${
-    JSON.stringify(pb.toJSON({ keepComments: false }))
-  } as const;\n`,
+  `${header}// deno-fmt-ignore-file
+export const descriptors = ${JSON.stringify(descriptors)} as const;
+` +
+    `/** Service full name -> the descriptors key of the file that defines it. */
+` +
+    `export const serviceFiles: Record<string, keyof typeof descriptors> = ${
+      JSON.stringify(serviceFiles)
+    };
+`,
 );
 console.log(`codegen: ${files.length} proto files -> ${relative(root, outDir)}/`);

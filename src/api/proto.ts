@@ -1,7 +1,9 @@
-// The gRPC package definition, built from the descriptor embedded at codegen time.
+// gRPC service definitions from the descriptors embedded at codegen time. Each
+// .proto file is parsed on first use only: start-up time matters for the CLI and
+// the provider, which Terraform launches several times per command.
 import * as protoLoader from "@grpc/proto-loader";
 import * as grpc from "@grpc/grpc-js";
-import { descriptorJson } from "./gen/descriptor.ts";
+import { descriptors, serviceFiles } from "./gen/descriptor.ts";
 
 /** The decoding rules the generated types in gen/types.ts assume. */
 export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
@@ -12,23 +14,25 @@ export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
   oneofs: true,
 };
 
-let cached: grpc.GrpcObject | undefined;
+const loaded = new Map<string, grpc.GrpcObject>();
 
-/** Loads the package definition once per process (it costs a few ms). */
-export function grpcObject(): grpc.GrpcObject {
-  if (!cached) {
+function grpcObject(file: keyof typeof descriptors): grpc.GrpcObject {
+  let obj = loaded.get(file);
+  if (!obj) {
     // deno-lint-ignore no-explicit-any
-    const def = protoLoader.fromJSON(descriptorJson as any, PROTO_LOADER_OPTIONS);
-    cached = grpc.loadPackageDefinition(def);
+    const def = protoLoader.fromJSON(descriptors[file] as any, PROTO_LOADER_OPTIONS);
+    obj = grpc.loadPackageDefinition(def);
+    loaded.set(file, obj);
   }
-  return cached;
+  return obj;
 }
 
 /** Looks up a service constructor by its full name, e.g. "infrasim.v1.VmService". */
 export function serviceClient(fullName: string): grpc.ServiceClientConstructor {
+  const file = serviceFiles[fullName];
+  if (!file) throw new Error(`unknown service ${fullName}`);
   // deno-lint-ignore no-explicit-any
-  let cur: any = grpcObject();
+  let cur: any = grpcObject(file);
   for (const part of fullName.split(".")) cur = cur[part];
-  if (!cur?.service) throw new Error(`unknown service ${fullName}`);
   return cur as grpc.ServiceClientConstructor;
 }

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { serviceClient } from "../api/proto.ts";
 import { VERSION } from "../version.ts";
 import { Provider } from "./provider.ts";
+import { serverCert } from "./server_cert.ts";
 import { plog } from "./log.ts";
 
 export const MAGIC_COOKIE_KEY = "TF_PLUGIN_MAGIC_COOKIE";
@@ -102,11 +103,7 @@ export async function runProvider(argv: string[]): Promise<number> {
   let creds = grpc.ServerCredentials.createInsecure();
   let certB64 = "";
   if (clientCert) {
-    // @peculiar/x509 needs reflect-metadata loaded first; bundlers may hoist static
-    // imports past it, so both are loaded here, in order.
-    await import("reflect-metadata");
-    const { generateServerCert } = await import("./tls.ts");
-    const cert = await generateServerCert();
+    const cert = await serverCert();
     certB64 = cert.certB64;
     // Require Terraform's client certificate and trust exactly that one.
     creds = grpc.ServerCredentials.createSsl(

@@ -1,6 +1,5 @@
-// AutoMTLS for go-plugin: a fresh self-signed server certificate per launch
-// (CA:true, SAN localhost), and the client certificate Terraform passed in
-// PLUGIN_CLIENT_CERT as the only trusted root.
+// AutoMTLS for go-plugin: a self-signed server certificate (CA:true, SAN localhost).
+// The client certificate Terraform passes in PLUGIN_CLIENT_CERT is the only trusted root.
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { Buffer } from "node:buffer";
@@ -13,6 +12,7 @@ export interface ServerCert {
 }
 
 const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
+export const VALIDITY_MS = 7 * 24 * 3600_000;
 
 function pem(label: string, der: ArrayBuffer): string {
   const b64 = Buffer.from(der).toString("base64").replace(/(.{64})/g, "$1\n").trimEnd();
@@ -31,7 +31,7 @@ export async function generateServerCert(): Promise<ServerCert> {
     ),
     name: "CN=localhost, O=InfraSim",
     notBefore: new Date(now - 30_000),
-    notAfter: new Date(now + 24 * 3600_000),
+    notAfter: new Date(now + VALIDITY_MS),
     signingAlgorithm: ALG,
     keys,
     extensions: [

@@ -1,0 +1,52 @@
+// bench/provider_startup: provider launch -> handshake line (goal <= 60 ms), against
+// the same binary's bare start-up (`infrasim --version`) measured in the same run.
+import "reflect-metadata";
+import { spawn, spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { generateServerCert } from "../src/provider/tls.ts";
+import { BIN } from "../tests/helpers/env.ts";
+import { median } from "./lib.ts";
+
+const rounds = 20;
+const clientCert = (await generateServerCert()).certPem;
+const provider = join(BIN, "terraform-provider-infrasim");
+
+function handshakeMs(): Promise<number> {
+  const t0 = performance.now();
+  const child = spawn(provider, [], {
+    env: {
+      PATH: process.env.PATH,
+      TF_PLUGIN_MAGIC_COOKIE: "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2",
+      PLUGIN_PROTOCOL_VERSIONS: "6",
+      PLUGIN_CLIENT_CERT: clientCert,
+    },
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  return new Promise((resolve) => {
+    child.stdout.once("data", () => {
+      const ms = performance.now() - t0;
+      child.kill("SIGKILL");
+      child.once("exit", () => resolve(ms));
+    });
+  });
+}
+
+function bareMs(): number {
+  const t0 = performance.now();
+  spawnSync(join(BIN, "infrasim"), ["--version"]);
+  return performance.now() - t0;
+}
+
+const hs: number[] = [];
+const bare: number[] = [];
+await handshakeMs(); // warm the page cache
+for (let i = 0; i < rounds; i++) {
+  hs.push(await handshakeMs());
+  bare.push(bareMs());
+}
+console.log(
+  `provider launch -> handshake: median ${median(hs).toFixed(1)} ms (goal <= 60 ms); ` +
+    `bare start-up (infrasim --version) ${median(bare).toFixed(1)} ms; ratio ${
+      (median(hs) / median(bare)).toFixed(2)
+    }`,
+);
