@@ -185,3 +185,39 @@ e2eTest("terraform: count = 4 applies in parallel and all four run", async (d) =
     ws.cleanup();
   }
 });
+
+e2eTest("terraform: data sources read the daemon and a VM by name", async (d) => {
+  const ws = new Workspace(d);
+  try {
+    ws.write(
+      vmHcl(
+        "lookup",
+        g,
+        `  labels    = { role = "db" }\n  port_forward {\n    guest_port = 80\n  }\n`,
+        "src",
+      ) +
+        `data "infrasim_daemon" "this" {}\n` +
+        `data "infrasim_vm" "by_name" {\n  name = infrasim_vm.src.name\n}\n` +
+        `output "version" { value = data.infrasim_daemon.this.version }\n` +
+        `output "accel" { value = data.infrasim_daemon.this.accelerators["x86_64"] }\n` +
+        `output "qemu" { value = data.infrasim_daemon.this.qemu_versions["x86_64"] }\n` +
+        `output "vm_id" { value = data.infrasim_vm.by_name.id }\n` +
+        `output "vm_state" { value = data.infrasim_vm.by_name.state }\n` +
+        `output "vm_role" { value = data.infrasim_vm.by_name.labels["role"] }\n` +
+        `output "vm_port" { value = data.infrasim_vm.by_name.port_forwards[0].host_port }\n`,
+    );
+    await ws.apply();
+    const st = await d.client.daemonStatus();
+    const vm = await d.client.getVm("lookup");
+    assert.equal(await ws.output("version"), st.version);
+    assert.equal(await ws.output("accel"), "tcg");
+    assert.match(await ws.output("qemu"), /^\d+\.\d+/);
+    assert.equal(await ws.output("vm_id"), vm.meta!.id);
+    assert.equal(await ws.output("vm_state"), "RUNNING");
+    assert.equal(await ws.output("vm_role"), "db");
+    assert.equal(Number(await ws.output("vm_port")), vm.status!.port_forwards[0].host_port);
+    assert.equal((await ws.run("plan", "-detailed-exitcode")).code, 0);
+  } finally {
+    ws.cleanup();
+  }
+});

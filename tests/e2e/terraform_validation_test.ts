@@ -197,6 +197,15 @@ Deno.test({
         )
       ),
     );
+    // An RPC the provider does not implement is UNIMPLEMENTED, not an error diagnostic.
+    const Provider = serviceClient("tfplugin6.Provider");
+    const pc = new Provider(`unix:${addr}`, creds, opts);
+    const err = await new Promise<{ code: number }>((res) =>
+      // deno-lint-ignore no-explicit-any
+      (pc as any).GetFunctions({}, (e: { code: number }) => res(e))
+    );
+    assert.equal(err?.code, grpc.status.UNIMPLEMENTED);
+    pc.close();
     const Controller = serviceClient("plugin.GRPCController");
     const c = new Controller(`unix:${addr}`, creds, opts);
     const exited = new Promise<number>((r) => child.once("exit", () => r(performance.now())));
