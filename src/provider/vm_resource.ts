@@ -424,7 +424,15 @@ export function planVm(
     const held = priorPorts.find((q) => q.guest_port === p.guest_port && q.protocol === p.protocol);
     return { ...p, host_port: held?.host_port ?? UNKNOWN };
   });
-  const target = planned.running === false ? "STOPPED" : "RUNNING";
+  // The state the daemon will report: a VM created stopped was never started (PENDING);
+  // stopping a running one gives STOPPED; a stopped one keeps whatever it had.
+  const target = planned.running !== false
+    ? "RUNNING"
+    : prior === null
+    ? "PENDING"
+    : prior.running === true
+    ? "STOPPED"
+    : prior.state;
   if (prior === null) {
     for (const a of COMPUTED_ONLY) planned[a] = UNKNOWN;
     planned.state = target;

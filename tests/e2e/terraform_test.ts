@@ -221,3 +221,24 @@ e2eTest("terraform: data sources read the daemon and a VM by name", async (d) =>
     ws.cleanup();
   }
 });
+
+e2eTest(
+  "terraform: running = false creates a VM that is never started; the plan stays empty",
+  async (d) => {
+    const ws = new Workspace(d);
+    try {
+      ws.write(
+        vmHcl("cold", g, "  running   = false\n", "cold") +
+          `output "state" { value = infrasim_vm.cold.state }\n`,
+      );
+      await ws.apply();
+      assert.equal(await ws.output("state"), "PENDING");
+      const vm = await d.client.getVm("cold");
+      assert.equal(vm.status!.state, "PENDING");
+      assert.deepEqual(qemuPids(vm.meta!.id), []);
+      assert.equal((await ws.run("plan", "-detailed-exitcode")).code, 0);
+    } finally {
+      ws.cleanup();
+    }
+  },
+);
