@@ -247,6 +247,11 @@ export function specFromObject(o: Obj): DeepPartial<T.VmSpec> {
   };
 }
 
+/** A nested block list; an unknown list (dynamic block, unknown for_each) is empty here. */
+function listOf(v: CtyValue | undefined): Obj[] {
+  return Array.isArray(v) ? (v as Obj[]) : [];
+}
+
 function labelsOf(o: Obj): Record<string, string> {
   return (o.labels && typeof o.labels === "object" && !Array.isArray(o.labels)
     ? o.labels
@@ -339,17 +344,30 @@ export function validateVmConfig(config: Obj): T.Diagnostic[] {
     initrd: known(config.initrd, null),
     cmdline: known(config.cmdline, null),
     boot_disk: known(config.boot_disk, null),
-    disk: ((config.disk ?? []) as Obj[]).map((d) => ({
+    disk: listOf(config.disk).map((d) => ({
       path: known(d.path, "/unknown"),
       format: known(d.format, null),
       read_only: known(d.read_only, false),
     })),
-    port_forward: ((config.port_forward ?? []) as Obj[]).map((p) => ({
+    port_forward: listOf(config.port_forward).map((p) => ({
       guest_port: known(p.guest_port, 1),
       host_port: known(p.host_port, null),
       protocol: known(p.protocol, null),
     })),
   };
+  // The daemon reads 0 as "use the default", so the applied state would not match the plan.
+  if (config.cpu_cores === 0) {
+    out.push(diag("Invalid cpu_cores", "must be between 1 and 256", ["cpu_cores"]));
+  }
+  listOf(config.port_forward).forEach((p, i) => {
+    if (p.host_port === 0) {
+      out.push(diag(
+        `Invalid port_forward.${i}.host_port`,
+        "must be between 1024 and 65535; leave it unset to allocate a free port",
+        ["port_forward", i, "host_port"],
+      ));
+    }
+  });
   if (!config.kernel || !config.boot_disk) {
     check(() => normalizeSpec(specFromObject(probe) as T.VmSpec));
   }
@@ -358,7 +376,7 @@ export function validateVmConfig(config: Obj): T.Diagnostic[] {
     [config.kernel, "spec.boot.kernel.kernel_path"],
     [config.initrd, "spec.boot.kernel.initrd_path"],
     [config.boot_disk, "spec.boot.disk.path"],
-    ...((config.disk ?? []) as Obj[]).map((
+    ...listOf(config.disk).map((
       d,
       i,
     ): [CtyValue, string] => [d.path, `spec.disks[${i}].path`]),
@@ -396,8 +414,14 @@ export function validateVmConfig(config: Obj): T.Diagnostic[] {
 function changed(a: CtyValue, b: CtyValue): boolean {
   return JSON.stringify(a, replacer) !== JSON.stringify(b, replacer);
 }
+/** Unknowns as a marker, object keys sorted: Terraform sends attributes in sorted order. */
 function replacer(_k: string, v: unknown) {
-  return isUnknown(v) ? "__unknown__" : v;
+  if (isUnknown(v)) return "__unknown__";
+  if (v && typeof v === "object" && !Array.isArray(v)) {
+    const o = v as Record<string, unknown>;
+    return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+  }
+  return v;
 }
 
 const COMPUTED_ONLY = ["id", "accelerator", "serial_log", "created_at"];
@@ -414,16 +438,21 @@ export function planVm(
   // Defaults apply wherever the configuration is null, not only on create: removing
   // `running = false` from the configuration means running again.
   const planned = applyDefaults(VM_SCHEMA, proposed, config);
-  if (planned.machine === null && typeof planned.arch === "string") {
-    planned.machine = planned.arch === "aarch64" ? "virt" : "q35";
+  if (planned.machine === null) {
+    planned.machine = typeof planned.arch === "string"
+      ? (planned.arch === "aarch64" ? "virt" : "q35")
+      : UNKNOWN;
   }
-  const ports = (planned.port_forward ?? []) as Obj[];
-  const priorPorts = (prior?.port_forward ?? []) as Obj[];
-  planned.port_forward = ports.map((p) => {
-    if (p.host_port !== null) return p;
-    const held = priorPorts.find((q) => q.guest_port === p.guest_port && q.protocol === p.protocol);
-    return { ...p, host_port: held?.host_port ?? UNKNOWN };
-  });
+  const priorPorts = listOf(prior?.port_forward);
+  if (Array.isArray(planned.port_forward)) {
+    planned.port_forward = listOf(planned.port_forward).map((p) => {
+      if (p.host_port !== null) return p;
+      const held = priorPorts.find((q) =>
+        q.guest_port === p.guest_port && q.protocol === p.protocol
+      );
+      return { ...p, host_port: held?.host_port ?? UNKNOWN };
+    });
+  }
   // The state the daemon will report: a VM created stopped was never started (PENDING);
   // stopping a running one gives STOPPED; a stopped one keeps whatever it had.
   const target = planned.running !== false
