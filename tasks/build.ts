@@ -1,21 +1,42 @@
-// deno task build: compiles the one multi-call executable (src/main.ts) with Bun for
-// each target into dist/<target>/, with infrasimd as a link to it. dist/bin points at
-// the host's target. Codegen runs before this (a task dependency).
-// Flags: --host-only compiles just the host target (quick local builds).
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, statSync, symlinkSync } from "node:fs";
-import { join } from "node:path";
+// deno task build: the release pipeline. Each stage reports its name and duration.
+//   1 environment  pinned toolchains (installed if missing), clean dist/
+//   2 codegen      proto/ -> src/api/gen/
+//   3 compile      one multi-call executable per target (Bun), plus links for its names
+//   4 test         the whole suite; a failure fails the build (--skip-tests skips it)
+//   5 archives     <bin>-<version>-<target>.tar.gz (reproducible) and .sha256 beside it
+//   6 provider     Terraform filesystem-mirror bundle and the registry manifest
+//   7 manifest     dist/manifest.json (docs/release.md documents it)
+// Flags: --skip-tests, --host-only (compile and package only the host's target).
+import { execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
+import {
+  chmodSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { join, relative } from "node:path";
+import { gitCommit, releaseVersion, sourceDateEpoch } from "./lib/version.ts";
+import { reproducibleTarGz, sha256File, writeChecksum } from "./lib/archive.ts";
 
-const root = new URL("..", import.meta.url).pathname;
+const execFileAsync = promisify(execFile);
+const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const dist = join(root, "dist");
 
-/** Rust-style target triple -> Bun's compile target. aarch64-apple-darwin comes first. */
-export const TARGETS: Record<string, string> = {
-  "aarch64-apple-darwin": "bun-darwin-arm64",
-  "x86_64-apple-darwin": "bun-darwin-x64",
-  "x86_64-unknown-linux-gnu": "bun-linux-x64",
-  "aarch64-unknown-linux-gnu": "bun-linux-arm64",
+/** Target triple -> Bun compile target and Terraform's os_arch. aarch64-apple-darwin first. */
+export const TARGETS: Record<string, { bun: string; terraform: string }> = {
+  "aarch64-apple-darwin": { bun: "bun-darwin-arm64", terraform: "darwin_arm64" },
+  "x86_64-apple-darwin": { bun: "bun-darwin-x64", terraform: "darwin_amd64" },
+  "x86_64-unknown-linux-gnu": { bun: "bun-linux-x64", terraform: "linux_amd64" },
+  "aarch64-unknown-linux-gnu": { bun: "bun-linux-arm64", terraform: "linux_arm64" },
 };
+
+/** The names the one executable answers to (it dispatches on argv[0]). */
+export const BINARIES = ["infrasim", "infrasimd", "terraform-provider-infrasim"] as const;
 
 export function hostTarget(): string {
   const os = process.platform === "darwin" ? "apple-darwin" : "unknown-linux-gnu";
@@ -23,58 +44,159 @@ export function hostTarget(): string {
   return `${arch}-${os}`;
 }
 
-function bunPath(): string {
-  const local = join(root, "tools/bin/bun");
-  return existsSync(local) ? local : "bun";
+const args = process.argv.slice(2);
+const skipTests = args.includes("--skip-tests") || process.env.INFRASIM_SKIP_TESTS === "1";
+const targets = args.includes("--host-only") ? [hostTarget()] : Object.keys(TARGETS);
+
+interface Artifact {
+  kind: "archive" | "checksum" | "provider" | "provider-manifest";
+  target: string | null;
+  file: string;
+  size: number;
+  sha256: string;
+  binaries?: string[];
+}
+const artifacts: Artifact[] = [];
+const record = (kind: Artifact["kind"], target: string | null, path: string, extra = {}) =>
+  artifacts.push({
+    kind,
+    target,
+    file: relative(dist, path),
+    size: statSync(path).size,
+    sha256: sha256File(path),
+    ...extra,
+  });
+
+function tool(name: string): string {
+  const local = join(root, "tools/bin", name);
+  return existsSync(local) ? local : name;
 }
 
-function version(): string {
-  if (process.env.VERSION) return process.env.VERSION.replace(/^v/, "");
-  try {
-    return execFileSync("git", ["describe", "--tags", "--match", "v[0-9]*", "--exact-match"], {
-      cwd: root,
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-    }).trim().replace(/^v/, "");
-  } catch {
-    return "0.1.0-dev";
-  }
+function run(cmd: string, argv: string[], opts: { stdio?: "inherit" | "ignore" } = {}) {
+  execFileSync(cmd, argv, {
+    cwd: root,
+    stdio: ["ignore", opts.stdio ?? "inherit", "inherit"],
+    env: { ...process.env, DENO_DIR: process.env.DENO_DIR ?? join(root, ".deno") },
+  });
 }
 
-const hostOnly = process.argv.includes("--host-only");
-const targets = hostOnly ? [hostTarget()] : Object.keys(TARGETS);
-const ver = version();
-const t0 = performance.now();
-for (const target of targets) {
-  const dir = join(dist, target);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const out = join(dir, "infrasim");
+const version = releaseVersion(root);
+const epoch = sourceDateEpoch(root);
+const timings: Array<[string, number]> = [];
+
+async function stage(name: string, fn: () => void | Promise<void>): Promise<void> {
   const t = performance.now();
-  execFileSync(bunPath(), [
-    "build",
-    "--compile",
-    "--minify",
-    // Precompiled bytecode roughly halves start-up, which the CLI pays on every call.
-    "--bytecode",
-    "--format=cjs",
-    `--target=${TARGETS[target]}`,
-    `--define`,
-    `INFRASIM_VERSION=${JSON.stringify(ver)}`,
-    join(root, "src/main.ts"),
-    "--outfile",
-    out,
-  ], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
-  // One binary, several names: it dispatches on the name it was started under.
-  symlinkSync("infrasim", join(dir, "infrasimd"));
-  symlinkSync("infrasim", join(dir, "terraform-provider-infrasim"));
-  const mb = (statSync(out).size / 1e6).toFixed(1);
-  console.log(`build: ${target} ${mb} MB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  console.log(`[build] ${name} ...`);
+  await fn();
+  const s = (performance.now() - t) / 1000;
+  timings.push([name, s]);
+  console.log(`[build] ${name}: ${s.toFixed(1)} s`);
 }
-rmSync(join(dist, "bin"), { force: true, recursive: true });
-symlinkSync(hostTarget(), join(dist, "bin"));
+
+const t0 = performance.now();
+console.log(`[build] version ${version}, targets ${targets.join(", ")}`);
+
+await stage("environment", () => {
+  // setup.sh checks the pinned Deno and Bun (installing them when missing) and the npm deps.
+  if (!process.env.INFRASIM_SETUP_DONE) run("bash", [join(root, "tasks/setup.sh")]);
+  rmSync(dist, { recursive: true, force: true });
+  mkdirSync(dist, { recursive: true });
+});
+
+await stage("codegen", () => run(tool("deno"), ["run", "-A", "tasks/codegen.ts"]));
+
+await stage("compile", async () => {
+  const compile = async (target: string) => {
+    const dir = join(dist, target);
+    mkdirSync(dir, { recursive: true });
+    const out = join(dir, "infrasim");
+    await execFileAsync(tool("bun"), [
+      "build",
+      "--compile",
+      "--minify",
+      // Precompiled bytecode roughly halves start-up, which the CLI pays on every call.
+      "--bytecode",
+      "--format=cjs",
+      `--target=${TARGETS[target].bun}`,
+      "--define",
+      `INFRASIM_VERSION=${JSON.stringify(version)}`,
+      join(root, "src/main.ts"),
+      "--outfile",
+      out,
+    ], { cwd: root });
+    for (const name of BINARIES.slice(1)) symlinkSync("infrasim", join(dir, name));
+    console.log(`[build]   ${target}: ${(statSync(out).size / 1e6).toFixed(1)} MB`);
+  };
+  // Two at a time, for two cores.
+  for (let i = 0; i < targets.length; i += 2) {
+    await Promise.all(targets.slice(i, i + 2).map(compile));
+  }
+  symlinkSync(hostTarget(), join(dist, "bin"));
+});
+
+if (skipTests) {
+  console.log("[build] test: skipped (--skip-tests)");
+} else {
+  await stage("test", () => {
+    run("bash", [join(root, "tasks/guest.sh")]);
+    run(tool("deno"), ["test", "-A", "tests/"]);
+  });
+}
+
+await stage("archives", async () => {
+  await Promise.all(targets.map(async (target) => {
+    // One archive per target holds all three names: the executable and two links to it.
+    // Three copies would ship the ~90 MB runtime three times.
+    const file = join(dist, `infrasim-${version}-${target}.tar.gz`);
+    await reproducibleTarGz(join(dist, target), [...BINARIES], file, epoch);
+    writeChecksum(file);
+    record("archive", target, file, { binaries: [...BINARIES] });
+    record("checksum", target, `${file}.sha256`);
+  }));
+});
+
+await stage("provider", () => {
+  const base = join(dist, "terraform-providers/registry.terraform.io/infrasim/infrasim", version);
+  for (const target of targets) {
+    const dir = join(base, TARGETS[target].terraform);
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `terraform-provider-infrasim_v${version}`);
+    // A hard link: the same bytes as dist/<target>/infrasim, without a second copy on disk.
+    linkSync(join(dist, target, "infrasim"), file);
+    chmodSync(file, 0o755);
+    record("provider", target, file);
+  }
+  const manifest = join(dist, `terraform-provider-infrasim_${version}_manifest.json`);
+  writeFileSync(
+    manifest,
+    JSON.stringify({ version: 1, metadata: { protocol_versions: ["6.0"] } }) + "\n",
+  );
+  record("provider-manifest", null, manifest);
+});
+
+await stage("manifest", () => {
+  const manifest = {
+    schema_version: 1,
+    version,
+    commit: gitCommit(root),
+    build_time: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    source_date_epoch: epoch,
+    layout: "multi-call: one executable per target answering to infrasim, infrasimd and " +
+      "terraform-provider-infrasim (links in the archive)",
+    strip: "not stripped: a Bun executable carries its JavaScript after the runtime, and " +
+      "stripping breaks it",
+    tests: skipTests ? "skipped" : "passed",
+    stages: Object.fromEntries(timings.map(([n, s]) => [n, Number(s.toFixed(2))])),
+    artifacts: artifacts.sort((a, b) => a.file.localeCompare(b.file)),
+  };
+  writeFileSync(join(dist, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");
+});
+
+const perTarget = targets.map((t) => {
+  const a = artifacts.find((x) => x.kind === "archive" && x.target === t)!;
+  return `${t} ${(a.size / 1e6).toFixed(1)} MB`;
+});
+console.log(`[build] archives: ${perTarget.join(", ")}`);
 console.log(
-  `build: version ${ver}, ${targets.length} target(s) in ${
-    ((performance.now() - t0) / 1000).toFixed(1)
-  } s`,
+  `[build] done: version ${version} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
 );

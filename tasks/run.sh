@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tasks/setup.sh
-export DENO_DIR=$PWD/.deno PATH=$PWD/tools/bin:$PATH
+export DENO_DIR=$PWD/.deno PATH=$PWD/tools/bin:$PATH INFRASIM_SETUP_DONE=1
 exec deno task "$@"

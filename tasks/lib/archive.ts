@@ -1,0 +1,44 @@
+// Reproducible release archives: entries sorted, fixed mtime, uid/gid 0, no user
+import { Buffer } from "node:buffer";
+// names (tar "portable"), and gzip without a timestamp. Two builds of the same
+// commit give byte-identical .tar.gz files.
+import { create as createTar } from "tar";
+import { gzip } from "node:zlib";
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { basename } from "node:path";
+import { promisify } from "node:util";
+
+const gzipAsync = promisify(gzip);
+
+/** Packs `entries` (paths relative to cwd, symlinks kept) into a .tar.gz at out. */
+export async function reproducibleTarGz(
+  cwd: string,
+  entries: string[],
+  out: string,
+  mtimeSeconds: number,
+): Promise<void> {
+  const chunks: Uint8Array[] = [];
+  const stream = createTar({
+    cwd,
+    portable: true,
+    noDirRecurse: true,
+    mtime: new Date(mtimeSeconds * 1000),
+    // deno-lint-ignore no-explicit-any
+  } as any, [...entries].sort());
+  for await (const c of stream as AsyncIterable<Uint8Array>) chunks.push(c);
+  // zlib writes mtime 0 and no file name in the gzip header.
+  const gz = await gzipAsync(Buffer.concat(chunks), { level: 9 });
+  writeFileSync(out, gz);
+}
+
+export function sha256File(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
+/** `<hash>  <name>`: the format both `sha256sum -c` and `shasum -a 256 -c` read. */
+export function writeChecksum(path: string): string {
+  const hash = sha256File(path);
+  writeFileSync(`${path}.sha256`, `${hash}  ${basename(path)}\n`);
+  return hash;
+}
