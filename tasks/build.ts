@@ -22,27 +22,11 @@ import {
 import { join, relative } from "node:path";
 import { gitCommit, releaseVersion, sourceDateEpoch } from "./lib/version.ts";
 import { reproducibleTarGz, sha256File, writeChecksum } from "./lib/archive.ts";
+import { BINARIES, hostTarget, TARGETS } from "./lib/targets.ts";
 
 const execFileAsync = promisify(execFile);
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const dist = join(root, "dist");
-
-/** Target triple -> Bun compile target and Terraform's os_arch. aarch64-apple-darwin first. */
-export const TARGETS: Record<string, { bun: string; terraform: string }> = {
-  "aarch64-apple-darwin": { bun: "bun-darwin-arm64", terraform: "darwin_arm64" },
-  "x86_64-apple-darwin": { bun: "bun-darwin-x64", terraform: "darwin_amd64" },
-  "x86_64-unknown-linux-gnu": { bun: "bun-linux-x64", terraform: "linux_amd64" },
-  "aarch64-unknown-linux-gnu": { bun: "bun-linux-arm64", terraform: "linux_arm64" },
-};
-
-/** The names the one executable answers to (it dispatches on argv[0]). */
-export const BINARIES = ["infrasim", "infrasimd", "terraform-provider-infrasim"] as const;
-
-export function hostTarget(): string {
-  const os = process.platform === "darwin" ? "apple-darwin" : "unknown-linux-gnu";
-  const arch = process.arch === "arm64" ? "aarch64" : "x86_64";
-  return `${arch}-${os}`;
-}
 
 const args = process.argv.slice(2);
 const skipTests = args.includes("--skip-tests") || process.env.INFRASIM_SKIP_TESTS === "1";
