@@ -58,9 +58,10 @@ if [ ! -x "$BUN" ] || [ "$("$BUN" --version)" != "$BUN_VERSION" ]; then
   log "installing bun $BUN_VERSION from npm"
   npm install --prefix tools/bun --ignore-scripts --no-audit --no-fund --save-exact --loglevel=error "$bun_pkg@$BUN_VERSION" >&2
 fi
+# Relative links: tools/ stays valid when shared with a clone (the release test does).
 mkdir -p tools/bin
-ln -sf "$DENO" tools/bin/deno
-ln -sf "$BUN" tools/bin/bun
+ln -sfn "../deno/node_modules/$deno_pkg/deno" tools/bin/deno
+ln -sfn "../bun/node_modules/$bun_pkg/bin/bun" tools/bin/bun
 
 # --- npm dependencies, exactly as locked --------------------------------------
 export DENO_DIR=$ROOT/.deno

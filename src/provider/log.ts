@@ -19,7 +19,8 @@ function write(level: Level, msg: string, fields?: Record<string, unknown>): voi
       "@level": level,
       "@message": msg,
       "@module": "provider.infrasim",
-      "@timestamp": new Date().toISOString(),
+      // go-plugin parses exactly hclog's layout, 2006-01-02T15:04:05.000000Z07:00.
+      "@timestamp": new Date().toISOString().replace(/\.(\d{3})Z$/, ".$1000Z"),
       ...fields,
     }) + "\n",
   );

@@ -1,0 +1,281 @@
+// The release pipeline on a clean clone: checksums, manifest, binaries for every
+// target, reproducibility, the provider mirror with the real `terraform init`, and
+// every install path (tarball, deno task install, examples/deploy.sh, service files).
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { e2eTest, guest, READY, ROOT } from "../helpers/env.ts";
+import { vmHcl, Workspace } from "../helpers/terraform.ts";
+import { TARGETS } from "../../tasks/lib/targets.ts";
+import { isSemver } from "../../tasks/lib/version.ts";
+
+const E2E = { sanitizeOps: false, sanitizeResources: false, sanitizeExit: false };
+
+interface Manifest {
+  version: string;
+  commit: string;
+  build_time: string;
+  artifacts: Array<
+    { kind: string; target: string | null; file: string; size: number; sha256: string }
+  >;
+}
+
+/** A clean clone of HEAD sharing this checkout's pinned tools and dependency cache. */
+function cleanClone(): string {
+  const dir = mkdtempSync("/tmp/isr-");
+  execFileSync("git", ["clone", "--quiet", ROOT, join(dir, "src")]);
+  symlinkSync(join(ROOT, "tools"), join(dir, "src/tools"));
+  return join(dir, "src");
+}
+
+function build(src: string): { manifest: Manifest; out: string } {
+  const r = spawnSync(join(src, "tools/bin/deno"), ["task", "build", "--skip-tests"], {
+    cwd: src,
+    encoding: "utf8",
+    env: { ...process.env, DENO_DIR: join(ROOT, ".deno"), NO_COLOR: "1" },
+    timeout: 600_000,
+  });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  // Every stage reports its name and duration.
+  for (const s of ["environment", "codegen", "compile", "archives", "provider", "manifest"]) {
+    assert.match(r.stdout, new RegExp(`\\[build\\] ${s}: \\d+\\.\\d s`), s);
+  }
+  return {
+    manifest: JSON.parse(readFileSync(join(src, "dist/manifest.json"), "utf8")),
+    out: r.stdout,
+  };
+}
+
+let clone: { src: string; first: Manifest; second: Manifest } | undefined;
+function pipeline() {
+  if (!clone) {
+    const src = cleanClone();
+    const first = build(src).manifest;
+    const second = build(src).manifest;
+    clone = { src, first, second };
+  }
+  return clone;
+}
+
+function header(path: string, n: number): Uint8Array {
+  const fd = openSync(path, "r");
+  const buf = new Uint8Array(n);
+  readSync(fd, buf, 0, n, 0);
+  return buf;
+}
+
+Deno.test({
+  name: "release: a clean clone builds reproducibly; checksums and manifest match the files",
+  ...E2E,
+  fn: () => {
+    const { src, first, second } = pipeline();
+    const dist = join(src, "dist");
+    assert.ok(isSemver(first.version), first.version);
+    assert.equal(
+      first.commit,
+      execFileSync("git", ["rev-parse", "HEAD"], { cwd: src, encoding: "utf8" }).trim(),
+    );
+    assert.match(first.build_time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    // Two builds of one commit: byte-identical artifacts.
+    assert.deepEqual(
+      second.artifacts.map((a) => [a.file, a.sha256]),
+      first.artifacts.map((a) => [a.file, a.sha256]),
+    );
+    for (const a of second.artifacts) {
+      const p = join(dist, a.file);
+      assert.equal(statSync(p).size, a.size, a.file);
+      assert.equal(createHash("sha256").update(readFileSync(p)).digest("hex"), a.sha256, a.file);
+    }
+    for (const target of Object.keys(TARGETS)) {
+      const tgz = `infrasim-${first.version}-${target}.tar.gz`;
+      assert.ok(second.artifacts.some((a) => a.file === tgz && a.target === target), tgz);
+      for (const [cmd, args] of [["sha256sum", ["-c"]], ["shasum", ["-a", "256", "-c"]]] as const) {
+        const r = spawnSync(cmd, [...args, `${tgz}.sha256`], { cwd: dist, encoding: "utf8" });
+        assert.equal(r.status, 0, `${cmd}: ${r.stdout}${r.stderr}`);
+      }
+      const listing = execFileSync("tar", ["tzvf", join(dist, tgz)], { encoding: "utf8" });
+      assert.match(listing, /infrasimd -> infrasim/);
+      assert.match(listing, /terraform-provider-infrasim -> infrasim/);
+      const provider = join(
+        dist,
+        "terraform-providers/registry.terraform.io/infrasim/infrasim",
+        first.version,
+        TARGETS[target].terraform,
+        `terraform-provider-infrasim_v${first.version}`,
+      );
+      assert.ok(existsSync(provider), provider);
+    }
+    const regManifest = JSON.parse(
+      readFileSync(
+        join(dist, `terraform-provider-infrasim_${first.version}_manifest.json`),
+        "utf8",
+      ),
+    );
+    assert.deepEqual(regManifest.metadata.protocol_versions, ["6.0"]);
+
+    // linux-x64 runs under every name; the others have the right executable headers.
+    for (const name of ["infrasim", "infrasimd", "terraform-provider-infrasim"]) {
+      const out = execFileSync(join(dist, "x86_64-unknown-linux-gnu", name), ["--version"], {
+        encoding: "utf8",
+      });
+      assert.equal(out.trim(), first.version, name);
+    }
+    const macho = (t: string) => new DataView(header(join(dist, t, "infrasim"), 8).buffer);
+    for (
+      const [t, cpu] of [["aarch64-apple-darwin", 0x0100000c], [
+        "x86_64-apple-darwin",
+        0x01000007,
+      ]] as const
+    ) {
+      assert.equal(macho(t).getUint32(0, true), 0xfeedfacf, `${t}: Mach-O 64-bit`);
+      assert.equal(macho(t).getUint32(4, true), cpu, `${t}: CPU type`);
+    }
+    const elf = header(join(dist, "aarch64-unknown-linux-gnu/infrasim"), 20);
+    assert.deepEqual([...elf.slice(0, 4)], [0x7f, 0x45, 0x4c, 0x46]);
+    assert.equal(elf[18], 0xb7, "ELF e_machine aarch64");
+  },
+});
+
+e2eTest(
+  "release: terraform init installs the provider from the dist mirror; plan and apply boot a VM",
+  async (d) => {
+    const { src, first } = pipeline();
+    const ws = new Workspace(d);
+    try {
+      // No dev_overrides: a filesystem mirror, as a release user would configure it.
+      writeFileSync(
+        join(ws.dir, "cli.tfrc"),
+        `provider_installation {\n  filesystem_mirror {\n    path    = "${src}/dist/terraform-providers"\n` +
+          `    include = ["infrasim/infrasim"]\n  }\n  direct {\n    exclude = ["infrasim/infrasim"]\n  }\n}\n`,
+      );
+      ws.write(vmHcl("mirrored", guest("x86_64"), "", "m"));
+      writeFileSync(
+        join(ws.dir, "version_override.tf"),
+        `terraform {\n  required_providers {\n    infrasim = {\n      source  = "infrasim/infrasim"\n` +
+          `      version = "${first.version}"\n    }\n  }\n}\n`,
+      );
+      const init = await ws.run("init", "-input=false");
+      assert.equal(init.code, 0, init.stdout + init.stderr);
+      assert.match(
+        init.stdout,
+        new RegExp(`Installed infrasim/infrasim v${first.version.replaceAll(".", "\\.")}`),
+      );
+      const plan = await ws.run("plan", "-input=false");
+      assert.match(plan.stdout, /Plan: 1 to add/, plan.stdout + plan.stderr);
+      await ws.apply();
+      const vm = await d.client.getVm("mirrored");
+      assert.equal(vm.status!.state, "RUNNING");
+      await d.waitSerial(vm, READY);
+    } finally {
+      ws.cleanup();
+    }
+  },
+);
+
+Deno.test({
+  name: "release: a tarball verifies, extracts and runs",
+  ...E2E,
+  fn: () => {
+    const { src, first } = pipeline();
+    const dir = mkdtempSync("/tmp/isr-tgz-");
+    try {
+      const tgz = `infrasim-${first.version}-x86_64-unknown-linux-gnu.tar.gz`;
+      for (const f of [tgz, `${tgz}.sha256`]) {
+        writeFileSync(join(dir, f), readFileSync(join(src, "dist", f)));
+      }
+      execFileSync("sha256sum", ["-c", `${tgz}.sha256`], { cwd: dir });
+      mkdirSync(join(dir, "bin"));
+      execFileSync("tar", ["xzf", tgz, "-C", "bin"], { cwd: dir });
+      for (const name of ["infrasim", "infrasimd", "terraform-provider-infrasim"]) {
+        assert.equal(
+          execFileSync(join(dir, "bin", name), ["--version"], { encoding: "utf8" }).trim(),
+          first.version,
+        );
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "release: deno task install with PREFIX, service files, and examples/deploy.sh end to end",
+  ...E2E,
+  fn: () => {
+    const home = mkdtempSync("/tmp/isr-home-");
+    try {
+      const env = {
+        ...process.env,
+        HOME: home,
+        PREFIX: join(home, "prefix"),
+        INFRASIM_DATA_DIR: join(home, "data"),
+        INFRASIM_LISTEN: "",
+        XDG_CONFIG_HOME: join(home, ".config"),
+        NO_COLOR: "1",
+      };
+      const r = spawnSync("bash", ["examples/deploy.sh"], {
+        cwd: ROOT,
+        env,
+        encoding: "utf8",
+        timeout: 300_000,
+      });
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /guest says: infrasim-guest-ok/);
+      assert.match(r.stdout, /deploy: ok/);
+      const version = execFileSync(join(home, "prefix/bin/infrasim"), ["--version"], {
+        encoding: "utf8",
+      }).trim();
+      assert.ok(
+        existsSync(
+          join(
+            home,
+            ".terraform.d/plugins/registry.terraform.io/infrasim/infrasim",
+            version,
+            "linux_amd64",
+            `terraform-provider-infrasim_v${version}`,
+          ),
+        ),
+      );
+      const unit = join(home, ".config/systemd/user/infrasimd.service");
+      assert.match(
+        readFileSync(unit, "utf8"),
+        new RegExp(`ExecStart=${home}/prefix/bin/infrasimd`),
+      );
+      const verify = spawnSync("systemd-analyze", ["verify", unit], { encoding: "utf8" });
+      assert.equal(verify.status, 0, verify.stderr);
+      // The launchd agent is a valid property list naming the daemon.
+      const plist = spawnSync("python3", [
+        "-c",
+        "import plistlib,sys; p=plistlib.load(open(sys.argv[1],'rb')); print(p['Label'])",
+        join(ROOT, "tasks/service/com.infrasim.daemon.plist"),
+      ], { encoding: "utf8" });
+      assert.equal(plist.stdout.trim(), "com.infrasim.daemon", plist.stderr);
+    } finally {
+      spawnSync("pkill", ["-9", "-f", `${home}/data/vms/`]);
+      rmSync(home, { recursive: true, force: true });
+    }
+  },
+});
+
+// Last: remove the clone.
+Deno.test({
+  name: "release: clean up the clone",
+  ...E2E,
+  fn: () => {
+    if (clone) rmSync(join(clone.src, ".."), { recursive: true, force: true });
+    assert.ok(true);
+  },
+});
