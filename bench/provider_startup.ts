@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { generateServerCert } from "../src/provider/tls.ts";
 import { BIN } from "../tests/helpers/env.ts";
 import { median } from "./lib.ts";
+import { MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE } from "../src/provider/main.ts";
 
 const rounds = 20;
 const clientCert = (await generateServerCert()).certPem;
@@ -16,7 +17,7 @@ function handshakeMs(): Promise<number> {
   const child = spawn(provider, [], {
     env: {
       PATH: process.env.PATH,
-      TF_PLUGIN_MAGIC_COOKIE: "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2",
+      [MAGIC_COOKIE_KEY]: MAGIC_COOKIE_VALUE,
       PLUGIN_PROTOCOL_VERSIONS: "6",
       PLUGIN_CLIENT_CERT: clientCert,
     },

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { e2eTest, guest, INFRASIM } from "../helpers/env.ts";
 import { vmHcl, Workspace } from "../helpers/terraform.ts";
 import { join } from "node:path";
+import { MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE } from "../../src/provider/main.ts";
 
 const g = guest("x86_64");
 const PROVIDER = join(INFRASIM, "../terraform-provider-infrasim");
@@ -145,7 +146,7 @@ Deno.test({
     const child = spawn(PROVIDER, [], {
       env: {
         PATH: process.env.PATH,
-        TF_PLUGIN_MAGIC_COOKIE: "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2",
+        [MAGIC_COOKIE_KEY]: MAGIC_COOKIE_VALUE,
         PLUGIN_PROTOCOL_VERSIONS: "5,6",
         PLUGIN_CLIENT_CERT: client.certPem,
       },
