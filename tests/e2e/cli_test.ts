@@ -1,7 +1,7 @@
 // The compiled `infrasim` CLI against a real daemon.
 import assert from "node:assert/strict";
 import { parse as parseYaml } from "yaml";
-import { e2eTest, guest, INFRASIM, READY } from "../helpers/env.ts";
+import { e2eTest, guest, guestCliArgs, INFRASIM, READY } from "../helpers/env.ts";
 import { spawnSync } from "node:child_process";
 
 e2eTest("cli: the seed's forms work as written, with complete json and yaml output", (d) => {
@@ -69,16 +69,7 @@ e2eTest("cli: create --kernel --port --start, logs, console, labels, TCP address
     "create",
     "--name",
     "web",
-    "--arch",
-    "x86_64",
-    "--memory",
-    "256",
-    "--kernel",
-    g.kernel,
-    "--initrd",
-    g.initrd,
-    "--cmdline",
-    g.cmdline,
+    ...guestCliArgs(g),
     "--port",
     "80",
     "--label",

@@ -1,6 +1,6 @@
 // The real `terraform` against the compiled provider, a real daemon and real QEMU.
 import assert from "node:assert/strict";
-import { e2eTest, guest, httpGet, qemuPids, READY } from "../helpers/env.ts";
+import { e2eTest, guest, guestCliArgs, httpGet, qemuPids, READY } from "../helpers/env.ts";
 import { vmHcl, Workspace } from "../helpers/terraform.ts";
 
 const g = guest("x86_64");
@@ -72,16 +72,7 @@ e2eTest(
         "create",
         "--name",
         "handmade",
-        "--arch",
-        "x86_64",
-        "--memory",
-        "256",
-        "--kernel",
-        g.kernel,
-        "--initrd",
-        g.initrd,
-        "--cmdline",
-        g.cmdline,
+        ...guestCliArgs(g),
         "--port",
         "80",
         "--label",

@@ -40,6 +40,22 @@ export function guest(arch: "x86_64" | "aarch64"): Guest {
   };
 }
 
+/** `infrasim vm create` flags that boot a test guest directly (256 MiB). */
+export function guestCliArgs(g: Guest): string[] {
+  return [
+    "--arch",
+    g.arch,
+    "--memory",
+    "256",
+    "--kernel",
+    g.kernel,
+    "--initrd",
+    g.initrd,
+    "--cmdline",
+    g.cmdline,
+  ];
+}
+
 /** A spec that boots a test guest directly, with the guest's HTTP port forwarded. */
 export function guestSpec(g: Guest, extra: Partial<T.VmSpec> = {}) {
   return {
