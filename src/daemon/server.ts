@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type * as T from "../api/gen/types.ts";
 import { ApiError, invalid, notFound, Status } from "../api/errors.ts";
 import { serviceClient } from "../api/proto.ts";
+import { unaryHandler } from "../api/unary.ts";
 import { SOCKET_NAME } from "../api/client.ts";
 import type { VmManager } from "./vm_manager.ts";
 import { log } from "./log.ts";
@@ -15,17 +16,12 @@ import { VERSION } from "../version.ts";
 
 type Unary<Req, Res> = (req: Req) => Promise<Res> | Res;
 
-/** Wraps a promise-returning handler: ApiErrors become their gRPC status, others INTERNAL. */
+/** ApiErrors become their gRPC status, anything else INTERNAL. */
 function unary<Req, Res>(name: string, fn: Unary<Req, Res>): grpc.handleUnaryCall<Req, Res> {
-  return async (call, callback) => {
-    const t0 = performance.now();
-    try {
-      callback(null, await fn(call.request));
-      log.debug("rpc", { method: name, ms: Math.round(performance.now() - t0) });
-    } catch (e) {
-      callback(toStatus(e, name));
-    }
-  };
+  return unaryHandler(fn, {
+    done: (ms) => log.debug("rpc", { method: name, ms }),
+    fail: (e) => toStatus(e, name),
+  });
 }
 
 function toStatus(e: unknown, method: string): Partial<grpc.StatusObject> {

@@ -6,6 +6,7 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serviceClient } from "../api/proto.ts";
+import { unaryHandler } from "../api/unary.ts";
 import { VERSION } from "../version.ts";
 import { Provider } from "./provider.ts";
 import { serverCert } from "./server_cert.ts";
@@ -17,17 +18,15 @@ export const MAGIC_COOKIE_VALUE =
 
 type Handler = (req: never) => unknown;
 
+/** Provider failures are diagnostics; an exception here is a bug, reported as INTERNAL. */
 function unary(name: string, fn: Handler): grpc.handleUnaryCall<unknown, unknown> {
-  return async (call, callback) => {
-    const t0 = performance.now();
-    try {
-      callback(null, await fn(call.request as never));
-      plog.trace("rpc", { method: name, ms: Math.round(performance.now() - t0) });
-    } catch (e) {
+  return unaryHandler(fn as (req: unknown) => unknown, {
+    done: (ms) => plog.trace("rpc", { method: name, ms }),
+    fail: (e) => {
       plog.error("rpc failed", { method: name, error: (e as Error)?.stack ?? String(e) });
-      callback({ code: grpc.status.INTERNAL, details: (e as Error)?.message ?? String(e) });
-    }
-  };
+      return { code: grpc.status.INTERNAL, details: (e as Error)?.message ?? String(e) };
+    },
+  });
 }
 
 export async function runProvider(argv: string[]): Promise<number> {

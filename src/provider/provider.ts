@@ -38,6 +38,12 @@ const DATA_SOURCES: Record<string, BlockDef> = {
   infrasim_daemon: DAEMON_DATA_SCHEMA,
 };
 
+const CAPABILITIES: T.ServerCapabilities = {
+  plan_destroy: false,
+  get_provider_schema_optional: true,
+  move_resource_state: false,
+};
+
 const dv = (v: CtyValue): T.DynamicValue =>
   ({ msgpack: encodeValue(v), json: new Uint8Array() }) as T.DynamicValue;
 const obj = (d: T.DynamicValue | null | undefined): Obj | null =>
@@ -62,21 +68,13 @@ export class Provider {
       resource_schemas: map(RESOURCES) as Record<string, T.Schema>,
       data_source_schemas: map(DATA_SOURCES) as Record<string, T.Schema>,
       diagnostics: [],
-      server_capabilities: {
-        plan_destroy: false,
-        get_provider_schema_optional: true,
-        move_resource_state: false,
-      },
+      server_capabilities: CAPABILITIES,
     };
   }
 
   getMetadata(): unknown {
     return {
-      server_capabilities: {
-        plan_destroy: false,
-        get_provider_schema_optional: true,
-        move_resource_state: false,
-      },
+      server_capabilities: CAPABILITIES,
       diagnostics: [],
       resources: Object.keys(RESOURCES).map((type_name) => ({ type_name })),
       data_sources: Object.keys(DATA_SOURCES).map((type_name) => ({ type_name })),

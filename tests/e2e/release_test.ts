@@ -17,12 +17,10 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
-import { e2eTest, guest, READY, ROOT } from "../helpers/env.ts";
+import { E2E, e2eTest, guest, READY, ROOT } from "../helpers/env.ts";
 import { vmHcl, Workspace } from "../helpers/terraform.ts";
 import { TARGETS } from "../../tasks/lib/targets.ts";
 import { isSemver } from "../../tasks/lib/version.ts";
-
-const E2E = { sanitizeOps: false, sanitizeResources: false, sanitizeExit: false };
 
 interface Manifest {
   version: string;
