@@ -47,6 +47,25 @@ const CASES: Array<[string, (base: string) => string, string]> = [
     "cpu_cores = 1000",
   ],
   [
+    "cpu_cores past 2^32 (would wrap to 1)",
+    (b) => b.replace("memory_mb = 256", "memory_mb = 256\n  cpu_cores = 4294967297"),
+    "cpu_cores = 4294967297",
+  ],
+  [
+    "memory_mb past 2^32 (would wrap to 512)",
+    (b) => b.replace("memory_mb = 256", "memory_mb = 4294967808"),
+    "memory_mb = 4294967808",
+  ],
+  [
+    "host_port past 2^32",
+    (b) =>
+      b.replace(
+        "}\n",
+        "  port_forward {\n    guest_port = 80\n    host_port = 4294967376\n  }\n}\n",
+      ),
+    "host_port = 4294967376",
+  ],
+  [
     "guest port 0",
     (b) => b.replace("}\n", "  port_forward {\n    guest_port = 0\n  }\n}\n"),
     "guest_port = 0",
