@@ -1,9 +1,12 @@
-// Code generation: proto/ -> src/api/gen/{descriptor,types}.ts.
-// The descriptor is embedded as JSON so the compiled binaries read no .proto at run
-// time; the types mirror what @grpc/proto-loader produces with PROTO_LOADER_OPTIONS
-// (keepCase, enums as strings, int64 as number, defaults filled, oneof discriminators).
+// Code generation: proto/ -> src/api/gen/<package>.ts (types) and descriptor.ts.
+// One types module per proto package keeps packages apart: a message named like one
+// in tfplugin6 cannot merge with infrasim.v1's. Descriptors are embedded as JSON, one
+// per package, so the compiled binaries read no .proto at run time and a process
+// parses only the packages it serves. The types mirror what @grpc/proto-loader
+// produces with PROTO_LOADER_OPTIONS (keepCase, enums as strings, int64 as number,
+// defaults filled, oneof discriminators).
 import protobuf from "protobufjs";
-import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -57,18 +60,38 @@ function tsName(t: protobuf.ReflectionObject): string {
   return parts.join("_");
 }
 
+/** The proto package a reflected type belongs to, e.g. "infrasim.v1". */
+function packageOf(t: protobuf.ReflectionObject): string {
+  let cur: protobuf.ReflectionObject | null = t;
+  while (cur && (cur instanceof protobuf.Type || cur instanceof protobuf.Enum)) cur = cur.parent;
+  return cur ? cur.fullName.slice(1) : "";
+}
+
+/** Packages referenced from the package being emitted: imported as namespaces. */
+let foreign = new Set<string>();
+let current = "";
+const alias = (pkg: string) => pkg.replaceAll(".", "_");
+
+function typeRef(t: protobuf.ReflectionObject): string {
+  const pkg = packageOf(t);
+  if (pkg === current) return tsName(t);
+  foreign.add(pkg);
+  return `${alias(pkg)}.${tsName(t)}`;
+}
+
 function fieldType(f: protobuf.Field): string {
   f.resolve();
-  const base = f.resolvedType ? tsName(f.resolvedType) : scalar[f.type];
+  const base = f.resolvedType ? typeRef(f.resolvedType) : scalar[f.type];
   if (!base) throw new Error(`unmapped type ${f.type}`);
   if (f instanceof protobuf.MapField) return `Record<string, ${base}>`;
   if (f.repeated) return `${base}[]`;
   return base;
 }
 
-const out: string[] = [header];
-const services: string[] = [];
+let out: string[] = [];
+let services: string[] = [];
 
+/** Emits the types of one package (its own messages, enums and services only). */
 function emit(ns: protobuf.NamespaceBase) {
   for (const obj of ns.nestedArray) {
     if (obj instanceof protobuf.Type) {
@@ -100,50 +123,70 @@ function emit(ns: protobuf.NamespaceBase) {
       for (const m of obj.methodsArray) {
         m.resolve();
         services.push(
-          `  ${m.name}: { req: ${tsName(m.resolvedRequestType!)}; res: ${
-            tsName(m.resolvedResponseType!)
+          `  ${m.name}: { req: ${typeRef(m.resolvedRequestType!)}; res: ${
+            typeRef(m.resolvedResponseType!)
           }; clientStream: ${!!m.requestStream}; serverStream: ${!!m.responseStream} };`,
         );
       }
       services.push("}");
       services.push(`export const ${obj.name}Name = ${JSON.stringify(full)};`);
-    } else if (obj instanceof protobuf.Namespace) {
-      emit(obj);
     }
   }
 }
-emit(pb);
 
+/** Packages (namespaces that directly hold types or services), by full name. */
+const packages = new Map<string, protobuf.Namespace>();
+(function findPackages(ns: protobuf.NamespaceBase) {
+  for (const obj of ns.nestedArray) {
+    if (obj instanceof protobuf.Type || obj instanceof protobuf.Enum) continue;
+    if (obj instanceof protobuf.Service) continue;
+    if (!(obj instanceof protobuf.Namespace)) continue;
+    if (obj.nestedArray.some((o) => !(o instanceof protobuf.Namespace) || o instanceof protobuf.Type)) {
+      packages.set(obj.fullName.slice(1), obj);
+    }
+    findPackages(obj);
+  }
+})(pb);
+
+rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, "types.ts"), [...out, ...services, ""].join("\n"));
-// One descriptor per .proto file, so a process parses only the packages it serves
-// (the provider never needs infrasim.v1's, the CLI never tfplugin6's).
+for (const [pkg, ns] of packages) {
+  current = pkg;
+  foreign = new Set();
+  out = [];
+  services = [];
+  emit(ns);
+  const imports = [...foreign].sort().map((f) =>
+    `import type * as ${alias(f)} from "./${f}.ts";`
+  );
+  writeFileSync(join(outDir, `${pkg}.ts`), [header, ...imports, ...out, ...services, ""].join("\n"));
+}
+
+// One descriptor per package, from the files that declare it (with their imports).
 const descriptors: Record<string, unknown> = {};
-const serviceFiles: Record<string, string> = {};
-for (const file of files) {
-  const key = relative(protoDir, file);
+const servicePackages: Record<string, string> = {};
+for (const [pkg, ns] of packages) {
+  const own = files.filter((f) => ns.nestedArray.some((o) => o.filename === f));
   const single = new protobuf.Root();
   single.resolvePath = pb.resolvePath;
-  single.loadSync(file, { keepCase: true });
-  descriptors[key] = single.toJSON({ keepComments: false });
-  const walk = (ns: protobuf.NamespaceBase) => {
-    for (const o of ns.nestedArray) {
-      if (o instanceof protobuf.Service) serviceFiles[o.fullName.slice(1)] = key;
-      else if (o instanceof protobuf.Namespace) walk(o);
-    }
-  };
-  walk(single);
+  single.loadSync(own, { keepCase: true });
+  descriptors[pkg] = single.toJSON({ keepComments: false });
+  for (const o of ns.nestedArray) {
+    if (o instanceof protobuf.Service) servicePackages[o.fullName.slice(1)] = pkg;
+  }
 }
 writeFileSync(
   join(outDir, "descriptor.ts"),
   `${header}// deno-fmt-ignore-file
 export const descriptors = ${JSON.stringify(descriptors)} as const;
 ` +
-    `/** Service full name -> the descriptors key of the file that defines it. */
+    `/** Service full name -> the descriptors key of its package. */
 ` +
-    `export const serviceFiles: Record<string, keyof typeof descriptors> = ${
-      JSON.stringify(serviceFiles)
+    `export const servicePackages: Record<string, keyof typeof descriptors> = ${
+      JSON.stringify(servicePackages)
     };
 `,
 );
-console.log(`codegen: ${files.length} proto files -> ${relative(root, outDir)}/`);
+console.log(
+  `codegen: ${files.length} proto files, ${packages.size} packages -> ${relative(root, outDir)}/`,
+);
