@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { buildQemuArgs } from "../src/qemu/args.ts";
-import { normalizeSpec } from "../src/api/validate.ts";
+import { normalizeVmSpec as normalizeSpec } from "../src/api/validate/vm.ts";
 import { findQemuBinary } from "../src/qemu/host.ts";
 import { type Guest, guestSpec, READY } from "../tests/helpers/env.ts";
 

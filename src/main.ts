@@ -2,6 +2,7 @@
 // infrasimd, terraform-provider-infrasim or the infrasim CLI. Shipping one binary ships the runtime once.
 // No top-level await: the compiled binary is precompiled to bytecode (CommonJS).
 import { basename } from "node:path";
+import { drainAndExit } from "./exit.ts";
 
 async function main(): Promise<number> {
   const invoked = basename(process.argv0 || process.argv[1] || "").replace(/\.exe$/, "");
@@ -18,7 +19,7 @@ async function main(): Promise<number> {
   return await runCli(args);
 }
 
-main().then((code) => process.exit(code), (e) => {
+main().then(drainAndExit, (e) => {
   process.stderr.write(`fatal: ${(e as Error)?.stack ?? e}\n`);
-  process.exit(1);
+  drainAndExit(1);
 });

@@ -3,8 +3,10 @@ import * as grpc from "@grpc/grpc-js";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { serviceClient } from "./proto.ts";
-import type * as T from "./gen/types.ts";
-import { ApiError, Status } from "./errors.ts";
+import type * as T from "./gen/infrasim.v1.ts";
+import type * as H from "./gen/grpc.health.v1.ts";
+import { ApiError, quote, Status } from "./errors.ts";
+import { AUTH_HEADER, readToken } from "./auth.ts";
 
 /** Default data dir of the daemon, also where its unix socket lives. */
 export function defaultDataDir(): string {
@@ -26,11 +28,19 @@ export function toGrpcTarget(address: string): string {
   if (a.startsWith("https://")) {
     throw new ApiError(Status.INVALID_ARGUMENT, "daemon_address: TLS (https://) is not supported");
   }
-  if (/^[A-Za-z0-9.\-[\]:]+:\d+$/.test(hostPort)) return hostPort;
+  const m = hostPort.match(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d+)$/);
+  if (m && Number(m[2]) <= 65535) return hostPort;
   throw new ApiError(
     Status.INVALID_ARGUMENT,
-    `daemon_address: ${JSON.stringify(address)} is not unix:///path, /path or host:port`,
+    `daemon_address: ${quote(address)} is not unix:///path, /path or host:port`,
   );
+}
+
+/** True for a TCP target on this machine: 127.0.0.0/8, ::1 or localhost. */
+export function isLoopbackTarget(target: string): boolean {
+  if (target.startsWith("unix:")) return true;
+  const host = target.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
+  return host === "localhost" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 /** The address used when none is given: $INFRASIM_DAEMON_ADDRESS, else the local socket. */
@@ -51,26 +61,47 @@ export interface CallOptions {
   timeoutSeconds?: number;
 }
 
+export interface ClientOptions {
+  /** The daemon's TCP token; default: $INFRASIM_TOKEN, else the data dir's token file. */
+  token?: string;
+}
+
 export class InfrasimClient {
   readonly address: string;
   readonly #vm: grpc.Client;
   readonly #daemon: grpc.Client;
   readonly #health: grpc.Client;
+  readonly #tcp: boolean;
+  #metadata?: grpc.Metadata;
+  readonly #token?: string;
 
-  constructor(address: string = defaultAddress()) {
+  constructor(address: string = defaultAddress(), opts: ClientOptions = {}) {
     this.address = address;
     const target = toGrpcTarget(address);
+    this.#tcp = !target.startsWith("unix:");
+    this.#token = opts.token;
     const creds = grpc.credentials.createInsecure();
     const VmService = serviceClient("infrasim.v1.VmService");
     this.#vm = new VmService(target, creds);
     // Share the channel between services.
-    const opts = { channelOverride: this.#vm.getChannel() };
-    this.#daemon = new (serviceClient("infrasim.v1.DaemonService"))(target, creds, opts);
-    this.#health = new (serviceClient("grpc.health.v1.Health"))(target, creds, opts);
+    const shared = { channelOverride: this.#vm.getChannel() };
+    this.#daemon = new (serviceClient("infrasim.v1.DaemonService"))(target, creds, shared);
+    this.#health = new (serviceClient("grpc.health.v1.Health"))(target, creds, shared);
   }
 
   close(): void {
     this.#vm.close();
+  }
+
+  /** Per-call metadata: the bearer token on TCP (the unix socket needs none). */
+  #md(): grpc.Metadata {
+    if (this.#metadata) return this.#metadata;
+    const md = new grpc.Metadata();
+    if (this.#tcp) {
+      const token = this.#token || process.env.INFRASIM_TOKEN || readToken(defaultDataDir());
+      if (token) md.set(AUTH_HEADER, `Bearer ${token}`);
+    }
+    return (this.#metadata = md);
   }
 
   /** Feeds a stream's data chunks to onData; resolves at its end or on cancel. */
@@ -105,7 +136,11 @@ export class InfrasimClient {
     const deadline = new Date(Date.now() + (opts.timeoutSeconds ?? 300) * 1000);
     return new Promise((resolve, reject) => {
       // deno-lint-ignore no-explicit-any
-      (client as any)[method](req, { deadline }, (err: grpc.ServiceError | null, res: any) => {
+      (client as any)[method](req, this.#md(), { deadline }, (
+        err: grpc.ServiceError | null,
+        // deno-lint-ignore no-explicit-any
+        res: any,
+      ) => {
         if (err) reject(this.#wrap(err));
         else resolve(res);
       });
@@ -114,10 +149,11 @@ export class InfrasimClient {
 
   #wrap(err: grpc.ServiceError): ApiError {
     if (err.code === Status.UNAVAILABLE) {
-      return new ApiError(
-        err.code,
-        `cannot reach infrasimd at ${this.address} (${err.details}); start it with \`infrasimd\``,
-      );
+      const dd = process.env.INFRASIM_DATA_DIR;
+      const start = this.#tcp
+        ? "start infrasimd there, or point --daemon-address at a running one"
+        : `start it with: infrasimd${dd ? ` --data-dir ${dd}` : ""}`;
+      return new ApiError(err.code, `cannot reach infrasimd at ${this.address}; ${start}`);
     }
     return new ApiError(err.code, err.details || err.message);
   }
@@ -137,8 +173,12 @@ export class InfrasimClient {
   updateVm(req: DeepPartial<T.UpdateVmRequest>, o?: CallOptions) {
     return this.#unary<T.VmServiceMethods, "UpdateVm">(this.#vm, "UpdateVm", req, o);
   }
-  deleteVm(ref: string, o?: CallOptions) {
-    return this.#unary<T.VmServiceMethods, "DeleteVm">(this.#vm, "DeleteVm", { ref }, o);
+  /** force: delete a running VM too (it is stopped at once); without it, refused. */
+  deleteVm(ref: string, o: CallOptions & { force?: boolean } = {}) {
+    return this.#unary<T.VmServiceMethods, "DeleteVm">(this.#vm, "DeleteVm", {
+      ref,
+      force: !!o.force,
+    }, o);
   }
   startVm(ref: string, o?: CallOptions) {
     return this.#unary<T.VmServiceMethods, "StartVm">(this.#vm, "StartVm", { ref }, o);
@@ -158,7 +198,7 @@ export class InfrasimClient {
     );
   }
   async health(service = "", o?: CallOptions): Promise<string> {
-    const res = await this.#unary<T.HealthMethods, "Check">(this.#health, "Check", { service }, o);
+    const res = await this.#unary<H.HealthMethods, "Check">(this.#health, "Check", { service }, o);
     return res.status;
   }
 
@@ -171,7 +211,7 @@ export class InfrasimClient {
     follow: boolean,
     onData: (chunk: Uint8Array) => void,
   ): { done: Promise<void>; cancel: () => void } {
-    const call = this.#rpc("GetSerialLog")({ ref, follow }) as grpc.ClientReadableStream<
+    const call = this.#rpc("GetSerialLog")({ ref, follow }, this.#md()) as grpc.ClientReadableStream<
       T.SerialLogChunk
     >;
     return { done: this.#drain(call, onData), cancel: () => call.cancel() };
@@ -179,7 +219,7 @@ export class InfrasimClient {
 
   /** Attaches to the serial console. write() types into it; close() detaches. */
   console(ref: string, onData: (chunk: Uint8Array) => void): ConsoleSession {
-    const call = this.#rpc("Console")() as grpc.ClientDuplexStream<
+    const call = this.#rpc("Console")(this.#md()) as grpc.ClientDuplexStream<
       DeepPartial<T.ConsoleInput>,
       T.ConsoleOutput
     >;

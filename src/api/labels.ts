@@ -1,6 +1,6 @@
 // Kubernetes-style label selectors: "a=b", "a==b", "a!=b", "a" (exists), "!a" (absent),
 // "a in (x,y)", "a notin (x,y)", combined with commas (AND).
-import { invalid } from "./errors.ts";
+import { invalid, quote } from "./errors.ts";
 
 export type Requirement =
   | { key: string; op: "exists" | "absent" }
@@ -32,13 +32,13 @@ export function parseSelector(selector: string, field = "label_selector"): Requi
     if ((m = p.match(new RegExp(`^${key}\\s+(in|notin)\\s*\\(([^)]*)\\)$`)))) {
       const values = m[3].split(",").map((v) => v.trim());
       if (values.some((v) => !new RegExp(`^${val}$`).test(v))) {
-        throw invalid(field, `bad value list in ${JSON.stringify(p)}`);
+        throw invalid(field, `bad value list in ${quote(p)}`);
       }
       return { key: m[1], op: m[2] as "in" | "notin", values };
     }
     if ((m = p.match(new RegExp(`^!\\s*${key}$`)))) return { key: m[1], op: "absent" };
     if ((m = p.match(new RegExp(`^${key}$`)))) return { key: m[1], op: "exists" };
-    throw invalid(field, `cannot parse requirement ${JSON.stringify(p)}`);
+    throw invalid(field, `cannot parse requirement ${quote(p)}`);
   });
 }
 

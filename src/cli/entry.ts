@@ -1,3 +1,4 @@
 // Runs the infrasim CLI from source.
 import { runCli } from "./main.ts";
-process.exit(await runCli(process.argv.slice(2)));
+import { drainAndExit } from "../exit.ts";
+await drainAndExit(await runCli(process.argv.slice(2)));

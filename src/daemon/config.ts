@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { isIP } from "node:net";
-import { type Accelerator, ACCELERATORS } from "../api/validate.ts";
+import { type Accelerator, ACCELERATORS } from "../api/validate/common.ts";
 import { defaultDataDir } from "../api/client.ts";
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;

@@ -2,14 +2,23 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError, loadConfig } from "./config.ts";
-import { log, setLogLevel } from "./log.ts";
+import { ensureToken } from "../api/auth.ts";
+import type { Arch } from "../api/validate/common.ts";
 import { probeHost } from "../qemu/host.ts";
 import { openDatabase } from "../store/db.ts";
-import { VmManager } from "./vm_manager.ts";
-import { startServer } from "./server.ts";
+import { ProcessStore } from "../store/processes.ts";
+import { RefStore } from "../store/refs.ts";
+import { VmStore } from "../store/vm_store.ts";
 import { VERSION } from "../version.ts";
-import type { Arch } from "../api/validate.ts";
+import { Claims } from "./claims.ts";
+import { ConfigError, loadConfig } from "./config.ts";
+import { VmController } from "./controllers/vm.ts";
+import { KeyedMutex } from "./locks.ts";
+import { log, setLogLevel } from "./log.ts";
+import { claimSocket, startServers } from "./server.ts";
+import { daemonService, healthService } from "./services/daemon.ts";
+import { vmService } from "./services/vm.ts";
+import { Supervisor } from "./supervisor/supervisor.ts";
 
 export async function runDaemon(argv: string[]): Promise<number> {
   const program = new Command("infrasimd")
@@ -31,10 +40,9 @@ export async function runDaemon(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     throw e;
   }
-  const flags = program.opts();
   let cfg;
   try {
-    cfg = loadConfig(flags);
+    cfg = loadConfig(program.opts());
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`infrasimd: config error: ${e.message}\n`);
@@ -63,30 +71,54 @@ export async function runDaemon(argv: string[]): Promise<number> {
     log.warn("no qemu-system-* binary found; VMs cannot start");
   }
 
-  const db = openDatabase(join(cfg.data_dir, "state.db"));
-  const manager = new VmManager(db, cfg, host);
-  let server;
   try {
-    // Claim the socket first so a second daemon never touches the first one's VMs.
-    server = await startServer(manager, {
-      qemu: Object.entries(host.binaries).map(([arch, b]) => ({
-        arch,
-        path: b.path,
-        version: b.version,
-      })),
-      accelerators: host.accelerators,
-    });
+    // Claim the socket first, so a second daemon never touches the first one's VMs.
+    await claimSocket(cfg.data_dir);
   } catch (e) {
     process.stderr.write(`infrasimd: ${(e as Error).message}\n`);
     return 1;
   }
-  await manager.adoptAll();
+  const token = ensureToken(cfg.data_dir);
+  const db = openDatabase(join(cfg.data_dir, "state.db"));
+  const locks = new KeyedMutex();
+  const vmStore = new VmStore(db);
+  const claims = new Claims(locks, cfg.ports, (proto, port) => vmStore.portOwner(proto, port));
+  const supervisor = new Supervisor(new ProcessStore(db));
+  const vms = new VmController(vmStore, new RefStore(db), supervisor, locks, claims, cfg, host);
+
+  // Adoption takes every VM's lock before the first call is served.
+  const adopted = vms.adoptAll();
+  const known = new Set(["", "infrasim.v1.VmService", "infrasim.v1.DaemonService"]);
+  let server;
+  try {
+    server = await startServers([
+      { name: "infrasim.v1.VmService", impl: vmService(vms) },
+      {
+        name: "infrasim.v1.DaemonService",
+        impl: daemonService({
+          config: cfg,
+          qemu: Object.entries(host.binaries).map(([arch, b]) => ({
+            arch,
+            path: b.path,
+            version: b.version,
+          })),
+          accelerators: host.accelerators,
+          vmCounts: () => vms.counts(),
+        }),
+      },
+      { name: "grpc.health.v1.Health", impl: healthService(known), open: true },
+    ], { dataDir: cfg.data_dir, listen: cfg.listen, token });
+  } catch (e) {
+    process.stderr.write(`infrasimd: ${(e as Error).message}\n`);
+    return 1;
+  }
+  await adopted;
   log.info("infrasimd ready", { version: VERSION, pid: process.pid, data_dir: cfg.data_dir });
 
   return await new Promise<number>((resolve) => {
     const stop = async (sig: string) => {
       log.info("shutting down; VMs keep running", { signal: sig });
-      manager.detachAll();
+      vms.detachAll();
       await server.shutdown();
       db.close();
       resolve(0);

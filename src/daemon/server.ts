@@ -1,124 +1,86 @@
-// The gRPC server: infrasim.v1 services and grpc.health.v1 over a 0600 unix socket
-// in the data dir and, optionally, TCP on loopback.
+// The gRPC servers: the same services on a 0600 unix socket in the data dir (trusted
+// by its mode) and, optionally, on TCP loopback, where every call but health checks
+// needs the daemon's bearer token.
 import * as grpc from "@grpc/grpc-js";
-import { chmodSync, closeSync, existsSync, openSync, readSync, rmSync, statSync } from "node:fs";
+import { chmodSync, existsSync, rmSync } from "node:fs";
 import { connect } from "node:net";
-import { hostname } from "node:os";
 import { join } from "node:path";
-import type * as T from "../api/gen/types.ts";
-import { ApiError, invalid, notFound, Status } from "../api/errors.ts";
-import { serviceClient } from "../api/proto.ts";
-import { unaryHandler } from "../api/unary.ts";
+import { AUTH_HEADER, tokenMatches } from "../api/auth.ts";
 import { SOCKET_NAME } from "../api/client.ts";
-import type { VmManager } from "./vm_manager.ts";
+import { Status } from "../api/errors.ts";
+import { serviceClient } from "../api/proto.ts";
 import { log } from "./log.ts";
-import { VERSION } from "../version.ts";
 
-type Unary<Req, Res> = (req: Req) => Promise<Res> | Res;
-
-/** ApiErrors become their gRPC status, anything else INTERNAL. */
-function unary<Req, Res>(name: string, fn: Unary<Req, Res>): grpc.handleUnaryCall<Req, Res> {
-  return unaryHandler(fn, {
-    done: (ms) => log.debug("rpc", { method: name, ms }),
-    fail: (e) => toStatus(e, name),
-  });
-}
-
-function toStatus(e: unknown, method: string): Partial<grpc.StatusObject> {
-  if (e instanceof ApiError) return { code: e.code, details: e.message };
-  log.error("internal error", { method, error: (e as Error)?.stack ?? String(e) });
-  return { code: Status.INTERNAL, details: `internal error: ${(e as Error)?.message ?? e}` };
+export interface ServiceImpl {
+  name: string;
+  impl: grpc.UntypedServiceImplementation;
+  /** Served without a token (health checks). */
+  open?: boolean;
 }
 
 export interface ServerHandle {
-  server: grpc.Server;
   socketPath: string;
   tcpPort?: number;
   shutdown(): Promise<void>;
 }
 
-const startTime = Date.now();
+const UNAUTHENTICATED = {
+  code: Status.UNAUTHENTICATED,
+  details: "this TCP listener needs infrasimd's token: it is in the data dir's `token` file " +
+    "(read by the CLI and provider of the same user), or pass --token / INFRASIM_TOKEN",
+};
 
-export async function startServer(
-  manager: VmManager,
-  host: { qemu: T.QemuBinary[]; accelerators: Record<string, string> },
+/** Wraps every handler of a service so that it first checks the bearer token. */
+function requireToken(name: string, impl: grpc.UntypedServiceImplementation, token: string) {
+  const defs = serviceClient(name).service;
+  const out: grpc.UntypedServiceImplementation = {};
+  for (const [method, handler] of Object.entries(impl)) {
+    const def = defs[method];
+    out[method] = ((call: grpc.ServerUnaryCall<unknown, unknown>, cb?: grpc.sendUnaryData<unknown>) => {
+      if (tokenMatches(call.metadata.get(AUTH_HEADER)[0], token)) {
+        return (handler as (...a: unknown[]) => unknown)(call, cb);
+      }
+      log.warn("unauthenticated call refused", { method: `${name}/${method}` });
+      if (!def.requestStream && !def.responseStream) cb!(UNAUTHENTICATED);
+      else call.emit("error", UNAUTHENTICATED);
+    }) as grpc.UntypedHandleCall;
+  }
+  return out;
+}
+
+export async function startServers(
+  services: ServiceImpl[],
+  opts: { dataDir: string; listen: string; token: string },
 ): Promise<ServerHandle> {
-  const cfg = manager.config;
-  const server = new grpc.Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
-
-  server.addService(serviceClient("infrasim.v1.VmService").service, {
-    CreateVm: unary("CreateVm", (r: T.CreateVmRequest) => manager.create(r)),
-    GetVm: unary("GetVm", (r: T.GetVmRequest) => manager.get(r.ref)),
-    ListVms: unary("ListVms", (r: T.ListVmsRequest) => ({ vms: manager.list(r.label_selector) })),
-    UpdateVm: unary("UpdateVm", (r: T.UpdateVmRequest) => manager.update(r)),
-    DeleteVm: unary(
-      "DeleteVm",
-      async (r: T.DeleteVmRequest) => ({ id: await manager.delete(r.ref) }),
-    ),
-    StartVm: unary("StartVm", (r: T.StartVmRequest) => manager.start(r.ref)),
-    StopVm: unary("StopVm", (r: T.StopVmRequest) => {
-      if (r.timeout_seconds < 0) throw invalid("timeout_seconds", "must not be negative");
-      return manager.stop(r.ref, r.force, r.timeout_seconds);
-    }),
-    RestartVm: unary("RestartVm", (r: T.RestartVmRequest) => {
-      if (r.timeout_seconds < 0) throw invalid("timeout_seconds", "must not be negative");
-      return manager.restart(r.ref, r.force, r.timeout_seconds);
-    }),
-    Console: (call: grpc.ServerDuplexStream<T.ConsoleInput, T.ConsoleOutput>) =>
-      consoleHandler(manager, call),
-    GetSerialLog: (call: grpc.ServerWritableStream<T.GetSerialLogRequest, T.SerialLogChunk>) =>
-      serialLogHandler(manager, call),
-  });
-
-  server.addService(serviceClient("infrasim.v1.DaemonService").service, {
-    GetDaemonStatus: unary("GetDaemonStatus", (): T.DaemonStatus => ({
-      version: VERSION,
-      uptime_seconds: Math.floor((Date.now() - startTime) / 1000),
-      qemu: host.qemu,
-      accelerators: host.accelerators,
-      vm_counts: manager.counts(),
-      data_dir: cfg.data_dir,
-      host: `${process.platform}/${
-        process.arch === "x64" ? "x86_64" : process.arch
-      } (${hostname()})`,
-      pid: process.pid,
-    })),
-  });
-
-  const known = new Set(["", "infrasim.v1.VmService", "infrasim.v1.DaemonService"]);
-  server.addService(serviceClient("grpc.health.v1.Health").service, {
-    Check: unary("Check", (r: T.HealthCheckRequest) => {
-      if (!known.has(r.service)) throw notFound(`unknown service ${r.service}`);
-      return { status: "SERVING" };
-    }),
-    Watch: (call: grpc.ServerWritableStream<T.HealthCheckRequest, T.HealthCheckResponse>) => {
-      call.write({ status: known.has(call.request.service) ? "SERVING" : "SERVICE_UNKNOWN" });
-    },
-  });
-
-  const socketPath = join(cfg.data_dir, SOCKET_NAME);
-  await claimSocket(socketPath);
-  await bind(server, `unix:${socketPath}`);
+  const servers: grpc.Server[] = [];
+  const make = (auth: boolean) => {
+    const server = new grpc.Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
+    for (const s of services) {
+      const impl = auth && !s.open ? requireToken(s.name, s.impl, opts.token) : s.impl;
+      server.addService(serviceClient(s.name).service, impl);
+    }
+    servers.push(server);
+    return server;
+  };
+  const socketPath = join(opts.dataDir, SOCKET_NAME);
+  await bind(make(false), `unix:${socketPath}`);
   chmodSync(socketPath, 0o600);
   let tcpPort: number | undefined;
-  if (cfg.listen) tcpPort = await bind(server, cfg.listen);
+  if (opts.listen) tcpPort = await bind(make(true), opts.listen);
   log.info("listening", {
     socket: socketPath,
-    tcp: cfg.listen ? `${cfg.listen.replace(/:\d+$/, "")}:${tcpPort}` : "off",
+    tcp: opts.listen ? `${opts.listen.replace(/:\d+$/, "")}:${tcpPort} (token required)` : "off",
   });
-
   return {
-    server,
     socketPath,
     tcpPort,
     shutdown: () =>
-      new Promise<void>((resolve) => {
-        server.tryShutdown(() => {
-          rmSync(socketPath, { force: true });
-          resolve();
-        });
-        setTimeout(() => server.forceShutdown(), 2000).unref();
-      }),
+      Promise.all(servers.map((server) =>
+        new Promise<void>((resolve) => {
+          server.tryShutdown(() => resolve());
+          setTimeout(() => server.forceShutdown(), 2000).unref();
+        })
+      )).then(() => rmSync(socketPath, { force: true })),
   };
 }
 
@@ -132,95 +94,25 @@ function bind(server: grpc.Server, address: string): Promise<number> {
 }
 
 /** Refuses to start beside a live daemon on the same data dir; removes a stale socket. */
-async function claimSocket(path: string): Promise<void> {
+export async function claimSocket(dataDir: string): Promise<void> {
+  const path = join(dataDir, SOCKET_NAME);
   if (!existsSync(path)) return;
   const alive = await new Promise<boolean>((resolve) => {
     const s = connect(path);
+    const t = setTimeout(() => {
+      s.destroy();
+      resolve(true); // a socket that neither accepts nor refuses: assume it is served
+    }, 2000);
     s.once("connect", () => {
+      clearTimeout(t);
       s.destroy();
       resolve(true);
     });
-    s.once("error", () => resolve(false));
+    s.once("error", () => {
+      clearTimeout(t);
+      resolve(false);
+    });
   });
   if (alive) throw new Error(`another infrasimd is already serving ${path}`);
   rmSync(path, { force: true });
-}
-
-function consoleHandler(
-  manager: VmManager,
-  call: grpc.ServerDuplexStream<T.ConsoleInput, T.ConsoleOutput>,
-): void {
-  let unsubscribe: (() => void) | undefined;
-  let write: ((d: Uint8Array) => void) | undefined;
-  const fail = (e: unknown) => {
-    call.emit("error", toStatus(e, "Console"));
-  };
-  call.on("data", (msg: T.ConsoleInput) => {
-    if (write) {
-      if (msg.data?.length) write(msg.data);
-      return;
-    }
-    try {
-      const { vm } = manager.find(msg.ref);
-      const rt = manager.runtime(vm.meta.id);
-      if (!rt?.running) {
-        throw new ApiError(Status.FAILED_PRECONDITION, `vm ${vm.meta.name} is not running`);
-      }
-      unsubscribe = rt.serial.subscribe((chunk) => call.write({ data: chunk }));
-      write = (d) => rt.serial.write(d);
-      rt.exited.then(() => call.end());
-      if (msg.data?.length) write(msg.data);
-    } catch (e) {
-      fail(e);
-    }
-  });
-  const done = () => unsubscribe?.();
-  call.on("end", () => {
-    done();
-    call.end();
-  });
-  call.on("cancelled", done);
-  call.on("error", done);
-}
-
-function serialLogHandler(
-  manager: VmManager,
-  call: grpc.ServerWritableStream<T.GetSerialLogRequest, T.SerialLogChunk>,
-): void {
-  let id: string;
-  try {
-    id = manager.find(call.request.ref).vm.meta.id;
-  } catch (e) {
-    call.emit("error", toStatus(e, "GetSerialLog"));
-    return;
-  }
-  const path = manager.runPaths(id).serialLog;
-  let offset = 0;
-  let cancelled = false;
-  call.on("cancelled", () => (cancelled = true));
-  const buf = new Uint8Array(64 * 1024);
-  const pump = () => {
-    if (cancelled) return;
-    if (!manager.store.get(id)) return void call.end();
-    let size = 0;
-    try {
-      size = statSync(path).size;
-    } catch { /* no log yet */ }
-    if (size < offset) offset = 0; // truncated by a restart of the VM
-    if (size > offset) {
-      const fd = openSync(path, "r");
-      try {
-        let n: number;
-        while (!cancelled && (n = readSync(fd, buf, 0, buf.length, offset)) > 0) {
-          call.write({ data: buf.slice(0, n) });
-          offset += n;
-        }
-      } finally {
-        closeSync(fd);
-      }
-    }
-    if (!call.request.follow) return void call.end();
-    setTimeout(pump, 100);
-  };
-  pump();
 }

@@ -1,7 +1,8 @@
 // The QEMU command line for a VM: a pure function of the spec and the resolved host
 // facts, so it can be unit-tested and reused by the boot benchmark's raw baseline.
-import type { PortForward, VmSpec } from "../api/gen/types.ts";
-import type { Accelerator, Arch } from "../api/validate.ts";
+import { createHash } from "node:crypto";
+import type { PortForward, VmSpec } from "../api/gen/infrasim.v1.ts";
+import type { Accelerator, Arch } from "../api/validate/common.ts";
 
 export interface RunPaths {
   qmpSocket: string;
@@ -40,14 +41,10 @@ export function cpuModel(arch: Arch, accel: Accelerator): string {
   return arch === "aarch64" ? "cortex-a72" : "max";
 }
 
-/** A stable, locally administered MAC address derived from the VM id. */
-export function macAddress(id: string): string {
-  const hex = id.replaceAll("-", "").padEnd(6, "0");
-  return `52:54:00:${hex.slice(0, 2)}:${hex.slice(2, 4)}:${hex.slice(4, 6)}`;
-}
-
-export function qemuBinaryName(arch: Arch): string {
-  return `qemu-system-${arch}`;
+/** A stable MAC address (QEMU's 52:54:00 prefix) per VM and NIC: no two NICs share one. */
+export function macAddress(id: string, nic = 0): string {
+  const h = createHash("sha256").update(`${id}/${nic}`).digest("hex");
+  return `52:54:00:${h.slice(0, 2)}:${h.slice(2, 4)}:${h.slice(4, 6)}`;
 }
 
 export function buildQemuArgs(input: QemuArgsInput): string[] {
@@ -137,7 +134,7 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
       "-netdev",
       `user,id=net0${fwds}`,
       "-device",
-      `virtio-net-pci,netdev=net0,mac=${macAddress(input.id)}`,
+      `virtio-net-pci,netdev=net0,mac=${macAddress(input.id, 0)}`,
     );
   }
   args.push(

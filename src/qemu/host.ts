@@ -3,12 +3,8 @@
 import { execFileSync } from "node:child_process";
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
-import type { Accelerator, Arch } from "../api/validate.ts";
-import { ARCHES } from "../api/validate.ts";
-
-export function hostArch(): Arch | string {
-  return process.arch === "x64" ? "x86_64" : process.arch === "arm64" ? "aarch64" : process.arch;
-}
+import { type Accelerator, type Arch, ARCHES } from "../api/validate/common.ts";
+import { hostArch } from "../api/arch.ts";
 
 const EXTRA_BIN_DIRS = ["/opt/homebrew/bin", "/usr/local/bin", "/usr/bin"];
 

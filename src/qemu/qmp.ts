@@ -1,6 +1,7 @@
 // A minimal QMP client over a unix socket: the greeting, qmp_capabilities, then
 // commands matched to replies by id, and asynchronous events. QEMU serves one QMP
-// client per monitor socket, so the daemon keeps exactly one open per VM.
+// client per monitor socket, so the daemon keeps exactly one open per VM. Every
+// command has a timeout: a frozen QEMU must never hang its caller.
 import { connect, type Socket } from "node:net";
 
 export interface QmpEvent {
@@ -11,11 +12,17 @@ export interface QmpEvent {
 
 export class QmpError extends Error {}
 
+/** How long a command may take unless its caller says otherwise. */
+export const QMP_TIMEOUT_MS = 5000;
+
 export class QmpClient {
   #sock: Socket;
   #buf = "";
   #nextId = 1;
-  #pending = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  #pending = new Map<
+    string,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: number }
+  >();
   #closed = false;
   onEvent: (e: QmpEvent) => void = () => {};
   onClose: () => void = () => {};
@@ -25,7 +32,7 @@ export class QmpClient {
   }
 
   /** Connects and negotiates capabilities; rejects within timeoutMs. */
-  static connect(path: string, timeoutMs = 5000): Promise<QmpClient> {
+  static connect(path: string, timeoutMs = QMP_TIMEOUT_MS): Promise<QmpClient> {
     return new Promise((resolve, reject) => {
       const sock = connect(path);
       const client = new QmpClient(sock);
@@ -79,6 +86,7 @@ export class QmpClient {
     const waiter = id ? this.#pending.get(id) : undefined;
     if (!waiter) return;
     this.#pending.delete(id!);
+    clearTimeout(waiter.timer);
     if ("error" in msg) {
       const err = msg.error as { class: string; desc: string };
       waiter.reject(new QmpError(`${err.class}: ${err.desc}`));
@@ -90,20 +98,28 @@ export class QmpClient {
   #handleClose() {
     if (this.#closed) return;
     this.#closed = true;
-    for (const w of this.#pending.values()) w.reject(new QmpError("QMP connection closed"));
+    for (const w of this.#pending.values()) {
+      clearTimeout(w.timer);
+      w.reject(new QmpError("QMP connection closed"));
+    }
     this.#pending.clear();
     this.onClose();
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  execute<R = unknown>(command: string, args?: Record<string, unknown>): Promise<R> {
+  /** Runs a command; rejects with a QmpError on an error reply or after timeoutMs. */
+  execute<R = unknown>(
+    command: string,
+    args?: Record<string, unknown>,
+    timeoutMs = QMP_TIMEOUT_MS,
+  ): Promise<R> {
     if (this.#closed) return Promise.reject(new QmpError("QMP connection closed"));
     const id = String(this.#nextId++);
     return new Promise<R>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new QmpError(`QMP ${command}: no answer within ${timeoutMs} ms`));
+      }, timeoutMs) as unknown as number;
+      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
       this.#sock.write(JSON.stringify({ execute: command, arguments: args, id }) + "\n");
     });
   }

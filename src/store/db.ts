@@ -25,6 +25,37 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (protocol, host_port),
      UNIQUE (vm_id, protocol, guest_port)
    );`,
+  // 2: supervised processes of any kind (identity persisted before launch) and
+  // references between objects; the VM's own identity column moves into processes.
+  `CREATE TABLE processes (
+     owner_kind TEXT NOT NULL,
+     owner_id TEXT NOT NULL,
+     role TEXT NOT NULL,
+     pid INTEGER NOT NULL DEFAULT 0,
+     start_time TEXT NOT NULL DEFAULT '',
+     marker TEXT NOT NULL,
+     pid_file TEXT NOT NULL DEFAULT '',
+     info TEXT NOT NULL DEFAULT '{}',
+     launched_at TEXT NOT NULL,
+     PRIMARY KEY (owner_kind, owner_id, role)
+   );
+   CREATE TABLE refs (
+     from_kind TEXT NOT NULL,
+     from_id TEXT NOT NULL,
+     field TEXT NOT NULL,
+     to_kind TEXT NOT NULL,
+     to_id TEXT NOT NULL,
+     PRIMARY KEY (from_kind, from_id, field, to_kind, to_id)
+   );
+   CREATE INDEX refs_to ON refs (to_kind, to_id);
+   INSERT INTO processes (owner_kind, owner_id, role, pid, start_time, marker, info, launched_at)
+     SELECT 'vm', id, 'qemu', json_extract(qemu_identity, '$.pid'),
+            COALESCE(json_extract(qemu_identity, '$.startTime'), ''), '',
+            json_object('binary', json_extract(qemu_identity, '$.binary'),
+                        'accelerator', json_extract(qemu_identity, '$.accelerator')),
+            updated_at
+     FROM vms WHERE qemu_identity IS NOT NULL;
+   ALTER TABLE vms DROP COLUMN qemu_identity;`,
 ];
 
 export function openDatabase(path: string): DatabaseSync {

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { e2eTest, guest, guestSpec } from "../helpers/env.ts";
 import type { DeepPartial } from "../../src/api/client.ts";
-import type * as T from "../../src/api/gen/types.ts";
+import type * as T from "../../src/api/gen/infrasim.v1.ts";
 import { ApiError, Status } from "../../src/api/errors.ts";
 
 type Case = [string, DeepPartial<T.CreateVmRequest>, RegExp];

@@ -1,7 +1,7 @@
 // Shared test fixtures: the compiled binaries under test, the test guests, and a
 // real infrasimd per test in its own temporary data dir.
 import { InfrasimClient } from "../../src/api/client.ts";
-import type * as T from "../../src/api/gen/types.ts";
+import type * as T from "../../src/api/gen/infrasim.v1.ts";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -120,7 +120,8 @@ export class TestDaemon {
     return join(this.dataDir, "infrasimd.sock");
   }
 
-  async launch(): Promise<void> {
+  /** Starts infrasimd on this data dir; wait=false returns once the process is spawned. */
+  async launch(opts: { wait?: boolean } = {}): Promise<void> {
     this.tcpPort = await freePort();
     this.stderr = "";
     this.proc = spawn(INFRASIMD, [
@@ -134,6 +135,12 @@ export class TestDaemon {
     this.proc.stderr!.setEncoding("utf8");
     this.proc.stderr!.on("data", (d: string) => (this.stderr += d));
     this.client = new InfrasimClient(`unix://${this.socket}`);
+    if (opts.wait === false) return;
+    await this.ready();
+  }
+
+  /** Waits for the "ready" log line (adoption done) and a SERVING health check. */
+  async ready(): Promise<void> {
     await waitFor("infrasimd to be ready", async () => {
       if (this.proc.exitCode !== null) {
         throw new Error(`infrasimd exited ${this.proc.exitCode}: ${this.stderr}`);
@@ -154,20 +161,35 @@ export class TestDaemon {
     return this.proc.exitCode === null && this.proc.signalCode === null;
   }
 
+  /** SIGTERM, then SIGKILL after 5 s: a test must never hang on a stuck daemon. */
   async stop(): Promise<void> {
     this.client.close();
     if (!this.running) return;
     const exited = new Promise((r) => this.proc.once("exit", r));
     this.proc.kill("SIGTERM");
+    const t = setTimeout(() => this.proc.kill("SIGKILL"), 5000);
     await exited;
+    clearTimeout(t);
+  }
+
+  /** The bearer token the daemon requires on TCP. */
+  get token(): string {
+    return readFileSync(join(this.dataDir, "token"), "utf8").trim();
+  }
+
+  /** A client over this daemon's TCP listener, with the given token (none by default). */
+  tcpClient(token?: string): InfrasimClient {
+    return new InfrasimClient(`127.0.0.1:${this.tcpPort}`, { token });
   }
 
   /** Deletes every VM (killing QEMU), stops the daemon and removes the data dir. */
   async cleanup(): Promise<void> {
     try {
       if (this.running) {
-        for (const vm of await this.client.listVms()) {
-          await this.client.deleteVm(vm.meta!.id).catch(() => {});
+        for (const vm of await this.client.listVms("", { timeoutSeconds: 10 })) {
+          await this.client.deleteVm(vm.meta!.id, { force: true, timeoutSeconds: 20 }).catch(
+            () => {},
+          );
         }
       }
     } finally {
@@ -207,10 +229,21 @@ export class TestDaemon {
   }
 }
 
-/** pids of QEMU processes whose command line carries this VM id. */
+/** pids of live (not zombie) QEMU processes whose command line carries this VM id. */
 export function qemuPids(vmId: string): number[] {
-  const r = spawnSync("pgrep", ["-f", `uuid ${vmId}`], { encoding: "utf8" });
-  return r.stdout.split("\n").filter(Boolean).map(Number);
+  return pgrep(`uuid ${vmId}`);
+}
+
+/** pids of live QEMU processes of any VM of one data dir. */
+export function qemuPidsIn(dataDir: string): number[] {
+  return pgrep(`qemu-system.*${dataDir}/vms/`);
+}
+
+function pgrep(pattern: string): number[] {
+  const r = spawnSync("pgrep", ["-f", pattern], { encoding: "utf8" });
+  return r.stdout.split("\n").filter(Boolean).map(Number).filter(processAlive).sort((a, b) =>
+    a - b
+  );
 }
 
 export function processAlive(pid: number): boolean {

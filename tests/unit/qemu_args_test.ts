@@ -6,10 +6,9 @@ import {
   escapeOptionValue,
   macAddress,
   type QemuArgsInput,
-  qemuBinaryName,
   type RunPaths,
 } from "../../src/qemu/args.ts";
-import type { VmSpec } from "../../src/api/gen/types.ts";
+import type { VmSpec } from "../../src/api/gen/infrasim.v1.ts";
 
 const ID = "0a1b2c3d-4e5f-6789-abcd-ef0123456789";
 
@@ -93,22 +92,19 @@ Deno.test("cpuModel: host under hardware acceleration, max / cortex-a72 under tc
   assert.equal(cpuModel("x86_64", "hvf"), "host");
 });
 
-Deno.test("macAddress is stable, locally administered unicast, derived from the id", () => {
+Deno.test("macAddress is stable, locally administered unicast, and differs per VM and NIC", () => {
   const mac = macAddress(ID);
-  assert.equal(mac, "52:54:00:0a:1b:2c");
   assert.equal(macAddress(ID), mac);
-  assert.match(mac, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+  assert.equal(macAddress(ID, 0), mac);
+  assert.match(mac, /^52:54:00(:[0-9a-f]{2}){3}$/);
   const first = parseInt(mac.slice(0, 2), 16);
   assert.equal(first & 0b10, 0b10, "locally administered bit set");
   assert.equal(first & 0b01, 0, "unicast");
   assert.notEqual(macAddress("ffeedd00-0000-0000-0000-000000000000"), mac);
-  // Short ids are padded, never produce a malformed address.
-  assert.equal(macAddress("ab"), "52:54:00:ab:00:00");
-});
-
-Deno.test("qemuBinaryName", () => {
-  assert.equal(qemuBinaryName("x86_64"), "qemu-system-x86_64");
-  assert.equal(qemuBinaryName("aarch64"), "qemu-system-aarch64");
+  // A second NIC of the same VM gets its own address.
+  const nics = new Set([0, 1, 2, 3].map((i) => macAddress(ID, i)));
+  assert.equal(nics.size, 4);
+  assert.match(macAddress("ab"), /^52:54:00(:[0-9a-f]{2}){3}$/);
 });
 
 Deno.test("x86_64 q35 kernel boot under tcg", () => {

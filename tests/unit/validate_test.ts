@@ -1,9 +1,10 @@
 // API input validation: defaults are filled, and every error is INVALID_ARGUMENT with a
 // message that starts with the offending field's path.
 import assert from "node:assert/strict";
-import { normalizeSpec, validateLabels, validateName } from "../../src/api/validate.ts";
+import { validateLabels, validateName } from "../../src/api/validate/common.ts";
+import { normalizeVmSpec as normalizeSpec } from "../../src/api/validate/vm.ts";
 import { ApiError, Status } from "../../src/api/errors.ts";
-import type { VmSpec } from "../../src/api/gen/types.ts";
+import type { VmSpec } from "../../src/api/gen/infrasim.v1.ts";
 
 const KERNEL = {
   kernel_path: "/g/vmlinuz",
@@ -257,7 +258,7 @@ Deno.test("normalizeSpec: network errors", () => {
   );
   assertInvalid(
     () => normalizeSpec(net("none", pf({}))),
-    'spec.network.port_forwards: need network.mode "user"',
+    'spec.network.port_forwards: forwarded ports need a network',
   );
   assertInvalid(
     () => normalizeSpec(net("user", pf({}), pf({ protocol: "sctp" }))),

@@ -1,4 +1,5 @@
-// Per-key serialization: operations on one VM run one at a time, others in parallel.
+// Per-key serialization: changes to one object run one at a time, others in parallel.
+// Keys are "<kind>/<id>"; shared claims (names, ports) take one more key, after it.
 export class KeyedMutex {
   #tails = new Map<string, Promise<unknown>>();
 

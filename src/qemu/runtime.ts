@@ -1,9 +1,11 @@
-// A live QEMU under supervision: its QMP connection, its drained serial port, and
-// exit detection. QEMU is not the daemon's child (it runs -daemonize), so exit is
-// seen through the QMP socket closing, backed by a pid poll.
-import { QmpClient, type QmpEvent } from "../qemu/qmp.ts";
-import { SerialPort } from "../qemu/serial.ts";
-import { isAlive } from "../qemu/process.ts";
+// A live QEMU under supervision: its QMP connection (with a liveness ping), its
+// drained serial port, and exit detection with the reason QEMU gave. QEMU is not the
+// daemon's child (it runs -daemonize), so the exit is seen through a pid watch that
+// polls fast once the QMP socket closes.
+import { QmpClient, type QmpEvent } from "./qmp.ts";
+import { SerialPort } from "./serial.ts";
+import { ProcessWatch } from "../daemon/supervisor/watch.ts";
+import { sleep } from "../timeout.ts";
 
 export interface ExitInfo {
   /** True when QEMU shut down in an orderly way (a SHUTDOWN event was seen). */
@@ -11,7 +13,10 @@ export interface ExitInfo {
   reason: string;
 }
 
-const POLL_MS = 250;
+/** A QEMU whose QMP has not answered for this long is reported as not answering. */
+export const UNRESPONSIVE_MS = 5000;
+const PING_EVERY_MS = 1000;
+export const NOT_ANSWERING = "QEMU is not answering (QMP silent for 5 s)";
 
 /** Reasons from QMP's SHUTDOWN event, said for people. */
 const SHUTDOWN_REASONS: Record<string, string> = {
@@ -27,19 +32,20 @@ const SHUTDOWN_REASONS: Record<string, string> = {
 
 export class VmRuntime {
   readonly exited: Promise<ExitInfo>;
-  #resolveExit!: (e: ExitInfo) => void;
+  readonly watch: ProcessWatch;
   #shutdown?: { guest: boolean; reason: string };
-  #done = false;
-  #timer: ReturnType<typeof setInterval>;
+  #responsive = true;
   /** Set by the daemon before it stops QEMU on purpose; reported as the exit reason. */
   stopReason?: string;
+  /** Called when QMP stops or starts answering again. */
+  onResponsiveChange: (responsive: boolean) => void = () => {};
 
   private constructor(
     readonly pid: number,
     readonly qmp: QmpClient,
     readonly serial: SerialPort,
   ) {
-    this.exited = new Promise((r) => (this.#resolveExit = r));
+    this.watch = new ProcessWatch(pid);
     qmp.onEvent = (e: QmpEvent) => {
       if (e.event === "SHUTDOWN") {
         this.#shutdown = {
@@ -49,12 +55,13 @@ export class VmRuntime {
       }
     };
     // QMP closes when QEMU exits; the process may linger a moment, so poll fast then.
-    qmp.onClose = () => {
-      clearInterval(this.#timer);
-      this.#timer = setInterval(() => this.#check(), 20);
-      this.#check();
-    };
-    this.#timer = setInterval(() => this.#check(), POLL_MS);
+    qmp.onClose = () => this.watch.hint();
+    this.exited = this.watch.exited.then(() => {
+      this.serial.close();
+      this.qmp.close();
+      return this.#exitInfo();
+    });
+    this.#ping();
   }
 
   /**
@@ -80,29 +87,43 @@ export class VmRuntime {
     }
   }
 
-  #check(): void {
-    if (this.#done) return;
-    if (isAlive(this.pid)) return;
-    this.#done = true;
-    clearInterval(this.#timer);
-    this.serial.close();
-    this.qmp.close();
+  /** Asks QEMU for its status every second; silence for 5 s means not answering. */
+  async #ping(): Promise<void> {
+    let lastAnswer = Date.now();
+    while (this.watch.running) {
+      const t0 = Date.now();
+      try {
+        await this.qmp.execute("query-status", undefined, UNRESPONSIVE_MS);
+        lastAnswer = Date.now();
+      } catch { /* timed out or closed: judged below */ }
+      if (!this.watch.running) return;
+      const responsive = Date.now() - lastAnswer < UNRESPONSIVE_MS;
+      if (responsive !== this.#responsive) {
+        this.#responsive = responsive;
+        this.onResponsiveChange(responsive);
+      }
+      await sleep(Math.max(0, PING_EVERY_MS - (Date.now() - t0)));
+    }
+  }
+
+  #exitInfo(): ExitInfo {
     const sd = this.#shutdown;
-    let info: ExitInfo;
-    if (this.stopReason) info = { clean: true, reason: this.stopReason };
-    else if (sd) {
-      info = {
+    if (this.stopReason) return { clean: true, reason: this.stopReason };
+    if (sd) {
+      return {
         clean: sd.reason !== "guest-panic",
         reason: SHUTDOWN_REASONS[sd.reason] ?? `shutdown: ${sd.reason}`,
       };
-    } else {
-      info = { clean: false, reason: "qemu exited unexpectedly (no shutdown event; killed?)" };
     }
-    this.#resolveExit(info);
+    return { clean: false, reason: "qemu exited unexpectedly (no shutdown event; killed?)" };
   }
 
   get running(): boolean {
-    return !this.#done;
+    return this.watch.running;
+  }
+
+  get responsive(): boolean {
+    return this.#responsive;
   }
 
   /** Presses the ACPI power button. */
@@ -110,29 +131,14 @@ export class VmRuntime {
     return this.qmp.execute("system_powerdown");
   }
 
+  /** QMP quit, answered or not within 1 s. */
   async quit(): Promise<void> {
-    await this.qmp.execute("quit").catch(() => {});
-  }
-
-  kill(): void {
-    try {
-      process.kill(this.pid, "SIGKILL");
-    } catch { /* already gone */ }
-  }
-
-  /** Waits up to ms for the exit; true if QEMU exited. */
-  async waitExit(ms: number): Promise<boolean> {
-    let t: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<false>((r) => (t = setTimeout(() => r(false), ms)));
-    const ok = await Promise.race([this.exited.then(() => true), timeout]);
-    clearTimeout(t);
-    return ok;
+    await this.qmp.execute("quit", undefined, 1000).catch(() => {});
   }
 
   /** Stops watching without touching QEMU (daemon shutdown: QEMU keeps running). */
   detach(): void {
-    this.#done = true;
-    clearInterval(this.#timer);
+    this.watch.detach();
     this.serial.close();
     this.qmp.close();
   }

@@ -1,0 +1,79 @@
+// Specs from what a user typed, shared by the CLI and the provider: the defaults are
+// defined once (here and in validate/), and every number a user gave is range-checked
+// before it is encoded (protobuf int32 would wrap 4294967297 to 1). Errors name the
+// API field; each client maps it to its own flag or attribute.
+import type * as T from "./gen/infrasim.v1.ts";
+import { defaultArch } from "./arch.ts";
+import { intIn, LIMITS } from "./validate/common.ts";
+import { normalizeVmSpec, VM_DEFAULTS } from "./validate/vm.ts";
+
+export interface PortInput {
+  guestPort: number;
+  /** 0 or undefined: allocated by the daemon. */
+  hostPort?: number;
+  protocol?: string;
+}
+
+export interface DiskInput {
+  path: string;
+  format?: string;
+  readOnly?: boolean;
+}
+
+/** A VM as the CLI's flags or a Terraform configuration describe it. */
+export interface VmInput {
+  arch?: string;
+  machine?: string;
+  cpuCores?: number;
+  memoryMb?: number;
+  kernel?: { path: string; initrd?: string; cmdline?: string };
+  bootDisk?: string;
+  disks?: DiskInput[];
+  /** false: no network interface at all. */
+  network?: boolean;
+  ports?: PortInput[];
+  accelerator?: string;
+  running?: boolean;
+}
+
+/** A complete, validated VmSpec; throws ApiError naming the API field. */
+export function vmSpecFromInput(input: VmInput): T.VmSpec {
+  const given = (v: number | undefined, limits: readonly [number, number], field: string) =>
+    v === undefined ? undefined : intIn(v, limits, field);
+  const cpu = given(input.cpuCores, LIMITS.cpuCores, "spec.cpu_cores");
+  const memory = given(input.memoryMb, LIMITS.memoryMb, "spec.memory_mb");
+  const ports = (input.ports ?? []).map((p, i): T.PortForward => {
+    const f = `spec.network.port_forwards[${i}]`;
+    return {
+      protocol: p.protocol || "tcp",
+      host_port: p.hostPort ? intIn(p.hostPort, LIMITS.hostPort, `${f}.host_port`) : 0,
+      guest_port: intIn(p.guestPort, LIMITS.port, `${f}.guest_port`),
+    };
+  });
+  const boot: T.BootSpec = input.kernel
+    ? {
+      kernel: {
+        kernel_path: input.kernel.path,
+        initrd_path: input.kernel.initrd ?? "",
+        cmdline: input.kernel.cmdline ?? "",
+      },
+    }
+    : input.bootDisk
+    ? { disk: { path: input.bootDisk, format: "", firmware_path: "" } }
+    : {};
+  return normalizeVmSpec({
+    arch: input.arch || defaultArch(),
+    machine: input.machine ?? "",
+    cpu_cores: cpu ?? VM_DEFAULTS.cpuCores,
+    memory_mb: memory ?? VM_DEFAULTS.memoryMb,
+    boot,
+    disks: (input.disks ?? []).map((d) => ({
+      path: d.path,
+      format: d.format ?? "",
+      read_only: !!d.readOnly,
+    })),
+    network: { mode: input.network === false ? "none" : "user", port_forwards: ports },
+    accelerator: input.accelerator ?? "",
+    power_state: input.running ? "POWER_ON" : "POWER_OFF",
+  });
+}

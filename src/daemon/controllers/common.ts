@@ -1,0 +1,68 @@
+// What every kind's controller shares: lookups that say what was not found, lock keys,
+// refusing to delete an object that others use, and metadata bookkeeping.
+import type * as T from "../../api/gen/infrasim.v1.ts";
+import { ApiError, invalid, notFound, quote, Status } from "../../api/errors.ts";
+import { validateAnnotations, validateLabels } from "../../api/validate/common.ts";
+import type { Meta, ObjectStore, StoredObject } from "../../store/objects.ts";
+import type { RefStore } from "../../store/refs.ts";
+
+export const now = () => new Date().toISOString();
+
+export const lockKey = (kind: string, id: string) => `${kind}/${id}`;
+
+/** An object by id or name; NOT_FOUND quoting (a short part of) the ref. */
+export function findOr404<S, St>(
+  store: ObjectStore<S, St>,
+  kind: string,
+  ref: string,
+  field = "ref",
+): StoredObject<S, St> {
+  if (!ref) throw invalid(field, `must name a ${kind} (id or name)`);
+  const o = store.find(ref);
+  if (!o) throw notFound(`${kind.toLowerCase()} ${quote(ref)} not found`);
+  return o;
+}
+
+/** FAILED_PRECONDITION naming every object that refers to this one. */
+export function assertUnused(
+  refs: RefStore,
+  kind: string,
+  o: { id: string; name: string },
+  nameOf: (kind: string, id: string) => string,
+): void {
+  const users = refs.usersOf({ kind, id: o.id });
+  if (users.length === 0) return;
+  const list = users.map((u) => `${u.kind.toLowerCase()} ${quote(nameOf(u.kind, u.id))} (${u.field})`);
+  throw new ApiError(
+    Status.FAILED_PRECONDITION,
+    `${kind.toLowerCase()} ${quote(o.name)} is in use by ${list.join(", ")}; delete or change ${
+      users.length > 1 ? "them" : "it"
+    } first`,
+  );
+}
+
+/** Labels and annotations from a request, validated; absent meta keeps the current ones. */
+export function metaMaps(
+  req: T.ObjectMeta | null | undefined,
+  current?: Meta,
+): { labels: Record<string, string>; annotations: Record<string, string> } {
+  const labels = { ...(req ? req.labels ?? {} : current?.labels ?? {}) };
+  const annotations = { ...(req ? req.annotations ?? {} : current?.annotations ?? {}) };
+  validateLabels(labels, "meta.labels");
+  validateAnnotations(annotations, "meta.annotations");
+  return { labels, annotations };
+}
+
+/** New meta for a change: generation and updated_at move only when something changed. */
+export function nextMeta(cur: Meta, changed: boolean, patch: Partial<Meta> = {}): Meta {
+  return {
+    ...cur,
+    ...patch,
+    updated_at: changed ? now() : cur.updated_at,
+    generation: changed ? cur.generation + 1 : cur.generation,
+  };
+}
+
+export function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

@@ -1,0 +1,266 @@
+// The VM kind: create, update, delete and power, each under the VM's lock, with names
+// and ports claimed through the shared claims lock. Running QEMU is VmRunner's part.
+import { randomUUID } from "node:crypto";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import type * as T from "../../api/gen/infrasim.v1.ts";
+import { ApiError, failedPrecondition, invalid, quote, Status } from "../../api/errors.ts";
+import { matches, parseSelector } from "../../api/labels.ts";
+import { validateName } from "../../api/validate/common.ts";
+import { normalizeVmSpec } from "../../api/validate/vm.ts";
+import { checkVmSpecOnHost, runPaths } from "../../qemu/launch.ts";
+import type { HostInfo } from "../../qemu/host.ts";
+import type { RefStore } from "../../store/refs.ts";
+import type { StoredVm, VmStore } from "../../store/vm_store.ts";
+import type { DaemonConfig } from "../config.ts";
+import type { Claims } from "../claims.ts";
+import type { KeyedMutex } from "../locks.ts";
+import type { Supervisor } from "../supervisor/supervisor.ts";
+import { log } from "../log.ts";
+import { assertUnused, findOr404, lockKey, metaMaps, nextMeta, now, sameJson } from "./common.ts";
+import { QEMU, VM, VmRunner } from "./vm_runner.ts";
+
+const ACTIVE: T.VmState[] = ["STARTING", "RUNNING", "STOPPING"];
+
+export class VmController {
+  readonly runner: VmRunner;
+
+  constructor(
+    readonly store: VmStore,
+    private readonly refs: RefStore,
+    private readonly supervisor: Supervisor,
+    private readonly locks: KeyedMutex,
+    private readonly claims: Claims,
+    readonly config: DaemonConfig,
+    private readonly host: HostInfo,
+  ) {
+    this.runner = new VmRunner(store, supervisor, host, config, claims, (id) => this.vmDir(id));
+  }
+
+  vmDir(id: string): string {
+    return join(this.config.data_dir, "vms", id);
+  }
+
+  #locked<R>(id: string, fn: () => Promise<R>): Promise<R> {
+    return this.locks.run(lockKey(VM, id), fn);
+  }
+
+  find(ref: string, field = "ref"): StoredVm {
+    return findOr404(this.store, VM, ref, field);
+  }
+
+  get(ref: string): StoredVm {
+    return this.runner.view(this.find(ref));
+  }
+
+  list(selector: string): StoredVm[] {
+    const reqs = parseSelector(selector);
+    return this.store.list().filter((vm) => matches(reqs, vm.meta.labels)).map((vm) =>
+      this.runner.view(vm)
+    );
+  }
+
+  counts(): Record<string, number> {
+    const counts: Record<string, number> = { total: 0 };
+    for (const vm of this.store.list()) {
+      counts[vm.status.state] = (counts[vm.status.state] ?? 0) + 1;
+      counts.total++;
+    }
+    return counts;
+  }
+
+  async create(req: T.CreateVmRequest): Promise<StoredVm> {
+    const name = validateName(req.meta?.name, "meta.name");
+    const { labels, annotations } = metaMaps(req.meta, undefined);
+    const spec = normalizeVmSpec(req.spec);
+    await checkVmSpecOnHost(spec, this.host, this.config.data_dir);
+    const id = randomUUID();
+    await this.claims.run(async () => {
+      this.claims.assertNameFree(this.store, VM, name);
+      const ports = await this.claims.allocatePorts(spec.network!.port_forwards, []);
+      const t = now();
+      this.store.insertWithPorts({
+        meta: { id, name, labels, annotations, created_at: t, updated_at: t, generation: 1 },
+        spec,
+        status: emptyStatus(runPaths(this.vmDir(id)).serialLog),
+      }, ports);
+    });
+    log.info("vm created", { id, name });
+    if (spec.power_state !== "POWER_ON") return this.get(id);
+    return await this.#locked(id, async () => {
+      try {
+        await this.runner.start(id);
+      } catch (e) {
+        // Created, not started: the status carries the error (the CLI reports it).
+        log.warn("vm failed to start after create", { id, error: (e as Error).message });
+      }
+      return this.get(id);
+    });
+  }
+
+  update(req: T.UpdateVmRequest): Promise<StoredVm> {
+    const id = this.find(req.ref).meta.id;
+    return this.#locked(id, async () => {
+      const cur = this.find(id);
+      if (req.expected_generation && req.expected_generation !== cur.meta.generation) {
+        throw new ApiError(
+          Status.ABORTED,
+          `expected_generation: VM is at generation ${cur.meta.generation}, not ${req.expected_generation}`,
+        );
+      }
+      if (req.meta?.name && req.meta.name !== cur.meta.name) {
+        throw invalid("meta.name", "cannot be changed; create a new VM instead");
+      }
+      const { labels, annotations } = metaMaps(req.meta, cur.meta);
+      const spec = normalizeVmSpec(req.spec);
+      // An unspecified power state keeps the current one.
+      if (!req.spec?.power_state || req.spec.power_state === "POWER_STATE_UNSPECIFIED") {
+        spec.power_state = cur.spec.power_state;
+      }
+      if (spec.arch !== cur.spec.arch) {
+        throw invalid("spec.arch", "cannot be changed; create a new VM instead");
+      }
+      await checkVmSpecOnHost(spec, this.host, this.config.data_dir);
+      await this.claims.run(async () => {
+        const ports = await this.claims.allocatePorts(
+          spec.network!.port_forwards,
+          this.store.ports(id),
+        );
+        const changed = !sameJson(spec, cur.spec) || !sameJson(labels, cur.meta.labels) ||
+          !sameJson(annotations, cur.meta.annotations);
+        this.store.updateWithPorts({
+          ...cur,
+          meta: nextMeta(cur.meta, changed, { labels, annotations }),
+          spec,
+        }, ports);
+      });
+      const hwChanged = !sameJson({ ...spec, power_state: "" }, { ...cur.spec, power_state: "" });
+      if (this.runner.runtime(id)) {
+        if (spec.power_state === "POWER_OFF") await this.runner.stop(id, false, 0);
+        else if (hwChanged) {
+          // QEMU cannot change CPUs, memory, disks or forwards of a running VM: restart it.
+          await this.runner.stop(id, false, 0, "restarted");
+          await this.runner.start(id);
+        }
+      } else if (spec.power_state === "POWER_ON") {
+        await this.runner.start(id);
+      }
+      return this.get(id);
+    });
+  }
+
+  delete(ref: string, force: boolean): Promise<string> {
+    const vm = this.find(ref);
+    const id = vm.meta.id;
+    return this.#locked(id, async () => {
+      const cur = this.find(id);
+      if (!force && (this.runner.runtime(id) || ACTIVE.includes(cur.status.state))) {
+        throw failedPrecondition(
+          `vm ${quote(cur.meta.name)} is running; stop it first (infrasim vm stop ${cur.meta.name}) ` +
+            `or delete it with --force`,
+        );
+      }
+      assertUnused(this.refs, VM, cur.meta, (_k, i) => i);
+      await this.runner.stop(id, true, 0, "deleted");
+      const rec = this.supervisor.record({ kind: VM, id }, QEMU);
+      if (rec) await this.supervisor.reap(rec);
+      this.refs.clear({ kind: VM, id });
+      this.store.delete(id);
+      await rm(this.vmDir(id), { recursive: true, force: true });
+      log.info("vm deleted", { id, name: cur.meta.name });
+      return id;
+    });
+  }
+
+  start(ref: string): Promise<StoredVm> {
+    const id = this.find(ref).meta.id;
+    return this.#locked(id, async () => {
+      this.#setPowerState(id, "POWER_ON");
+      await this.runner.start(id);
+      return this.get(id);
+    });
+  }
+
+  stop(ref: string, force: boolean, timeoutSeconds: number): Promise<StoredVm> {
+    const id = this.find(ref).meta.id;
+    return this.#locked(id, async () => {
+      this.#setPowerState(id, "POWER_OFF");
+      await this.runner.stop(id, force, timeoutSeconds);
+      return this.get(id);
+    });
+  }
+
+  restart(ref: string, force: boolean, timeoutSeconds: number): Promise<StoredVm> {
+    const id = this.find(ref).meta.id;
+    return this.#locked(id, async () => {
+      this.#setPowerState(id, "POWER_ON");
+      await this.runner.stop(id, force, timeoutSeconds, "restarted");
+      await this.runner.start(id);
+      return this.get(id);
+    });
+  }
+
+  /** Imperative start/stop also move the desired state, so spec and reality agree. */
+  #setPowerState(id: string, ps: T.PowerState): void {
+    const vm = this.find(id);
+    if (vm.spec.power_state === ps) return;
+    this.store.update({ ...vm, spec: { ...vm.spec, power_state: ps }, meta: nextMeta(vm.meta, true) });
+  }
+
+  /**
+   * Re-adopts every VM's QEMU after a restart. Each VM's lock is taken at once and
+   * held through its adoption, so calls served meanwhile wait instead of finding no
+   * runtime; VMs are adopted in parallel, so one frozen QEMU delays only itself.
+   */
+  adoptAll(): Promise<void> {
+    const vms = this.store.list();
+    const recs = vms.map((vm) =>
+      this.supervisor.record({ kind: VM, id: vm.meta.id }, QEMU) ?? {
+        owner: { kind: VM, id: vm.meta.id },
+        role: QEMU,
+        pid: 0,
+        startTime: "",
+        marker: "",
+        pidFile: "",
+        info: {},
+        launchedAt: "",
+      }
+    );
+    // Every VM's QEMU is looked for by its run dir, also when no launch was recorded.
+    for (const [i, r] of recs.entries()) {
+      r.marker = this.runner.marker(vms[i].meta.id);
+      r.pidFile = runPaths(this.vmDir(vms[i].meta.id)).pidFile;
+      if (r.pid) this.supervisor.store.put(r); // records migrated from schema 1 had neither
+    }
+    const root = `${join(this.config.data_dir, "vms")}/`;
+    // A QEMU in our vms dir that carries no known VM's run dir is a stray.
+    const orphan = (cmdline: string) => cmdline.includes(root) && / -uuid [0-9a-f-]{36}/.test(cmdline);
+    const resolved = this.supervisor.resolveAll(recs, orphan);
+    return Promise.all(vms.map((vm, i) =>
+      this.#locked(vm.meta.id, async () => {
+        const pid = (await resolved).get(recs[i]);
+        const known = this.supervisor.record({ kind: VM, id: vm.meta.id }, QEMU);
+        await this.runner.adopt(this.find(vm.meta.id), pid, known ?? (pid ? recs[i] : undefined));
+      }).catch((e) => log.error("adoption failed", { id: vm.meta.id, error: String(e) }))
+    )).then(() => {});
+  }
+
+  detachAll(): void {
+    this.runner.detachAll();
+  }
+}
+
+function emptyStatus(serialLog: string): T.VmStatus {
+  return {
+    state: "PENDING",
+    accelerator: "",
+    pid: 0,
+    last_exit_reason: "",
+    serial_log_path: serialLog,
+    port_forwards: [],
+    started_at: "",
+    message: "",
+    observed_generation: 0,
+    qemu_binary: "",
+  };
+}
