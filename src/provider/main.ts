@@ -117,6 +117,11 @@ export async function runProvider(argv: string[]): Promise<number> {
   chmodSync(socket, 0o600);
   process.on("exit", cleanup);
   process.on("SIGTERM", exit);
+  // Terraform killed without a Shutdown (a second Ctrl-C): an orphan exits too.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) exit();
+  }, 1000).unref();
   process.stdout.write(`1|6|unix|${socket}|grpc|${certB64}\n`);
   plog.debug("serving", { socket, version: VERSION });
   return await new Promise<number>(() => {}); // runs until Shutdown or a signal

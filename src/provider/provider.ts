@@ -1,25 +1,17 @@
 // The tfplugin6.Provider service: schemas, validation, configure, and dispatch of
-// resource and data source calls. RPCs not listed here are answered UNIMPLEMENTED
-// by grpc-js itself.
-import type * as T from "../api/gen/types.ts";
-import { InfrasimClient, toGrpcTarget } from "../api/client.ts";
+// resource and data source calls through the registry. RPCs not listed here are
+// answered UNIMPLEMENTED by grpc-js itself.
+import type * as P from "../api/gen/tfplugin6.ts";
+import { InfrasimClient, isLoopbackTarget, toGrpcTarget } from "../api/client.ts";
 import { ApiError } from "../api/errors.ts";
-import { type CtyValue, decodeValue, encodeValue, isUnknown } from "./cty.ts";
-import { diag, errorDiag } from "./diagnostics.ts";
-import { type BlockDef, nullObject, toProtoSchema } from "./schema.ts";
-import {
-  applyVm,
-  importVm,
-  planVm,
-  readVm,
-  validateVmConfig,
-  VM_FIELDS,
-  VM_SCHEMA,
-} from "./vm_resource.ts";
-import { DAEMON_DATA_SCHEMA, readDaemonData, readVmData, VM_DATA_SCHEMA } from "./data_sources.ts";
+import { type CtyValue, decodeValue, encodeValue, isUnknown } from "./framework/cty.ts";
+import { diag, errorDiag } from "./framework/diagnostics.ts";
+import { planResource } from "./framework/plan.ts";
+import type { Obj } from "./framework/resource.ts";
+import { type BlockDef, nullObject, toProtoSchema } from "./framework/schema.ts";
+import { validateTimeouts } from "./framework/timeouts.ts";
+import { DATA_SOURCES, RESOURCES } from "./registry.ts";
 import { plog } from "./log.ts";
-
-type Obj = Record<string, CtyValue>;
 
 const PROVIDER_SCHEMA: BlockDef = {
   description: "Runs QEMU virtual machines through infrasimd.",
@@ -27,46 +19,74 @@ const PROVIDER_SCHEMA: BlockDef = {
     name: "daemon_address",
     type: "string",
     optional: true,
-    description: "infrasimd address: `unix:///path`, `/path` or `http://127.0.0.1:50051`. " +
-      "Defaults to $INFRASIM_DAEMON_ADDRESS, else the local unix socket in ~/.infrasim.",
+    description: "infrasimd address on this machine: `unix:///path`, `/path` or " +
+      "`http://127.0.0.1:50051`. Defaults to $INFRASIM_DAEMON_ADDRESS, else the local unix " +
+      "socket in ~/.infrasim.",
+  }, {
+    name: "token",
+    type: "string",
+    optional: true,
+    sensitive: true,
+    description: "The daemon's token, needed over TCP. Defaults to $INFRASIM_TOKEN, else the " +
+      "`token` file in the data dir (readable when Terraform runs as the daemon's user).",
   }],
 };
 
-const RESOURCES: Record<string, BlockDef> = { infrasim_vm: VM_SCHEMA };
-const DATA_SOURCES: Record<string, BlockDef> = {
-  infrasim_vm: VM_DATA_SCHEMA,
-  infrasim_daemon: DAEMON_DATA_SCHEMA,
-};
-
-const CAPABILITIES: T.ServerCapabilities = {
+const CAPABILITIES: P.ServerCapabilities = {
   plan_destroy: false,
   get_provider_schema_optional: true,
   move_resource_state: false,
 };
 
-const dv = (v: CtyValue): T.DynamicValue =>
-  ({ msgpack: encodeValue(v), json: new Uint8Array() }) as T.DynamicValue;
-const obj = (d: T.DynamicValue | null | undefined): Obj | null =>
+const dv = (v: CtyValue): P.DynamicValue =>
+  ({ msgpack: encodeValue(v), json: new Uint8Array() }) as P.DynamicValue;
+const obj = (d: P.DynamicValue | null | undefined): Obj | null =>
   decodeValue(d?.msgpack) as Obj | null;
+
+/** Why a daemon_address cannot be used, or undefined. */
+function addressProblem(address: string): string | undefined {
+  try {
+    if (!isLoopbackTarget(toGrpcTarget(address))) {
+      return "infrasimd runs on this machine and listens on loopback only; remote daemons " +
+        "are not supported yet (use unix:///path or 127.0.0.1:PORT)";
+    }
+  } catch (e) {
+    return (e as Error).message.replace(/^daemon_address: /, "");
+  }
+  return undefined;
+}
 
 export class Provider {
   #client?: InfrasimClient;
   #address?: string;
-  /** Set by StopProvider: in-flight and later calls end at once. */
+  #token?: string;
+  /** Set by StopProvider: no new calls start; those in flight finish. */
   #stopped = false;
+  #inFlight = 0;
 
   get client(): InfrasimClient {
     if (this.#stopped) throw new Error("the provider was stopped");
-    return (this.#client ??= new InfrasimClient(this.#address));
+    return (this.#client ??= new InfrasimClient(this.#address, { token: this.#token }));
   }
 
-  getProviderSchema(): Partial<T.GetProviderSchema_Response> {
-    const map = (m: Record<string, BlockDef>) =>
-      Object.fromEntries(Object.entries(m).map(([k, b]) => [k, toProtoSchema(b)]));
+  /** Runs a daemon operation; the client is closed after the last one once stopped. */
+  async #run<R>(fn: (c: InfrasimClient) => Promise<R>): Promise<R> {
+    const c = this.client;
+    this.#inFlight++;
+    try {
+      return await fn(c);
+    } finally {
+      if (--this.#inFlight === 0 && this.#stopped) this.#client?.close();
+    }
+  }
+
+  getProviderSchema(): Partial<P.GetProviderSchema_Response> {
+    const map = (m: Record<string, { schema: BlockDef }>) =>
+      Object.fromEntries(Object.entries(m).map(([k, r]) => [k, toProtoSchema(r.schema)]));
     return {
-      provider: toProtoSchema(PROVIDER_SCHEMA) as T.Schema,
-      resource_schemas: map(RESOURCES) as Record<string, T.Schema>,
-      data_source_schemas: map(DATA_SOURCES) as Record<string, T.Schema>,
+      provider: toProtoSchema(PROVIDER_SCHEMA) as P.Schema,
+      resource_schemas: map(RESOURCES) as Record<string, P.Schema>,
+      data_source_schemas: map(DATA_SOURCES) as Record<string, P.Schema>,
       diagnostics: [],
       server_capabilities: CAPABILITIES,
     };
@@ -83,31 +103,27 @@ export class Provider {
     };
   }
 
-  validateProviderConfig(req: T.ValidateProviderConfig_Request) {
-    const c = obj(req.config) ?? {};
-    const addr = c.daemon_address;
-    if (typeof addr === "string") {
-      try {
-        toGrpcTarget(addr);
-      } catch (e) {
-        return {
-          diagnostics: [diag("Invalid daemon_address", (e as Error).message, ["daemon_address"])],
-        };
-      }
-    }
-    return { diagnostics: [] };
+  validateProviderConfig(req: P.ValidateProviderConfig_Request) {
+    const addr = (obj(req.config) ?? {}).daemon_address;
+    const problem = typeof addr === "string" && addr !== "" ? addressProblem(addr) : undefined;
+    return {
+      diagnostics: problem ? [diag("Invalid daemon_address", problem, ["daemon_address"])] : [],
+    };
   }
 
-  async configureProvider(req: T.ConfigureProvider_Request) {
+  async configureProvider(req: P.ConfigureProvider_Request) {
     const c = obj(req.config) ?? {};
     // An unknown address (from another resource) is settled later; use the default now.
     this.#address = typeof c.daemon_address === "string" && c.daemon_address !== ""
       ? c.daemon_address
       : undefined;
+    this.#token = typeof c.token === "string" && c.token !== "" ? c.token : undefined;
+    const problem = this.#address ? addressProblem(this.#address) : undefined;
+    if (problem) return { diagnostics: [diag("Invalid daemon_address", problem, ["daemon_address"])] };
     this.#client?.close();
     this.#client = undefined;
     try {
-      await this.client.health("", { timeoutSeconds: 5 });
+      await this.client.daemonStatus({ timeoutSeconds: 5 });
     } catch (e) {
       const msg = e instanceof ApiError ? e.message : (e as Error).message;
       return {
@@ -124,59 +140,71 @@ export class Provider {
 
   stop() {
     this.#stopped = true;
-    this.#client?.close();
+    if (this.#inFlight === 0) this.#client?.close();
     return { Error: "" };
   }
 
-  validateResourceConfig(req: T.ValidateResourceConfig_Request) {
-    if (!RESOURCES[req.type_name]) return { diagnostics: [unknownType(req.type_name)] };
-    return { diagnostics: validateVmConfig(obj(req.config) ?? {}) };
+  async validateResourceConfig(req: P.ValidateResourceConfig_Request) {
+    const r = RESOURCES[req.type_name];
+    if (!r) return { diagnostics: [unknownType(req.type_name)] };
+    const config = obj(req.config) ?? {};
+    const out = [...(await r.validate?.(config) ?? []), ...validateTimeouts(config)];
+    // Several checks can report the same attribute; keep the first.
+    const seen = new Set<string>();
+    return {
+      diagnostics: out.filter((d) => {
+        const key = JSON.stringify(d.attribute);
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      }),
+    };
   }
 
-  validateDataResourceConfig(req: T.ValidateDataResourceConfig_Request) {
-    if (!DATA_SOURCES[req.type_name]) return { diagnostics: [unknownType(req.type_name)] };
-    const c = obj(req.config) ?? {};
-    if (req.type_name === "infrasim_vm" && c.name === null && c.id === null) {
-      return { diagnostics: [diag("Missing name or id", "set name or id", ["name"])] };
-    }
-    return { diagnostics: [] };
+  validateDataResourceConfig(req: P.ValidateDataResourceConfig_Request) {
+    const d = DATA_SOURCES[req.type_name];
+    if (!d) return { diagnostics: [unknownType(req.type_name)] };
+    return { diagnostics: d.validate?.(obj(req.config) ?? {}) ?? [] };
   }
 
-  upgradeResourceState(req: T.UpgradeResourceState_Request) {
-    const schema = RESOURCES[req.type_name];
-    if (!schema) return { diagnostics: [unknownType(req.type_name)] };
+  upgradeResourceState(req: P.UpgradeResourceState_Request) {
+    const r = RESOURCES[req.type_name];
+    if (!r) return { diagnostics: [unknownType(req.type_name)] };
     // Version 0 is the only one: fill attributes older states lack, drop unknown ones.
     const raw = JSON.parse(
       new TextDecoder().decode(req.raw_state?.json ?? new Uint8Array()) || "{}",
     );
-    const base = nullObject(schema);
+    const base = nullObject(r.schema);
     const upgraded = Object.fromEntries(
       Object.keys(base).map((k) => [k, raw[k] === undefined ? base[k] : raw[k]]),
     );
     return { upgraded_state: dv(upgraded), diagnostics: [] };
   }
 
-  async readResource(req: T.ReadResource_Request) {
+  async readResource(req: P.ReadResource_Request) {
+    const r = RESOURCES[req.type_name];
     const current = obj(req.current_state);
-    if (!current) return { new_state: req.current_state, diagnostics: [], private: req.private };
+    if (!r || !current) return { new_state: req.current_state, diagnostics: [], private: req.private };
     try {
-      const next = await readVm(this.client, current);
+      const next = await this.#run((c) => r.read(c, current));
       return { new_state: dv(next), diagnostics: [], private: req.private };
     } catch (e) {
       return {
         new_state: req.current_state,
-        diagnostics: [errorDiag(e, "Cannot read VM")],
+        diagnostics: [errorDiag(e, `Cannot read ${req.type_name}`)],
         private: req.private,
       };
     }
   }
 
-  planResourceChange(req: T.PlanResourceChange_Request) {
+  planResourceChange(req: P.PlanResourceChange_Request) {
+    const r = RESOURCES[req.type_name];
     const proposed = obj(req.proposed_new_state);
+    if (!r) return { diagnostics: [unknownType(req.type_name)] };
     if (proposed === null) {
       return { planned_state: req.proposed_new_state, requires_replace: [], diagnostics: [] };
     }
-    const { planned, replace } = planVm(obj(req.prior_state), proposed, obj(req.config) ?? {});
+    const { planned, replace } = planResource(r, obj(req.prior_state), proposed, obj(req.config) ?? {});
     return {
       planned_state: dv(planned),
       requires_replace: replace.map((p) => ({
@@ -187,36 +215,43 @@ export class Provider {
     };
   }
 
-  async applyResourceChange(req: T.ApplyResourceChange_Request) {
-    const r = await applyVm(this.client, obj(req.prior_state), obj(req.planned_state));
-    return { new_state: dv(r.state), diagnostics: r.diagnostics, private: req.planned_private };
+  async applyResourceChange(req: P.ApplyResourceChange_Request) {
+    const r = RESOURCES[req.type_name];
+    if (!r) return { diagnostics: [unknownType(req.type_name)] };
+    const prior = obj(req.prior_state);
+    const planned = obj(req.planned_state);
+    const res = await this.#run((c) =>
+      planned === null
+        ? r.delete(c, prior!)
+        : prior === null
+        ? r.create(c, planned)
+        : r.update(c, prior, planned)
+    );
+    return { new_state: dv(res.state), diagnostics: res.diagnostics, private: req.planned_private };
   }
 
-  async importResourceState(req: T.ImportResourceState_Request) {
+  async importResourceState(req: P.ImportResourceState_Request) {
+    const r = RESOURCES[req.type_name];
+    if (!r) return { imported_resources: [], diagnostics: [unknownType(req.type_name)] };
     try {
-      const state = await importVm(this.client, req.id);
+      const state = await this.#run((c) => r.importState(c, req.id));
       return {
-        imported_resources: [{
-          type_name: req.type_name,
-          state: dv(state),
-          private: new Uint8Array(),
-        }],
+        imported_resources: [{ type_name: req.type_name, state: dv(state), private: new Uint8Array() }],
         diagnostics: [],
       };
     } catch (e) {
       return {
         imported_resources: [],
-        diagnostics: [errorDiag(e, `Cannot import VM ${JSON.stringify(req.id)}`, VM_FIELDS)],
+        diagnostics: [errorDiag(e, `Cannot import ${req.type_name} ${JSON.stringify(req.id)}`, r.fields)],
       };
     }
   }
 
-  async readDataSource(req: T.ReadDataSource_Request) {
-    const c = obj(req.config) ?? {};
+  async readDataSource(req: P.ReadDataSource_Request) {
+    const d = DATA_SOURCES[req.type_name];
+    if (!d) return { diagnostics: [unknownType(req.type_name)] };
     try {
-      const state = req.type_name === "infrasim_daemon"
-        ? await readDaemonData(this.client)
-        : await readVmData(this.client, c);
+      const state = await this.#run((c) => d.read(c, obj(req.config) ?? {}));
       return { state: dv(state), diagnostics: [] };
     } catch (e) {
       return { state: req.config, diagnostics: [errorDiag(e, `Cannot read ${req.type_name}`)] };
@@ -224,6 +259,6 @@ export class Provider {
   }
 }
 
-function unknownType(name: string): T.Diagnostic {
+function unknownType(name: string): P.Diagnostic {
   return diag("Unknown type", `this provider has no ${JSON.stringify(name)}`);
 }

@@ -9,7 +9,7 @@ import {
   isUnknown,
   toNumber,
   UNKNOWN,
-} from "../../src/provider/cty.ts";
+} from "../../src/provider/framework/cty.ts";
 
 /** "81 a1 61" -> bytes. */
 function hex(s: string): Uint8Array {

@@ -1,18 +1,22 @@
 // The infrasim_vm resource without a daemon: planning (defaults, computed values,
 // requires_replace), API <-> Terraform object conversion, timeouts and config validation.
 import assert from "node:assert/strict";
-import type * as T from "../../src/api/gen/types.ts";
-import { type CtyValue, decodeValue, encodeValue, UNKNOWN } from "../../src/provider/cty.ts";
-import { applyDefaults, nullObject } from "../../src/provider/schema.ts";
-import {
-  objectFromVm,
-  parseTimeout,
-  planVm,
-  specFromObject,
-  validateVmConfig,
-  VM_SCHEMA,
-} from "../../src/provider/vm_resource.ts";
-import { hostArch } from "../../src/qemu/host.ts";
+import type * as T from "../../src/api/gen/infrasim.v1.ts";
+import { type CtyValue, decodeValue, encodeValue, UNKNOWN } from "../../src/provider/framework/cty.ts";
+import { applyDefaults, nullObject } from "../../src/provider/framework/schema.ts";
+import { objectFromVm, specFromObject } from "../../src/provider/resources/vm_convert.ts";
+import { VM_SCHEMA } from "../../src/provider/resources/vm_schema.ts";
+import { vmResource } from "../../src/provider/resources/vm.ts";
+import { planResource } from "../../src/provider/framework/plan.ts";
+import { parseTimeout, validateTimeouts } from "../../src/provider/framework/timeouts.ts";
+import { hostArch } from "../../src/api/arch.ts";
+
+const planVm = (prior: Obj | null, proposed: Obj, config: Obj) =>
+  planResource(vmResource, prior, proposed, config);
+const validateVmConfig = async (config: Obj) => [
+  ...await vmResource.validate!(config),
+  ...validateTimeouts(config),
+];
 
 type Obj = Record<string, CtyValue>;
 
@@ -640,7 +644,7 @@ Deno.test("specFromObject: a kernel-booted plan", () => {
     machine: HOST_MACHINE,
     cpu_cores: 2,
     memory_mb: 1024,
-    boot: { kernel: { kernel_path: FILE, initrd_path: "/i", cmdline: "quiet" } },
+    boot: { source: "kernel", kernel: { kernel_path: FILE, initrd_path: "/i", cmdline: "quiet" } },
     disks: [
       { path: "/d.qcow2", format: "", read_only: false },
       { path: "/e.raw", format: "raw", read_only: true },
@@ -652,13 +656,17 @@ Deno.test("specFromObject: a kernel-booted plan", () => {
         { guest_port: 53, host_port: 5353, protocol: "udp" },
       ],
     },
+    accelerator: "",
     power_state: "POWER_ON",
   });
 });
 
 Deno.test("specFromObject: boot disk, no boot source, power off", () => {
   const viaDisk = specFromObject(config({ kernel: null, boot_disk: "/b.qcow2", running: false }));
-  assert.deepEqual(viaDisk.boot, { disk: { path: "/b.qcow2" } });
+  assert.deepEqual(viaDisk.boot, {
+    source: "disk",
+    disk: { path: "/b.qcow2", format: "", firmware_path: "" },
+  });
   assert.equal(viaDisk.power_state, "POWER_OFF");
   assert.deepEqual(specFromObject(config({ kernel: null })).boot, {});
 });
@@ -670,7 +678,7 @@ Deno.test("specFromObject: nulls take defaults; numbers may be strings", () => {
     port_forward: [{ guest_port: "80", host_port: null, protocol: null }],
   });
   assert.equal(s.arch, HOST_ARCH);
-  assert.equal(s.machine, "");
+  assert.equal(s.machine, HOST_MACHINE);
   assert.equal(s.cpu_cores, 1);
   assert.equal(s.memory_mb, 2048);
   assert.deepEqual(s.boot, {});
@@ -688,10 +696,10 @@ Deno.test("specFromObject: a bad number is a TypeError naming the attribute", ()
 
 // ---- validateVmConfig ----
 
-Deno.test("validateVmConfig: a valid configuration has no diagnostics", () => {
-  assert.deepEqual(validateVmConfig(config()), []);
+Deno.test("validateVmConfig: a valid configuration has no diagnostics", async () => {
+  assert.deepEqual(await validateVmConfig(config()), []);
   assert.deepEqual(
-    validateVmConfig(config({
+    await validateVmConfig(config({
       arch: "aarch64",
       cpu_cores: 4,
       memory_mb: 2048,
@@ -706,18 +714,18 @@ Deno.test("validateVmConfig: a valid configuration has no diagnostics", () => {
   );
 });
 
-Deno.test("validateVmConfig: memory_mb 0 is an error at [memory_mb]", () => {
-  const d = validateVmConfig(config({ memory_mb: 0 }));
+Deno.test("validateVmConfig: memory_mb 0 is an error at [memory_mb]", async () => {
+  const d = await validateVmConfig(config({ memory_mb: 0 }));
   assert.equal(d.length, 1, JSON.stringify(d));
   assert.equal(d[0].severity, "ERROR");
   assert.match(d[0].detail, /between 64 and 1048576/);
   assert.deepEqual(d[0].attribute?.steps, [{ attribute_name: "memory_mb" }]);
 });
 
-Deno.test("validateVmConfig: unknown values are not errors", () => {
-  assert.deepEqual(validateVmConfig(config({ memory_mb: UNKNOWN })), []);
+Deno.test("validateVmConfig: unknown values are not errors", async () => {
+  assert.deepEqual(await validateVmConfig(config({ memory_mb: UNKNOWN })), []);
   assert.deepEqual(
-    validateVmConfig(config({
+    await validateVmConfig(config({
       name: UNKNOWN,
       arch: UNKNOWN,
       cpu_cores: UNKNOWN,
@@ -730,28 +738,28 @@ Deno.test("validateVmConfig: unknown values are not errors", () => {
   );
 });
 
-Deno.test("validateVmConfig: a nonexistent kernel path is an error at [kernel]", () => {
-  const d = validateVmConfig(config({ kernel: "/nonexistent/infrasim/vmlinuz" }));
+Deno.test("validateVmConfig: a nonexistent kernel path is an error at [kernel]", async () => {
+  const d = await validateVmConfig(config({ kernel: "/nonexistent/infrasim/vmlinuz" }));
   assert.equal(d.length, 1, JSON.stringify(d));
   assert.match(d[0].detail, /no such file/);
   assert.deepEqual(d[0].attribute?.steps, [{ attribute_name: "kernel" }]);
 });
 
-Deno.test("validateVmConfig: a relative kernel path is an error at [kernel]", () => {
-  const d = validateVmConfig(config({ kernel: "vmlinuz" }));
+Deno.test("validateVmConfig: a relative kernel path is an error at [kernel]", async () => {
+  const d = await validateVmConfig(config({ kernel: "vmlinuz" }));
   assert.equal(d.length, 1, JSON.stringify(d));
   assert.deepEqual(d[0].attribute?.steps, [{ attribute_name: "kernel" }]);
 });
 
-Deno.test("validateVmConfig: port_forward guest_port 0 at [port_forward, 0, guest_port]", () => {
-  const d = validateVmConfig(config({ port_forward: [pf(0)] }));
+Deno.test("validateVmConfig: port_forward guest_port 0 at [port_forward, 0, guest_port]", async () => {
+  const d = await validateVmConfig(config({ port_forward: [pf(0)] }));
   assert.equal(d.length, 1, JSON.stringify(d));
   assert.deepEqual(d[0].attribute?.steps, [
     { attribute_name: "port_forward" },
     { element_key_int: 0 },
     { attribute_name: "guest_port" },
   ]);
-  const d2 = validateVmConfig(config({ port_forward: [pf(22), pf(70000)] }));
+  const d2 = await validateVmConfig(config({ port_forward: [pf(22), pf(70000)] }));
   assert.deepEqual(d2[0].attribute?.steps, [
     { attribute_name: "port_forward" },
     { element_key_int: 1 },
@@ -759,8 +767,8 @@ Deno.test("validateVmConfig: port_forward guest_port 0 at [port_forward, 0, gues
   ]);
 });
 
-Deno.test("validateVmConfig: a missing disk image at [disk, i, path]", () => {
-  const d = validateVmConfig(config({ disk: [disk(FILE), disk("/nonexistent/infrasim.qcow2")] }));
+Deno.test("validateVmConfig: a missing disk image at [disk, i, path]", async () => {
+  const d = await validateVmConfig(config({ disk: [disk(FILE), disk("/nonexistent/infrasim.qcow2")] }));
   assert.equal(d.length, 1, JSON.stringify(d));
   assert.deepEqual(d[0].attribute?.steps, [
     { attribute_name: "disk" },
@@ -769,17 +777,17 @@ Deno.test("validateVmConfig: a missing disk image at [disk, i, path]", () => {
   ]);
 });
 
-Deno.test("validateVmConfig: name, labels, boot sources and timeouts", () => {
-  const at = (c: Obj) => validateVmConfig(c).map((d) => d.attribute?.steps);
-  assert.deepEqual(at(config({ name: "Web_1" })), [[{ attribute_name: "name" }]]);
-  assert.deepEqual(at(config({ labels: { "-bad": "x" } })), [[{ attribute_name: "labels" }]]);
-  assert.deepEqual(at(config({ boot_disk: FILE })), [[{ attribute_name: "boot_disk" }]]);
-  assert.deepEqual(at(config({ kernel: null, cmdline: "quiet" })), [[{
+Deno.test("validateVmConfig: name, labels, boot sources and timeouts", async () => {
+  const at = async (c: Obj) => (await validateVmConfig(c)).map((d) => d.attribute?.steps);
+  assert.deepEqual(await at(config({ name: "Web_1" })), [[{ attribute_name: "name" }]]);
+  assert.deepEqual(await at(config({ labels: { "-bad": "x" } })), [[{ attribute_name: "labels" }]]);
+  assert.deepEqual(await at(config({ boot_disk: FILE })), [[{ attribute_name: "boot_disk" }]]);
+  assert.deepEqual(await at(config({ kernel: null, cmdline: "quiet" })), [[{
     attribute_name: "kernel",
   }]]);
-  assert.deepEqual(at(config({ arch: "riscv64" })), [[{ attribute_name: "arch" }]]);
-  assert.deepEqual(at(config({ cpu_cores: 1000 })), [[{ attribute_name: "cpu_cores" }]]);
-  assert.deepEqual(at(config({ timeouts: { create: "soon", update: null, delete: null } })), [
+  assert.deepEqual(await at(config({ arch: "riscv64" })), [[{ attribute_name: "arch" }]]);
+  assert.deepEqual(await at(config({ cpu_cores: 1000 })), [[{ attribute_name: "cpu_cores" }]]);
+  assert.deepEqual(await at(config({ timeouts: { create: "soon", update: null, delete: null } })), [
     [{ attribute_name: "timeouts" }, { attribute_name: "create" }],
   ]);
 });
@@ -837,10 +845,10 @@ Deno.test({
 
 Deno.test({
   name: "planVm/validateVmConfig: an unknown port_forward/disk list does not throw",
-  fn() {
+  async fn() {
     for (const block of ["port_forward", "disk"]) {
       const cfg = config({ [block]: UNKNOWN });
-      assert.deepEqual(validateVmConfig(cfg), []); // today: TypeError
+      assert.deepEqual(await validateVmConfig(cfg), []); // today: TypeError
       assert.equal(planVm(null, cfg, cfg).planned[block], UNKNOWN); // today: TypeError
     }
   },
@@ -848,12 +856,12 @@ Deno.test({
 
 Deno.test({
   name: "validateVmConfig: cpu_cores 0 and host_port 0 are errors",
-  fn() {
+  async fn() {
     // The daemon reads 0 as "default" (1 core, an allocated port), so the applied state
     // would not match the plan.
-    const d = validateVmConfig(config({ cpu_cores: 0 }));
+    const d = await validateVmConfig(config({ cpu_cores: 0 }));
     assert.deepEqual(d.map((x) => x.attribute?.steps), [[{ attribute_name: "cpu_cores" }]]);
-    const d2 = validateVmConfig(config({ port_forward: [pf(22, { host_port: 0 })] }));
+    const d2 = await validateVmConfig(config({ port_forward: [pf(22, { host_port: 0 })] }));
     assert.deepEqual(d2.map((x) => x.attribute?.steps), [[
       { attribute_name: "port_forward" },
       { element_key_int: 0 },

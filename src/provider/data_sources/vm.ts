@@ -1,25 +1,14 @@
-// Data sources: infrasim_vm (one VM by name or id) and infrasim_daemon.
-import type { InfrasimClient } from "../api/client.ts";
-import type { CtyValue } from "./cty.ts";
-import type { BlockDef } from "./schema.ts";
-import { objectFromVm } from "./vm_resource.ts";
-
-type Obj = Record<string, CtyValue>;
-
-const computed = (
-  name: string,
-  type: BlockDef["attributes"][number]["type"],
-  description: string,
-) => ({
-  name,
-  type,
-  computed: true,
-  description,
-});
+// The infrasim_vm data source: one VM by name or id.
+import type { InfrasimClient } from "../../api/client.ts";
+import { diag } from "../framework/diagnostics.ts";
+import type { DataSource, Obj } from "../framework/resource.ts";
+import type { BlockDef } from "../framework/schema.ts";
+import { objectFromVm } from "../resources/vm_convert.ts";
+import { computed } from "./common.ts";
 
 const PORT = ["object", { guest_port: "number", host_port: "number", protocol: "string" }] as const;
 
-export const VM_DATA_SCHEMA: BlockDef = {
+const VM_DATA_SCHEMA: BlockDef = {
   description: "Looks up one VM by name or id.",
   attributes: [
     { name: "id", type: "string", optional: true, computed: true, description: "VM id." },
@@ -38,7 +27,7 @@ export const VM_DATA_SCHEMA: BlockDef = {
   ],
 };
 
-export async function readVmData(client: InfrasimClient, config: Obj): Promise<Obj> {
+async function read(client: InfrasimClient, config: Obj): Promise<Obj> {
   const ref = (config.id ?? config.name) as string | null;
   if (!ref) throw new Error("set name or id");
   const o = objectFromVm(await client.getVm(ref), null);
@@ -59,22 +48,11 @@ export async function readVmData(client: InfrasimClient, config: Obj): Promise<O
   };
 }
 
-export const DAEMON_DATA_SCHEMA: BlockDef = {
-  description: "The infrasimd the provider talks to.",
-  attributes: [
-    computed("version", "string", "infrasimd version."),
-    computed("accelerators", ["map", "string"], "Default accelerator per guest arch."),
-    computed("qemu_versions", ["map", "string"], "QEMU version per guest arch."),
-    computed("vm_count", "number", "Number of VMs."),
-  ],
-};
 
-export async function readDaemonData(client: InfrasimClient): Promise<Obj> {
-  const st = await client.daemonStatus();
-  return {
-    version: st.version,
-    accelerators: st.accelerators,
-    qemu_versions: Object.fromEntries(st.qemu.map((q) => [q.arch, q.version])),
-    vm_count: st.vm_counts.total ?? 0,
-  };
-}
+export const vmDataSource: DataSource = {
+  typeName: "infrasim_vm",
+  schema: VM_DATA_SCHEMA,
+  validate: (c) =>
+    c.name === null && c.id === null ? [diag("Missing name or id", "set name or id", ["name"])] : [],
+  read,
+};

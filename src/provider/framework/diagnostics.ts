@@ -1,7 +1,7 @@
 // Terraform diagnostics, and the mapping from API field paths in error messages
 // ("spec.memory_mb: must be ...") to attribute paths Terraform can underline.
-import type * as T from "../api/gen/types.ts";
-import { ApiError, Status } from "../api/errors.ts";
+import type * as T from "../../api/gen/tfplugin6.ts";
+import { ApiError, Status } from "../../api/errors.ts";
 
 export type Path = (string | number)[];
 

@@ -1,0 +1,255 @@
+// The infrasim_vm resource: its schema, the checks and planning only a VM needs, and
+// create/update/delete/read/import. Conversions are in vm_convert.ts.
+import type * as P from "../../api/gen/tfplugin6.ts";
+import type { InfrasimClient } from "../../api/client.ts";
+import { defaultArch } from "../../api/arch.ts";
+import { ApiError, Status } from "../../api/errors.ts";
+import { checkUserFile } from "../../api/host_files.ts";
+import { defaultDataDir } from "../../api/client.ts";
+import { validateLabels, validateName } from "../../api/validate/common.ts";
+import { containsUnknown, type CtyValue, isUnknown, UNKNOWN } from "../framework/cty.ts";
+import { diag, errorDiag, type FieldMap } from "../framework/diagnostics.ts";
+import { changed } from "../framework/plan.ts";
+import type { ApplyResult, Obj, PlanContext, Resource } from "../framework/resource.ts";
+import { timeoutSeconds } from "../framework/timeouts.ts";
+import { nullObject } from "../framework/schema.ts";
+import { VM_SCHEMA } from "./vm_schema.ts";
+import { labelsOf, listOf, objectFromVm, specFromObject, str } from "./vm_convert.ts";
+
+export const VM_FIELDS: FieldMap = [
+  [/^meta\.name$/, () => ["name"]],
+  [/^meta\.labels/, () => ["labels"]],
+  [/^spec\.arch$/, () => ["arch"]],
+  [/^spec\.machine$/, () => ["machine"]],
+  [/^spec\.cpu_cores$/, () => ["cpu_cores"]],
+  [/^spec\.memory_mb$/, () => ["memory_mb"]],
+  [/^spec\.boot\.kernel\.kernel_path$/, () => ["kernel"]],
+  [/^spec\.boot\.kernel\.initrd_path$/, () => ["initrd"]],
+  [/^spec\.boot\.kernel\.cmdline$/, () => ["cmdline"]],
+  [/^spec\.boot\.disk\.path$/, () => ["boot_disk"]],
+  [/^spec\.boot$/, () => ["kernel"]],
+  [/^spec\.disks\[(\d+)\]\.(\w+)$/, (m) => ["disk", Number(m[1]), m[2]]],
+  [/^spec\.network\.port_forwards\[(\d+)\]\.(\w+)$/, (m) => ["port_forward", Number(m[1]), m[2]]],
+  [/^spec\.accelerator$/, () => ["accelerator"]],
+];
+
+/** Syntax-level checks of a configuration, skipping unknown values. */
+async function validate(config: Obj): Promise<P.Diagnostic[]> {
+  const out: P.Diagnostic[] = [];
+  const check = async (fn: () => unknown) => {
+    try {
+      await fn();
+    } catch (e) {
+      out.push(errorDiag(e, "Invalid configuration", VM_FIELDS));
+    }
+  };
+  if (typeof config.name === "string") await check(() => validateName(config.name, "meta.name"));
+  if (config.labels && !containsUnknown(config.labels)) {
+    await check(() => validateLabels(labelsOf(config), "meta.labels"));
+  }
+  if (
+    config.kernel && config.boot_disk && !isUnknown(config.kernel) && !isUnknown(config.boot_disk)
+  ) {
+    out.push(
+      diag("Conflicting boot sources", "set either kernel or boot_disk, not both", ["boot_disk"]),
+    );
+  }
+  if ((config.initrd || config.cmdline) && config.kernel === null) {
+    out.push(diag("Missing kernel", "initrd and cmdline need kernel", ["kernel"]));
+  }
+  listOf(config.port_forward).forEach((p, i) => {
+    if (p.host_port === 0) {
+      out.push(diag(
+        `Invalid port_forward.${i}.host_port`,
+        "must be between 1024 and 65535; leave it unset to allocate a free port",
+        ["port_forward", i, "host_port"],
+      ));
+    }
+  });
+  // The shared spec checks (ranges before encoding), with unknowns replaced by stand-ins.
+  const known = (v: CtyValue, standIn: CtyValue) => (containsUnknown(v) ? standIn : v);
+  const probe: Obj = {
+    ...config,
+    arch: known(config.arch, defaultArch()),
+    machine: known(config.machine, null),
+    cpu_cores: known(config.cpu_cores, null),
+    memory_mb: known(config.memory_mb, null),
+    kernel: known(config.kernel, "/unknown"),
+    initrd: known(config.initrd, null),
+    cmdline: known(config.cmdline, null),
+    boot_disk: config.kernel ? null : known(config.boot_disk, null),
+    disk: listOf(config.disk).map((d) => ({
+      path: known(d.path, "/unknown"),
+      format: known(d.format, null),
+      read_only: known(d.read_only, false),
+    })),
+    port_forward: listOf(config.port_forward).map((p) => ({
+      guest_port: known(p.guest_port, 1),
+      host_port: known(p.host_port, null),
+      protocol: known(p.protocol, null),
+    })),
+  };
+  await check(() => specFromObject(probe));
+  // Files must exist on this host (the daemon is local: it only listens on loopback).
+  const files: Array<[CtyValue, string]> = [
+    [config.kernel, "spec.boot.kernel.kernel_path"],
+    [config.initrd, "spec.boot.kernel.initrd_path"],
+    [config.boot_disk, "spec.boot.disk.path"],
+    ...listOf(config.disk).map((d, i): [CtyValue, string] => [d.path, `spec.disks[${i}].path`]),
+  ];
+  for (const [v, field] of files) {
+    if (typeof v === "string" && v.startsWith("/")) {
+      await check(() => checkUserFile(v, field, defaultDataDir()));
+    }
+  }
+  return out;
+}
+
+/** Machine from arch, and host ports kept where held. */
+function derivePlan(planned: Obj, prior: Obj | null): void {
+  if (planned.machine === null) {
+    planned.machine = typeof planned.arch === "string"
+      ? (planned.arch === "aarch64" ? "virt" : "q35")
+      : UNKNOWN;
+  }
+  const priorPorts = listOf(prior?.port_forward);
+  if (Array.isArray(planned.port_forward)) {
+    planned.port_forward = listOf(planned.port_forward).map((p) => {
+      if (p.host_port !== null) return p;
+      const held = priorPorts.find((q) => q.guest_port === p.guest_port && q.protocol === p.protocol);
+      return { ...p, host_port: held?.host_port ?? UNKNOWN };
+    });
+  }
+}
+
+/** The state the daemon will report (a VM created stopped was never started: PENDING). */
+function modifyPlan(planned: Obj, { prior, replacing }: PlanContext): void {
+  // Replacing: Terraform plans the new object again as a create; state stays unknown here.
+  if (replacing) return;
+  const target = planned.running !== false
+    ? "RUNNING"
+    : prior === null
+    ? "PENDING"
+    : prior.running === true
+    ? "STOPPED"
+    : prior.state;
+  if (prior === null) {
+    planned.state = target;
+    return;
+  }
+  const { state: _s, ...rest } = planned;
+  const { state: _p, ...priorRest } = prior;
+  if (changed(rest, { ...priorRest, timeouts: rest.timeouts })) planned.state = target;
+}
+
+/** How to bring a VM that exists in the daemon under this configuration's management. */
+function importHint(name: string, id: string): string {
+  return `If it is the VM this resource describes (an interrupted apply leaves such VMs), ` +
+    `import it instead of creating it: add an import block\n\n  import {\n    to = <this resource's address>\n` +
+    `    id = "${id}"\n  }\n\nor run: terraform import <this resource's address> ${id}\n\n` +
+    `Otherwise choose another name, or delete it: infrasim vm delete --force ${name}`;
+}
+
+async function create(client: InfrasimClient, planned: Obj): Promise<ApplyResult> {
+  const name = str(planned.name);
+  const timeoutS = timeoutSeconds(planned, "create");
+  let vm;
+  try {
+    // Created stopped, then started: the id is known before the slow part, so an
+    // interrupted start still leaves Terraform a (tainted) state to converge from.
+    const spec = { ...specFromObject(planned), power_state: "POWER_OFF" as const };
+    vm = await client.createVm({ meta: { name, labels: labelsOf(planned) }, spec }, {
+      timeoutSeconds: timeoutS,
+    });
+  } catch (e) {
+    if (e instanceof ApiError && e.code === Status.ALREADY_EXISTS) {
+      const existing = await client.getVm(name, { timeoutSeconds: 10 }).catch(() => undefined);
+      const id = existing?.meta?.id ?? name;
+      return {
+        state: null,
+        diagnostics: [diag(
+          `A VM named "${name}" already exists`,
+          `A VM named "${name}" already exists (id ${id}). ${importHint(name, id)}`,
+          ["name"],
+        )],
+      };
+    }
+    return { state: null, diagnostics: [errorDiag(e, "Cannot create VM", VM_FIELDS)] };
+  }
+  if (planned.running === false) return { state: objectFromVm(vm, planned), diagnostics: [] };
+  try {
+    vm = await client.startVm(vm.meta!.id, { timeoutSeconds: timeoutS });
+  } catch (e) {
+    const state = objectFromVm(vm, planned);
+    return { state, diagnostics: [errorDiag(e, `VM ${name} was created but did not start`)] };
+  }
+  return checked(vm, planned);
+}
+
+/** The state, with an error when the VM is not in the power state the plan wants. */
+function checked(vm: Awaited<ReturnType<InfrasimClient["getVm"]>>, planned: Obj): ApplyResult {
+  const state = objectFromVm(vm, planned);
+  const want = planned.running === false ? "STOPPED" : "RUNNING";
+  const st = vm.status!.state;
+  const ok = want === "RUNNING" ? st === "RUNNING" : st !== "RUNNING" && st !== "STARTING";
+  if (ok) return { state, diagnostics: [] };
+  return {
+    state,
+    diagnostics: [diag(
+      `VM ${vm.meta!.name} is ${st}, not ${want}`,
+      vm.status!.message || vm.status!.last_exit_reason,
+      ["running"],
+    )],
+  };
+}
+
+async function update(client: InfrasimClient, prior: Obj, planned: Obj): Promise<ApplyResult> {
+  try {
+    const vm = await client.updateVm({
+      ref: str(prior.id),
+      meta: { labels: labelsOf(planned) },
+      spec: specFromObject(planned),
+    }, { timeoutSeconds: timeoutSeconds(planned, "update") });
+    return checked(vm, planned);
+  } catch (e) {
+    // Nothing was changed: keep the prior state.
+    return { state: prior, diagnostics: [errorDiag(e, "Cannot update VM", VM_FIELDS)] };
+  }
+}
+
+async function remove(client: InfrasimClient, prior: Obj): Promise<ApplyResult> {
+  try {
+    await client.deleteVm(str(prior.id), {
+      force: true,
+      timeoutSeconds: timeoutSeconds(prior, "delete"),
+    });
+  } catch (e) {
+    if (!(e instanceof ApiError && e.code === Status.NOT_FOUND)) {
+      return { state: prior, diagnostics: [errorDiag(e, "Cannot delete VM")] };
+    }
+  }
+  return { state: null, diagnostics: [] };
+}
+
+export const vmResource: Resource = {
+  typeName: "infrasim_vm",
+  schema: VM_SCHEMA,
+  fields: VM_FIELDS,
+  validate,
+  derivePlan,
+  modifyPlan,
+  create,
+  update,
+  delete: remove,
+  async read(client, current) {
+    try {
+      return objectFromVm(await client.getVm(str(current.id)), current);
+    } catch (e) {
+      if (e instanceof ApiError && e.code === Status.NOT_FOUND) return null;
+      throw e;
+    }
+  },
+  async importState(client, ref) {
+    return objectFromVm(await client.getVm(ref), { ...nullObject(VM_SCHEMA) });
+  },
+};

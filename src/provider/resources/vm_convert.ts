@@ -1,0 +1,102 @@
+// infrasim_vm conversions: Terraform object -> API spec (through the spec builder the
+// CLI shares, so defaults and range checks are the same), and API VM -> object.
+import type * as T from "../../api/gen/infrasim.v1.ts";
+import { type VmInput, vmSpecFromInput } from "../../api/specs.ts";
+import { type CtyValue, isUnknown, toNumber } from "../framework/cty.ts";
+import type { Obj } from "../framework/resource.ts";
+
+export const str = (v: CtyValue): string => (typeof v === "string" ? v : "");
+const num = (v: CtyValue, path: string): number | undefined => {
+  const n = toNumber(v, path);
+  return typeof n === "number" ? n : undefined;
+};
+
+/** A nested block list; an unknown list (dynamic block, unknown for_each) is empty here. */
+export function listOf(v: CtyValue | undefined): Obj[] {
+  return Array.isArray(v) ? (v as Obj[]) : [];
+}
+
+export function labelsOf(o: Obj): Record<string, string> {
+  return (o.labels && typeof o.labels === "object" && !Array.isArray(o.labels)
+    ? o.labels
+    : {}) as Record<string, string>;
+}
+
+/** The spec builder's input for a (known) configuration or plan object. */
+export function inputFromObject(o: Obj): VmInput {
+  const kernel = str(o.kernel);
+  return {
+    arch: str(o.arch) || undefined,
+    machine: str(o.machine),
+    cpuCores: num(o.cpu_cores, "cpu_cores"),
+    memoryMb: num(o.memory_mb, "memory_mb"),
+    kernel: kernel ? { path: kernel, initrd: str(o.initrd), cmdline: str(o.cmdline) } : undefined,
+    bootDisk: str(o.boot_disk) || undefined,
+    disks: listOf(o.disk).map((d) => ({
+      path: str(d.path),
+      format: str(d.format),
+      readOnly: d.read_only === true,
+    })),
+    ports: listOf(o.port_forward).map((p) => ({
+      guestPort: num(p.guest_port, "guest_port") ?? 0,
+      hostPort: isUnknown(p.host_port) ? 0 : num(p.host_port, "host_port") ?? 0,
+      protocol: str(p.protocol) || "tcp",
+    })),
+    running: o.running !== false,
+  };
+}
+
+/** The complete API spec for a known object; throws ApiError naming the API field. */
+export function specFromObject(o: Obj): T.VmSpec {
+  return vmSpecFromInput(inputFromObject(o));
+}
+
+/** Empty strings and maps from the API read back as the prior's null or empty form. */
+function same<V extends CtyValue>(
+  apiValue: V,
+  prior: CtyValue,
+  empty: (v: V) => boolean,
+): CtyValue {
+  return empty(apiValue)
+    ? (prior !== undefined && prior !== null && empty(prior as V) ? prior : null)
+    : apiValue;
+}
+
+/** The Terraform object for an API VM; prior keeps representation choices stable. */
+export function objectFromVm(vm: T.Vm, prior: Obj | null): Obj {
+  const m = vm.meta!, s = vm.spec!, st = vm.status!;
+  const p = prior ?? {};
+  const emptyStr = (v: CtyValue) => v === "";
+  const k = s.boot?.kernel;
+  const priorDisks = listOf(p.disk);
+  return {
+    id: m.id,
+    name: m.name,
+    arch: s.arch,
+    machine: s.machine,
+    cpu_cores: s.cpu_cores,
+    memory_mb: s.memory_mb,
+    kernel: k ? same(k.kernel_path, p.kernel, emptyStr) : null,
+    initrd: k ? same(k.initrd_path, p.initrd, emptyStr) : null,
+    cmdline: k ? same(k.cmdline, p.cmdline, emptyStr) : null,
+    boot_disk: s.boot?.disk ? s.boot.disk.path : null,
+    labels: same(m.labels as Obj, p.labels, (v) => Object.keys(v as Obj).length === 0),
+    running: st.state === "RUNNING" || st.state === "STARTING",
+    accelerator: st.accelerator || null,
+    state: st.state,
+    serial_log: st.serial_log_path,
+    created_at: m.created_at,
+    disk: s.disks.map((d, i) => ({
+      path: d.path,
+      format: same(d.format, priorDisks[i]?.format, emptyStr),
+      read_only: d.read_only,
+    })),
+    port_forward: s.network!.port_forwards.map((f) => {
+      const got = st.port_forwards.find((a) =>
+        a.protocol === f.protocol && a.guest_port === f.guest_port
+      );
+      return { guest_port: f.guest_port, host_port: got?.host_port ?? null, protocol: f.protocol };
+    }),
+    timeouts: p.timeouts ?? null,
+  };
+}

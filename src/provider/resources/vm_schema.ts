@@ -1,0 +1,169 @@
+// The infrasim_vm schema: one definition drives what Terraform sees, defaults,
+// computed values and requires_replace (the framework reads its flags).
+import { defaultArch } from "../../api/arch.ts";
+import { VM_DEFAULTS } from "../../api/validate/vm.ts";
+import type { BlockDef } from "../framework/schema.ts";
+import { TIMEOUTS_BLOCK } from "../framework/timeouts.ts";
+
+export const VM_SCHEMA: BlockDef = {
+  description: "A QEMU virtual machine run by infrasimd.",
+  attributes: [
+    { name: "id", type: "string", computed: true, description: "The VM's UUID." },
+    {
+      name: "name",
+      type: "string",
+      required: true,
+      forceNew: true,
+      description: "Unique name, a DNS label. Changing it replaces the VM.",
+    },
+    {
+      name: "arch",
+      type: "string",
+      optional: true,
+      computed: true,
+      forceNew: true,
+      default: defaultArch(),
+      description: "`aarch64` or `x86_64`; defaults to the host's. Changing it replaces the VM.",
+    },
+    {
+      name: "machine",
+      type: "string",
+      optional: true,
+      computed: true,
+      forceNew: true,
+      description: "QEMU machine type; defaults to `virt` (aarch64) or `q35` (x86_64).",
+    },
+    {
+      name: "cpu_cores",
+      type: "number",
+      optional: true,
+      computed: true,
+      default: VM_DEFAULTS.cpuCores,
+      description: "CPU cores (1-256). Updated in place; a running VM is restarted.",
+    },
+    {
+      name: "memory_mb",
+      type: "number",
+      optional: true,
+      computed: true,
+      default: VM_DEFAULTS.memoryMb,
+      description: "Memory in MiB (64-1048576). Updated in place; a running VM is restarted.",
+    },
+    {
+      name: "kernel",
+      type: "string",
+      optional: true,
+      forceNew: true,
+      description: "Absolute path of a kernel for direct boot.",
+    },
+    {
+      name: "initrd",
+      type: "string",
+      optional: true,
+      forceNew: true,
+      description: "Absolute path of an initrd for direct boot.",
+    },
+    {
+      name: "cmdline",
+      type: "string",
+      optional: true,
+      forceNew: true,
+      description: "Kernel command line for direct boot.",
+    },
+    {
+      name: "boot_disk",
+      type: "string",
+      optional: true,
+      forceNew: true,
+      description: "Absolute path of a qcow2/raw disk booted through UEFI (instead of `kernel`).",
+    },
+    {
+      name: "labels",
+      type: ["map", "string"],
+      optional: true,
+      description: "Labels, selectable with `infrasim vm list -l`. Updated in place.",
+    },
+    {
+      name: "running",
+      type: "bool",
+      optional: true,
+      computed: true,
+      default: true,
+      description: "Desired power state. Updated in place: false stops the VM (ACPI power " +
+        "button, then forced), true starts it.",
+    },
+    {
+      name: "accelerator",
+      type: "string",
+      computed: true,
+      description: "The accelerator QEMU runs with: hvf, kvm or tcg.",
+    },
+    {
+      name: "state",
+      type: "string",
+      computed: true,
+      description: "RUNNING, STOPPED, CRASHED, ...",
+    },
+    {
+      name: "serial_log",
+      type: "string",
+      computed: true,
+      description: "Path of the serial console log.",
+    },
+    { name: "created_at", type: "string", computed: true, description: "RFC 3339 time." },
+  ],
+  blocks: [
+    {
+      typeName: "disk",
+      nesting: "LIST",
+      forceNew: true,
+      block: {
+        description: "An extra virtio-blk disk. Changing disks replaces the VM.",
+        attributes: [
+          { name: "path", type: "string", required: true, description: "Absolute image path." },
+          {
+            name: "format",
+            type: "string",
+            optional: true,
+            description: "`qcow2` or `raw`; detected from the file when unset.",
+          },
+          {
+            name: "read_only",
+            type: "bool",
+            optional: true,
+            computed: true,
+            default: false,
+            description: "Attach read-only.",
+          },
+        ],
+      },
+    },
+    {
+      typeName: "port_forward",
+      nesting: "LIST",
+      forceNew: true,
+      block: {
+        description: "Forward 127.0.0.1:host_port to the guest. Changing forwards replaces the VM.",
+        attributes: [
+          { name: "guest_port", type: "number", required: true, description: "Guest port." },
+          {
+            name: "host_port",
+            type: "number",
+            optional: true,
+            computed: true,
+            description: "Host port on 127.0.0.1; allocated when unset.",
+          },
+          {
+            name: "protocol",
+            type: "string",
+            optional: true,
+            computed: true,
+            default: "tcp",
+            description: "`tcp` or `udp`.",
+          },
+        ],
+      },
+    },
+    TIMEOUTS_BLOCK,
+  ],
+};
