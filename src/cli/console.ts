@@ -1,14 +1,23 @@
 // `infrasim vm console`: a raw-terminal serial console through the daemon's API.
 import type { InfrasimClient } from "../api/client.ts";
+import { TerminalQueryFilter } from "./terminal.ts";
 
 const DETACH = 0x1d; // Ctrl-]
 
 export async function attachConsole(client: InfrasimClient, ref: string): Promise<void> {
   const stdin = process.stdin;
   const tty = stdin.isTTY === true;
-  const session = client.console(ref, (chunk) => process.stdout.write(chunk));
-  process.stderr.write(`Connected to ${ref}${tty ? " (Ctrl-] to detach)" : ""}\r\n`);
-  if (tty) stdin.setRawMode(true);
+  // Piped: nobody types answers to the guest's terminal queries, so the terminal must not.
+  const filter = tty ? undefined : new TerminalQueryFilter();
+  let attached = false;
+  const session = client.console(ref, (chunk) => {
+    if (!attached) {
+      attached = true;
+      process.stderr.write(`Connected to ${ref}${tty ? " (Ctrl-] to detach)" : ""}\r\n`);
+      if (tty) stdin.setRawMode(true);
+    }
+    if (chunk.length) process.stdout.write(filter ? filter.push(chunk) : chunk);
+  });
   const onData = (chunk: Uint8Array) => {
     const i = chunk.indexOf(DETACH);
     if (i >= 0) {
@@ -26,8 +35,8 @@ export async function attachConsole(client: InfrasimClient, ref: string): Promis
     await session.done;
   } finally {
     stdin.off("data", onData);
-    if (tty) stdin.setRawMode(false);
+    if (tty && attached) stdin.setRawMode(false);
     stdin.pause();
-    process.stderr.write("\r\nDetached.\r\n");
+    if (attached) process.stderr.write("\r\nDetached.\r\n");
   }
 }

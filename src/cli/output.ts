@@ -1,6 +1,6 @@
 // Rendering for the CLI: table for people; json and yaml are the complete API objects.
 import { stringify as toYaml } from "yaml";
-import type * as T from "../api/gen/types.ts";
+import type * as T from "../api/gen/infrasim.v1.ts";
 
 export type OutputFormat = "table" | "json" | "yaml";
 

@@ -1,0 +1,43 @@
+// `infrasim vm start|stop|restart`.
+import type { Command } from "@commander-js/extra-typings";
+import { intIn, LIMITS } from "../../api/validate/common.ts";
+import type { Ctx } from "../context.ts";
+import { localUsage, parseIntArg } from "../flags.ts";
+import { render } from "../output.ts";
+
+export function vmPowerCommands(vm: Command, ctx: Ctx): void {
+  vm.command("start").description("start VMs").argument("<vm...>", "ids or names")
+    .action(async (refs) => {
+      for (const ref of refs) {
+        const v = await ctx.client().startVm(ref);
+        ctx.print(render(ctx.format(), v, () => `${v.meta!.name}: ${v.status!.state}`));
+      }
+    });
+
+  for (const name of ["stop", "restart"] as const) {
+    vm.command(name)
+      .description(
+        name === "stop"
+          ? "stop VMs: ACPI power button, then quit after --timeout"
+          : "restart VMs (stop, then start with the current spec)",
+      )
+      .argument("<vm...>", "ids or names")
+      .option("-f, --force", "stop at once instead of asking the guest (SIGKILL after 3 s)")
+      .option(
+        "-t, --timeout <seconds>",
+        "graceful wait before forcing (default: the daemon's, 30 s)",
+        parseIntArg("--timeout"),
+        0,
+      )
+      .action(async (refs, o) => {
+        localUsage(() => intIn(o.timeout, LIMITS.timeoutSeconds, "timeout_seconds"));
+        for (const ref of refs) {
+          const req = { ref, force: !!o.force, timeout_seconds: o.timeout };
+          const v = name === "stop"
+            ? await ctx.client().stopVm(req)
+            : await ctx.client().restartVm(req);
+          ctx.print(render(ctx.format(), v, () => `${v.meta!.name}: ${v.status!.state}`));
+        }
+      });
+  }
+}
