@@ -83,7 +83,7 @@ e2eTest(
       const exited = new Promise((r) => child.once("close", r));
       let out = "";
       child.stdout.on("data", (c) => (out += c));
-      child.stderr.resume();
+      child.stderr.on("data", (c) => (out += c));
       // The second interrupt lands while the creates are in flight: Terraform exits at
       // once and records none of them.
       await waitFor("the creates to begin", () => out.includes("Creating..."), 60_000, 1);
@@ -103,7 +103,7 @@ e2eTest(
         for (const v of await d.client.listVms()) {
           const i = Number(v.meta!.name.split("-")[1]);
           if (!out.includes(`"${v.meta!.name}" already exists`)) continue;
-          assert.match(out, new RegExp(`terraform import .*${v.meta!.id}`), out);
+          assert.match(out, new RegExp(`terraform import[\\s\\S]{0,80}${v.meta!.id}`), out);
           imports.push(`import {\n  to = infrasim_vm.par[${i}]\n  id = "${v.meta!.id}"\n}\n`);
         }
         assert.ok(imports.length > 0, `the apply failed for another reason:\n${out}`);

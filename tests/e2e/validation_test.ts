@@ -42,7 +42,7 @@ e2eTest(
       [
         "kernel that does not exist",
         ok("k1", { boot: { kernel: { ...k, kernel_path: "/nonexistent/vmlinuz" } } }),
-        /^spec\.boot\.kernel\.kernel_path: \/nonexistent\/vmlinuz: no such file/,
+        /^spec\.boot\.kernel\.kernel_path: "\/nonexistent\/vmlinuz": no such file/,
       ],
       [
         "relative kernel path",
@@ -52,7 +52,7 @@ e2eTest(
       [
         "kernel path is a directory",
         ok("k3", { boot: { kernel: { ...k, kernel_path: "/tmp" } } }),
-        /^spec\.boot\.kernel\.kernel_path: \/tmp: not a regular file/,
+        /^spec\.boot\.kernel\.kernel_path: "\/tmp": not a regular file/,
       ],
       [
         "initrd inside the daemon's data dir",
