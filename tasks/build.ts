@@ -14,6 +14,7 @@ import {
   existsSync,
   linkSync,
   mkdirSync,
+  readFileSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -23,6 +24,7 @@ import { join, relative } from "node:path";
 import { gitCommit, releaseVersion, sourceDateEpoch } from "./lib/version.ts";
 import { reproducibleTarGz, sha256File, writeChecksum } from "./lib/archive.ts";
 import { BINARIES, hostTarget, TARGETS } from "./lib/targets.ts";
+import { resignAdhoc, resignObstacles, verifyAdhocSignature } from "./lib/macho/mod.ts";
 
 const execFileAsync = promisify(execFile);
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -89,6 +91,33 @@ await stage("environment", () => {
 
 await stage("codegen", () => run(tool("deno"), ["run", "-A", "tasks/codegen.ts"]));
 
+/**
+ * Verifies a darwin executable's code signature (every page hash recomputed) and, when it is
+ * wrong, re-signs it ad hoc in place. Bun 1.4 leaves its own runtime's signature on darwin-x64
+ * output: it covers neither the new header nor the embedded JavaScript. Returns the line to print;
+ * throws when the result still does not verify.
+ */
+function checkSignature(file: string): string {
+  const bytes = readFileSync(file);
+  const before = verifyAdhocSignature(bytes);
+  if (before.ok && before.adhoc) return `signature ok (${before.pages} page hashes)`;
+  const inPlace = resignObstacles(bytes).length === 0;
+  const fixed = resignAdhoc(bytes, { replace: true });
+  const after = verifyAdhocSignature(fixed);
+  if (!after.ok || !after.adhoc) {
+    throw new Error(`${file}: still invalid after re-signing: ${after.problems.join("; ")}`);
+  }
+  writeFileSync(file, fixed);
+  const why = [`${before.mismatchedPages} of ${before.pages} page hashes were wrong`];
+  const unsigned = Math.max(...before.slices.map((s) => s.uncoveredBytes));
+  if (unsigned > 0) why.push(`${unsigned} bytes unsigned`);
+  const how = inPlace
+    ? "re-hashed in place"
+    : `${JSON.stringify(before.identifier)} ${before.adhoc ? "ad-hoc" : "CMS"} signature ` +
+      `replaced by an ad-hoc one over ${after.pages} pages`;
+  return `signature fixed (${why.join(", ")}; ${how})`;
+}
+
 await stage("compile", async () => {
   const compile = async (target: string) => {
     const dir = join(dist, target);
@@ -110,6 +139,9 @@ await stage("compile", async () => {
     ], { cwd: root });
     for (const name of BINARIES.slice(1)) symlinkSync("infrasim", join(dir, name));
     console.log(`[build]   ${target}: ${(statSync(out).size / 1e6).toFixed(1)} MB`);
+    if (target.endsWith("-apple-darwin")) {
+      console.log(`[build]   ${target}: ${checkSignature(out)}`);
+    }
   };
   // Two at a time, for two cores.
   for (let i = 0; i < targets.length; i += 2) {

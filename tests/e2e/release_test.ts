@@ -21,6 +21,7 @@ import { E2E, e2eTest, guest, READY, ROOT } from "../helpers/env.ts";
 import { vmHcl, Workspace } from "../helpers/terraform.ts";
 import { TARGETS } from "../../tasks/lib/targets.ts";
 import { isSemver } from "../../tasks/lib/version.ts";
+import { ADHOC_IDENTIFIER, verifyAdhocSignature } from "../../tasks/lib/macho/mod.ts";
 
 interface Manifest {
   version: string;
@@ -140,6 +141,15 @@ Deno.test({
     ) {
       assert.equal(macho(t).getUint32(0, true), 0xfeedfacf, `${t}: Mach-O 64-bit`);
       assert.equal(macho(t).getUint32(4, true), cpu, `${t}: CPU type`);
+      // The ad-hoc code signature holds: every page hash recomputed (the build re-signs
+      // Bun's darwin-x64 output, which carries the runtime's stale signature).
+      const sig = verifyAdhocSignature(readFileSync(join(dist, t, "infrasim")));
+      assert.deepEqual(sig.problems, [], `${t}: code signature`);
+      assert.equal(sig.mismatchedPages, 0, `${t}: page hashes`);
+      assert.ok(sig.pages > 0, `${t}: code pages`);
+      assert.ok(sig.hashTypes.includes("sha256"), `${t}: a SHA-256 CodeDirectory`);
+      assert.equal(sig.identifier, ADHOC_IDENTIFIER, `${t}: signing identifier`);
+      assert.ok(sig.adhoc, `${t}: ad hoc`);
     }
     const elf = header(join(dist, "aarch64-unknown-linux-gnu/infrasim"), 20);
     assert.deepEqual([...elf.slice(0, 4)], [0x7f, 0x45, 0x4c, 0x46]);
