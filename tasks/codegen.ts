@@ -141,7 +141,9 @@ const packages = new Map<string, protobuf.Namespace>();
     if (obj instanceof protobuf.Type || obj instanceof protobuf.Enum) continue;
     if (obj instanceof protobuf.Service) continue;
     if (!(obj instanceof protobuf.Namespace)) continue;
-    if (obj.nestedArray.some((o) => !(o instanceof protobuf.Namespace) || o instanceof protobuf.Type)) {
+    if (
+      obj.nestedArray.some((o) => !(o instanceof protobuf.Namespace) || o instanceof protobuf.Type)
+    ) {
       packages.set(obj.fullName.slice(1), obj);
     }
     findPackages(obj);
@@ -156,10 +158,11 @@ for (const [pkg, ns] of packages) {
   out = [];
   services = [];
   emit(ns);
-  const imports = [...foreign].sort().map((f) =>
-    `import type * as ${alias(f)} from "./${f}.ts";`
+  const imports = [...foreign].sort().map((f) => `import type * as ${alias(f)} from "./${f}.ts";`);
+  writeFileSync(
+    join(outDir, `${pkg}.ts`),
+    [header, ...imports, ...out, ...services, ""].join("\n"),
   );
-  writeFileSync(join(outDir, `${pkg}.ts`), [header, ...imports, ...out, ...services, ""].join("\n"));
 }
 
 // One descriptor per package, from the files that declare it (with their imports).

@@ -211,7 +211,10 @@ export class InfrasimClient {
     follow: boolean,
     onData: (chunk: Uint8Array) => void,
   ): { done: Promise<void>; cancel: () => void } {
-    const call = this.#rpc("GetSerialLog")({ ref, follow }, this.#md()) as grpc.ClientReadableStream<
+    const call = this.#rpc("GetSerialLog")(
+      { ref, follow },
+      this.#md(),
+    ) as grpc.ClientReadableStream<
       T.SerialLogChunk
     >;
     return { done: this.#drain(call, onData), cancel: () => call.cancel() };

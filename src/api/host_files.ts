@@ -55,7 +55,10 @@ export async function checkUserFile(
   if (process.platform === "linux") {
     const fs = PSEUDO_FS[Number((await step(statfs(real))).type)];
     if (fs) {
-      throw invalid(field, `${q}: not a regular file on a real file system (special file system ${fs})`);
+      throw invalid(
+        field,
+        `${q}: not a regular file on a real file system (special file system ${fs})`,
+      );
     }
   }
   try {
@@ -82,7 +85,5 @@ export async function detectDiskFormat(path: string, field: string): Promise<"qc
     }
   };
   const buf = await withTimeout(read(), CHECK_TIMEOUT_MS, `${field}: ${quote(path)}`);
-  return buf[0] === 0x51 && buf[1] === 0x46 && buf[2] === 0x49 && buf[3] === 0xfb
-    ? "qcow2"
-    : "raw";
+  return buf[0] === 0x51 && buf[1] === 0x46 && buf[2] === 0x49 && buf[3] === 0xfb ? "qcow2" : "raw";
 }

@@ -36,14 +36,15 @@ function requireToken(name: string, impl: grpc.UntypedServiceImplementation, tok
   const out: grpc.UntypedServiceImplementation = {};
   for (const [method, handler] of Object.entries(impl)) {
     const def = defs[method];
-    out[method] = ((call: grpc.ServerUnaryCall<unknown, unknown>, cb?: grpc.sendUnaryData<unknown>) => {
-      if (tokenMatches(call.metadata.get(AUTH_HEADER)[0], token)) {
-        return (handler as (...a: unknown[]) => unknown)(call, cb);
-      }
-      log.warn("unauthenticated call refused", { method: `${name}/${method}` });
-      if (!def.requestStream && !def.responseStream) cb!(UNAUTHENTICATED);
-      else call.emit("error", UNAUTHENTICATED);
-    }) as grpc.UntypedHandleCall;
+    out[method] =
+      ((call: grpc.ServerUnaryCall<unknown, unknown>, cb?: grpc.sendUnaryData<unknown>) => {
+        if (tokenMatches(call.metadata.get(AUTH_HEADER)[0], token)) {
+          return (handler as (...a: unknown[]) => unknown)(call, cb);
+        }
+        log.warn("unauthenticated call refused", { method: `${name}/${method}` });
+        if (!def.requestStream && !def.responseStream) cb!(UNAUTHENTICATED);
+        else call.emit("error", UNAUTHENTICATED);
+      }) as grpc.UntypedHandleCall;
   }
   return out;
 }

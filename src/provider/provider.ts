@@ -119,7 +119,9 @@ export class Provider {
       : undefined;
     this.#token = typeof c.token === "string" && c.token !== "" ? c.token : undefined;
     const problem = this.#address ? addressProblem(this.#address) : undefined;
-    if (problem) return { diagnostics: [diag("Invalid daemon_address", problem, ["daemon_address"])] };
+    if (problem) {
+      return { diagnostics: [diag("Invalid daemon_address", problem, ["daemon_address"])] };
+    }
     this.#client?.close();
     this.#client = undefined;
     try {
@@ -184,7 +186,9 @@ export class Provider {
   async readResource(req: P.ReadResource_Request) {
     const r = RESOURCES[req.type_name];
     const current = obj(req.current_state);
-    if (!r || !current) return { new_state: req.current_state, diagnostics: [], private: req.private };
+    if (!r || !current) {
+      return { new_state: req.current_state, diagnostics: [], private: req.private };
+    }
     try {
       const next = await this.#run((c) => r.read(c, current));
       return { new_state: dv(next), diagnostics: [], private: req.private };
@@ -204,7 +208,12 @@ export class Provider {
     if (proposed === null) {
       return { planned_state: req.proposed_new_state, requires_replace: [], diagnostics: [] };
     }
-    const { planned, replace } = planResource(r, obj(req.prior_state), proposed, obj(req.config) ?? {});
+    const { planned, replace } = planResource(
+      r,
+      obj(req.prior_state),
+      proposed,
+      obj(req.config) ?? {},
+    );
     return {
       planned_state: dv(planned),
       requires_replace: replace.map((p) => ({
@@ -236,13 +245,19 @@ export class Provider {
     try {
       const state = await this.#run((c) => r.importState(c, req.id));
       return {
-        imported_resources: [{ type_name: req.type_name, state: dv(state), private: new Uint8Array() }],
+        imported_resources: [{
+          type_name: req.type_name,
+          state: dv(state),
+          private: new Uint8Array(),
+        }],
         diagnostics: [],
       };
     } catch (e) {
       return {
         imported_resources: [],
-        diagnostics: [errorDiag(e, `Cannot import ${req.type_name} ${JSON.stringify(req.id)}`, r.fields)],
+        diagnostics: [
+          errorDiag(e, `Cannot import ${req.type_name} ${JSON.stringify(req.id)}`, r.fields),
+        ],
       };
     }
   }

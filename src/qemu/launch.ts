@@ -109,7 +109,10 @@ export async function prepareLaunch(
   const diskFormats: Record<string, string> = {};
   const disks: Array<[string | undefined, string, string]> = [
     [spec.boot?.disk?.path, spec.boot?.disk?.format ?? "", "spec.boot.disk.path"],
-    ...spec.disks.map((d, i): [string, string, string] => [d.path, d.format, `spec.disks[${i}].path`]),
+    ...spec.disks.map((
+      d,
+      i,
+    ): [string, string, string] => [d.path, d.format, `spec.disks[${i}].path`]),
   ];
   for (const [p, format, field] of disks) {
     if (p && !format) diskFormats[p] = await detectDiskFormat(p, field);

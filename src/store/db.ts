@@ -49,7 +49,7 @@ const MIGRATIONS: string[] = [
    );
    CREATE INDEX refs_to ON refs (to_kind, to_id);
    INSERT INTO processes (owner_kind, owner_id, role, pid, start_time, marker, info, launched_at)
-     SELECT 'vm', id, 'qemu', json_extract(qemu_identity, '$.pid'),
+     SELECT 'VM', id, 'qemu', json_extract(qemu_identity, '$.pid'),
             COALESCE(json_extract(qemu_identity, '$.startTime'), ''), '',
             json_object('binary', json_extract(qemu_identity, '$.binary'),
                         'accelerator', json_extract(qemu_identity, '$.accelerator')),

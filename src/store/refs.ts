@@ -38,7 +38,9 @@ export class RefStore {
   usersOf(to: Owner): User[] {
     const rows = this.db.prepare(
       "SELECT from_kind, from_id, field FROM refs WHERE to_kind = ? AND to_id = ? ORDER BY from_kind, from_id",
-    ).all(to.kind, to.id) as unknown as Array<{ from_kind: string; from_id: string; field: string }>;
+    ).all(to.kind, to.id) as unknown as Array<
+      { from_kind: string; from_id: string; field: string }
+    >;
     return rows.map((r) => ({ kind: r.from_kind, id: r.from_id, field: r.field }));
   }
 }

@@ -51,10 +51,15 @@ e2eTest(
     const freeze = (pid: number) => process.kill(pid, "SIGSTOP");
 
     freeze(vm.status!.pid);
-    await waitFor("the status to say QEMU is not answering", async () => {
-      const v = await d.client.getVm("frozen", { timeoutSeconds: 3 });
-      return /not answering/.test(v.status!.message);
-    }, 15_000, 250);
+    await waitFor(
+      "the status to say QEMU is not answering",
+      async () => {
+        const v = await d.client.getVm("frozen", { timeoutSeconds: 3 });
+        return /not answering/.test(v.status!.message);
+      },
+      15_000,
+      250,
+    );
     let t0 = performance.now();
     vm = await d.client.stopVm({ ref: "frozen", force: true }, { timeoutSeconds: 15 });
     const stopMs = performance.now() - t0;
@@ -147,7 +152,10 @@ e2eTest(
       assert.notEqual(Status[e.code], "CANCELLED", e.message.slice(0, 200));
       assert.ok(e.message.length <= 300, `error of ${e.message.length} characters`);
     }
-    assert.equal(Status[((failed[0] as PromiseRejectedResult).reason as ApiError).code], "NOT_FOUND");
+    assert.equal(
+      Status[((failed[0] as PromiseRejectedResult).reason as ApiError).code],
+      "NOT_FOUND",
+    );
     for (const r of results.slice(4)) {
       assert.equal(r.status, "fulfilled", String((r as PromiseRejectedResult).reason));
     }
@@ -166,16 +174,21 @@ e2eTest(
     process.kill(a.status!.pid, "SIGSTOP");
     await d.launch({ wait: false });
     await waitFor("the API socket", () => existsSync(d.socket), 10_000, 2);
-    const stopped = await waitFor("StopVm to be served", async () => {
-      try {
-        return await d.client.stopVm({ ref: "b-live", timeout_seconds: 60 }, {
-          timeoutSeconds: 90,
-        });
-      } catch (e) {
-        if (e instanceof ApiError && e.code === Status.UNAVAILABLE) return undefined;
-        throw e;
-      }
-    }, 20_000, 5);
+    const stopped = await waitFor(
+      "StopVm to be served",
+      async () => {
+        try {
+          return await d.client.stopVm({ ref: "b-live", timeout_seconds: 60 }, {
+            timeoutSeconds: 90,
+          });
+        } catch (e) {
+          if (e instanceof ApiError && e.code === Status.UNAVAILABLE) return undefined;
+          throw e;
+        }
+      },
+      20_000,
+      5,
+    );
     assert.equal(stopped.status!.state, "STOPPED");
     assert.equal(stopped.status!.last_exit_reason, "the guest powered off");
     await d.ready();

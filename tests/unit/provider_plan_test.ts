@@ -2,7 +2,12 @@
 // requires_replace), API <-> Terraform object conversion, timeouts and config validation.
 import assert from "node:assert/strict";
 import type * as T from "../../src/api/gen/infrasim.v1.ts";
-import { type CtyValue, decodeValue, encodeValue, UNKNOWN } from "../../src/provider/framework/cty.ts";
+import {
+  type CtyValue,
+  decodeValue,
+  encodeValue,
+  UNKNOWN,
+} from "../../src/provider/framework/cty.ts";
 import { applyDefaults, nullObject } from "../../src/provider/framework/schema.ts";
 import { objectFromVm, specFromObject } from "../../src/provider/resources/vm_convert.ts";
 import { VM_SCHEMA } from "../../src/provider/resources/vm_schema.ts";
@@ -768,7 +773,9 @@ Deno.test("validateVmConfig: port_forward guest_port 0 at [port_forward, 0, gues
 });
 
 Deno.test("validateVmConfig: a missing disk image at [disk, i, path]", async () => {
-  const d = await validateVmConfig(config({ disk: [disk(FILE), disk("/nonexistent/infrasim.qcow2")] }));
+  const d = await validateVmConfig(
+    config({ disk: [disk(FILE), disk("/nonexistent/infrasim.qcow2")] }),
+  );
   assert.equal(d.length, 1, JSON.stringify(d));
   assert.deepEqual(d[0].attribute?.steps, [
     { attribute_name: "disk" },

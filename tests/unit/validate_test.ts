@@ -258,7 +258,7 @@ Deno.test("normalizeSpec: network errors", () => {
   );
   assertInvalid(
     () => normalizeSpec(net("none", pf({}))),
-    'spec.network.port_forwards: forwarded ports need a network',
+    "spec.network.port_forwards: forwarded ports need a network",
   );
   assertInvalid(
     () => normalizeSpec(net("user", pf({}), pf({ protocol: "sctp" }))),

@@ -32,7 +32,9 @@ export function assertUnused(
 ): void {
   const users = refs.usersOf({ kind, id: o.id });
   if (users.length === 0) return;
-  const list = users.map((u) => `${u.kind.toLowerCase()} ${quote(nameOf(u.kind, u.id))} (${u.field})`);
+  const list = users.map((u) =>
+    `${u.kind.toLowerCase()} ${quote(nameOf(u.kind, u.id))} (${u.field})`
+  );
   throw new ApiError(
     Status.FAILED_PRECONDITION,
     `${kind.toLowerCase()} ${quote(o.name)} is in use by ${list.join(", ")}; delete or change ${

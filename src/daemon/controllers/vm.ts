@@ -156,7 +156,9 @@ export class VmController {
       const cur = this.find(id);
       if (!force && (this.runner.runtime(id) || ACTIVE.includes(cur.status.state))) {
         throw failedPrecondition(
-          `vm ${quote(cur.meta.name)} is running; stop it first (infrasim vm stop ${cur.meta.name}) ` +
+          `vm ${
+            quote(cur.meta.name)
+          } is running; stop it first (infrasim vm stop ${cur.meta.name}) ` +
             `or delete it with --force`,
         );
       }
@@ -204,7 +206,11 @@ export class VmController {
   #setPowerState(id: string, ps: T.PowerState): void {
     const vm = this.find(id);
     if (vm.spec.power_state === ps) return;
-    this.store.update({ ...vm, spec: { ...vm.spec, power_state: ps }, meta: nextMeta(vm.meta, true) });
+    this.store.update({
+      ...vm,
+      spec: { ...vm.spec, power_state: ps },
+      meta: nextMeta(vm.meta, true),
+    });
   }
 
   /**
@@ -234,7 +240,8 @@ export class VmController {
     }
     const root = `${join(this.config.data_dir, "vms")}/`;
     // A QEMU in our vms dir that carries no known VM's run dir is a stray.
-    const orphan = (cmdline: string) => cmdline.includes(root) && / -uuid [0-9a-f-]{36}/.test(cmdline);
+    const orphan = (cmdline: string) =>
+      cmdline.includes(root) && / -uuid [0-9a-f-]{36}/.test(cmdline);
     const resolved = this.supervisor.resolveAll(recs, orphan);
     return Promise.all(vms.map((vm, i) =>
       this.#locked(vm.meta.id, async () => {

@@ -33,6 +33,8 @@ export class VmRunner {
     private readonly config: DaemonConfig,
     private readonly claims: Claims,
     private readonly vmDir: (id: string) => string,
+    /** How a runtime is attached to a launched QEMU; unit tests pass a fake. */
+    private readonly attachRuntime: typeof VmRuntime.attach = VmRuntime.attach,
   ) {}
 
   runtime(id: string): VmRuntime | undefined {
@@ -140,7 +142,11 @@ export class VmRunner {
 
   async #attach(id: string, pid: number): Promise<VmRuntime> {
     const paths = runPaths(this.vmDir(id));
-    const rt = await VmRuntime.attach(pid, { qmp: paths.qmpSocket, serial: paths.serialSocket }, id);
+    const rt = await this.attachRuntime(
+      pid,
+      { qmp: paths.qmpSocket, serial: paths.serialSocket },
+      id,
+    );
     this.#runtimes.set(id, rt);
     rt.onResponsiveChange = (ok) =>
       log.warn(ok ? "qemu answers again" : "qemu is not answering", { id, pid });

@@ -52,7 +52,9 @@ function consoleHandler(
       const rt = vms.runner.runtime(vm.meta.id);
       if (!rt) {
         throw failedPrecondition(
-          `vm ${quote(vm.meta.name)} is not running; start it with: infrasim vm start ${vm.meta.name}`,
+          `vm ${
+            quote(vm.meta.name)
+          } is not running; start it with: infrasim vm start ${vm.meta.name}`,
         );
       }
       unsubscribe = rt.serial.subscribe((chunk) => call.write({ data: chunk }));

@@ -26,7 +26,7 @@ export interface LaunchSpec {
 }
 
 /** How long a daemonizing launcher may still be finishing when we look for its child. */
-const SETTLE_MS = 10_000;
+const SETTLE_MS = 3000;
 
 export class Supervisor {
   constructor(readonly store: ProcessStore) {}

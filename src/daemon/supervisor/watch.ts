@@ -82,4 +82,3 @@ export async function stopByEscalation(w: ProcessWatch, steps: StopStep[]): Prom
   await w.kill();
   return "SIGKILL";
 }
-

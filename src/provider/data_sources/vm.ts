@@ -48,11 +48,12 @@ async function read(client: InfrasimClient, config: Obj): Promise<Obj> {
   };
 }
 
-
 export const vmDataSource: DataSource = {
   typeName: "infrasim_vm",
   schema: VM_DATA_SCHEMA,
   validate: (c) =>
-    c.name === null && c.id === null ? [diag("Missing name or id", "set name or id", ["name"])] : [],
+    c.name === null && c.id === null
+      ? [diag("Missing name or id", "set name or id", ["name"])]
+      : [],
   read,
 };

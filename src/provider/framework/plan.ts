@@ -42,7 +42,7 @@ export function planResource(
     }
   }
   const replacing = replace.length > 0;
-  if (prior === null || replacing) for (const a of computedOnly) planned[a.name] = UNKNOWN;
+  if (prior === null || replacing) { for (const a of computedOnly) planned[a.name] = UNKNOWN; }
   r.modifyPlan?.(planned, { prior, config, replacing });
   return { planned, replace };
 }

@@ -116,7 +116,9 @@ function derivePlan(planned: Obj, prior: Obj | null): void {
   if (Array.isArray(planned.port_forward)) {
     planned.port_forward = listOf(planned.port_forward).map((p) => {
       if (p.host_port !== null) return p;
-      const held = priorPorts.find((q) => q.guest_port === p.guest_port && q.protocol === p.protocol);
+      const held = priorPorts.find((q) =>
+        q.guest_port === p.guest_port && q.protocol === p.protocol
+      );
       return { ...p, host_port: held?.host_port ?? UNKNOWN };
     });
   }

@@ -1,0 +1,147 @@
+// VmRunner against a fake QEMU (a script that daemonizes like -daemonize) and a fake
+// runtime: whatever fails after the launch (QMP attach, `cont`), the launched process
+// is killed and forgotten, never left running unsupervised.
+import assert from "node:assert/strict";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { openDatabase } from "../../src/store/db.ts";
+import { ProcessStore } from "../../src/store/processes.ts";
+import { VmStore } from "../../src/store/vm_store.ts";
+import { Supervisor } from "../../src/daemon/supervisor/supervisor.ts";
+import { scanProcesses } from "../../src/daemon/supervisor/os.ts";
+import { Claims } from "../../src/daemon/claims.ts";
+import { KeyedMutex } from "../../src/daemon/locks.ts";
+import { QEMU, VM, VmRunner } from "../../src/daemon/controllers/vm_runner.ts";
+import { defaults } from "../../src/daemon/config.ts";
+import type { VmRuntime } from "../../src/qemu/runtime.ts";
+import type { HostInfo } from "../../src/qemu/host.ts";
+import { normalizeVmSpec } from "../../src/api/validate/vm.ts";
+
+/** A "qemu-system-x86_64" that daemonizes: its child carries every argument (the run dir). */
+const FAKE_QEMU = `#!/bin/bash
+pidfile=""; prev=""
+for a in "$@"; do [ "$prev" = "-pidfile" ] && pidfile=$a; prev=$a; done
+nohup bash -c 'sleep 300; :' "$@" >/dev/null 2>&1 &
+echo $! > "$pidfile"
+`;
+
+type Attach = typeof VmRuntime.attach;
+
+async function withRunner(
+  attach: Attach,
+  fn: (r: VmRunner, ctx: { store: VmStore; procs: ProcessStore; dir: string }) => Promise<void>,
+) {
+  const dir = mkdtempSync("/tmp/isd-run-");
+  const db = openDatabase(join(dir, "state.db"));
+  const qemu = join(dir, "qemu-system-x86_64");
+  writeFileSync(qemu, FAKE_QEMU);
+  chmodSync(qemu, 0o755);
+  const config = { ...defaults(), data_dir: dir };
+  const host: HostInfo = {
+    binaries: { x86_64: { path: qemu, version: "fake" } },
+    accelerators: { x86_64: "tcg", aarch64: "tcg" },
+    kvm: false,
+  };
+  const store = new VmStore(db);
+  const procs = new ProcessStore(db);
+  const claims = new Claims(new KeyedMutex(), config.ports, () => undefined);
+  const runner = new VmRunner(
+    store,
+    new Supervisor(procs),
+    host,
+    config,
+    claims,
+    (id) => join(dir, "vms", id),
+    attach,
+  );
+  try {
+    await fn(runner, { store, procs, dir });
+  } finally {
+    const { byMarker } = await scanProcesses([`${dir}/`]);
+    for (const pid of byMarker.get(`${dir}/`)!) process.kill(pid, "SIGKILL");
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function insertVm(store: VmStore): string {
+  const id = crypto.randomUUID();
+  const t = new Date().toISOString();
+  store.insertWithPorts({
+    meta: {
+      id,
+      name: "fake",
+      labels: {},
+      annotations: {},
+      created_at: t,
+      updated_at: t,
+      generation: 1,
+    },
+    spec: normalizeVmSpec({
+      arch: "x86_64",
+      machine: "",
+      cpu_cores: 1,
+      memory_mb: 256,
+      boot: { kernel: { kernel_path: "/etc/hostname", initrd_path: "", cmdline: "" } },
+      disks: [],
+      network: { mode: "none", port_forwards: [] },
+      accelerator: "",
+      power_state: "POWER_ON",
+    }),
+    status: {
+      state: "PENDING",
+      accelerator: "",
+      pid: 0,
+      last_exit_reason: "",
+      serial_log_path: "",
+      port_forwards: [],
+      started_at: "",
+      message: "",
+      observed_generation: 0,
+      qemu_binary: "",
+    },
+  }, []);
+  return id;
+}
+
+async function assertNothingLeft(dir: string, procs: ProcessStore, id: string) {
+  const { byMarker } = await scanProcesses([`${dir}/vms/${id}/`]);
+  assert.deepEqual(byMarker.get(`${dir}/vms/${id}/`), [], "the launched process was killed");
+  assert.equal(procs.get({ kind: VM, id }, QEMU), undefined, "and forgotten");
+}
+
+Deno.test("VmRunner: a QEMU whose `cont` fails is killed and the VM is ERROR", async () => {
+  let attachedPid = 0;
+  const attach: Attach = (pid) => {
+    attachedPid = pid;
+    const fake = {
+      pid,
+      running: true,
+      responsive: true,
+      exited: new Promise(() => {}),
+      watch: { running: true },
+      qmp: { execute: (cmd: string) => Promise.reject(new Error(`QMP ${cmd}: no answer`)) },
+      detach() {},
+    };
+    return Promise.resolve(fake as unknown as VmRuntime);
+  };
+  await withRunner(attach, async (runner, { store, procs, dir }) => {
+    const id = insertVm(store);
+    await assert.rejects(runner.start(id), /QMP cont: no answer/);
+    assert.ok(attachedPid > 0, "QEMU was launched and attached");
+    assert.equal(store.get(id)!.status.state, "ERROR");
+    assert.equal(runner.runtime(id), undefined);
+    await assertNothingLeft(dir, procs, id);
+  });
+});
+
+Deno.test("VmRunner: a QEMU whose QMP never answers is killed and the VM is ERROR", async () => {
+  const attach: Attach = () => Promise.reject(new Error("QMP: no greeting within 5000 ms"));
+  await withRunner(attach, async (runner, { store, procs, dir }) => {
+    const id = insertVm(store);
+    await assert.rejects(runner.start(id), /no greeting/);
+    assert.equal(store.get(id)!.status.state, "ERROR");
+    assert.match(store.get(id)!.status.message, /no greeting/);
+    await assertNothingLeft(dir, procs, id);
+  });
+});
