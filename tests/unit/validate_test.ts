@@ -1,5 +1,4 @@
-// API input validation: defaults are filled, and every error is INVALID_ARGUMENT with a
-// message that starts with the offending field's path.
+// API input validation: defaults are filled; errors are INVALID_ARGUMENT led by the field path.
 import assert from "node:assert/strict";
 import { validateLabels, validateName } from "../../src/api/validate/common.ts";
 import { normalizeVmSpec as normalizeSpec } from "../../src/api/validate/vm.ts";
@@ -12,7 +11,7 @@ const KERNEL = {
   cmdline: "console=ttyS0",
 };
 
-/** A minimal valid spec as it arrives from the wire (proto3 defaults for unset fields). */
+// A minimal valid spec as it arrives from the wire (proto3 defaults for unset fields).
 function wire(extra: Partial<VmSpec> = {}): VmSpec {
   return {
     arch: "x86_64",
