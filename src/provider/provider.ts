@@ -3,7 +3,7 @@
 // answered UNIMPLEMENTED by grpc-js itself.
 import type * as P from "../api/gen/tfplugin6.ts";
 import { InfrasimClient, isLoopbackTarget, toGrpcTarget } from "../api/client.ts";
-import { ApiError } from "../api/errors.ts";
+import { ApiError, Status } from "../api/errors.ts";
 import { type CtyValue, decodeValue, encodeValue, isUnknown } from "./framework/cty.ts";
 import { diag, errorDiag } from "./framework/diagnostics.ts";
 import { planResource } from "./framework/plan.ts";
@@ -128,6 +128,16 @@ export class Provider {
       await this.client.daemonStatus({ timeoutSeconds: 5 });
     } catch (e) {
       const msg = e instanceof ApiError ? e.message : (e as Error).message;
+      if (e instanceof ApiError && e.code === Status.UNAUTHENTICATED) {
+        return {
+          diagnostics: [diag(
+            "infrasimd refused the provider's token",
+            `UNAUTHENTICATED: ${msg}\n\nSet the provider's token (a sensitive variable) or ` +
+              "INFRASIM_TOKEN to the contents of the daemon's <data_dir>/token.",
+            ["token"],
+          )],
+        };
+      }
       return {
         diagnostics: [diag(
           "Cannot reach infrasimd",

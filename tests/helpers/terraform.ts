@@ -24,6 +24,8 @@ export interface TfResult {
 
 export class Workspace {
   readonly dir = mkdtempSync("/tmp/istf-");
+  /** Extra environment for terraform (and so for the provider). */
+  env: Record<string, string> = {};
 
   constructor(readonly daemon: TestDaemon) {
     terraformBinary();
@@ -53,6 +55,7 @@ export class Workspace {
           TF_IN_AUTOMATION: "1",
           CHECKPOINT_DISABLE: "1",
           INFRASIM_DATA_DIR: this.daemon.dataDir,
+          ...this.env,
         },
         stdio: ["ignore", "pipe", "pipe"],
       });
