@@ -208,20 +208,30 @@ e2eTest(
       d.client.createVm({ meta: { name: "hasty" }, spec: guestSpec(g) }, { timeoutSeconds: 0.05 }),
       (e: ApiError) => Status[e.code] === "DEADLINE_EXCEEDED",
     );
-    const vm = await waitFor("the create to finish", async () => {
-      const v = await d.client.getVm("hasty").catch(() => undefined);
-      return v?.status!.state === "RUNNING" ? v : undefined;
-    }, 30_000, 50);
+    const vm = await waitFor(
+      "the create to finish",
+      async () => {
+        const v = await d.client.getVm("hasty").catch(() => undefined);
+        return v?.status?.state === "RUNNING" ? v : undefined;
+      },
+      30_000,
+      50,
+    );
     assert.deepEqual(qemuPidsIn(d.dataDir), [vm.status!.pid]);
     await d.client.stopVm({ ref: "hasty", force: true });
     await assert.rejects(
       d.client.startVm("hasty", { timeoutSeconds: 0.05 }),
       (e: ApiError) => Status[e.code] === "DEADLINE_EXCEEDED",
     );
-    const again = await waitFor("the start to finish", async () => {
-      const v = await d.client.getVm("hasty");
-      return v.status!.state === "RUNNING" ? v : undefined;
-    }, 30_000, 50);
+    const again = await waitFor(
+      "the start to finish",
+      async () => {
+        const v = await d.client.getVm("hasty");
+        return v.status!.state === "RUNNING" ? v : undefined;
+      },
+      30_000,
+      50,
+    );
     assert.deepEqual(qemuPidsIn(d.dataDir), [again.status!.pid]);
     await d.waitSerial(again, READY);
     await d.client.deleteVm("hasty", { force: true });

@@ -2,12 +2,12 @@
 // sensitive `token` attribute; non-loopback addresses refused on the attribute.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
-import { e2eTest, guest, type TestDaemon } from "../helpers/env.ts";
+import { e2eTest, guest } from "../helpers/env.ts";
 import { vmHcl, Workspace } from "../helpers/terraform.ts";
 
 const g = guest("x86_64");
 
-function tcpConfig(d: TestDaemon, address: string, tokenLine = ""): string {
+function tcpConfig(address: string, tokenLine = ""): string {
   return `terraform {\n  required_providers {\n    infrasim = { source = "infrasim/infrasim" }\n  }\n}\n\n` +
     `variable "tok" {\n  type      = string\n  default   = ""\n  sensitive = true\n}\n\n` +
     `provider "infrasim" {\n  daemon_address = "${address}"\n${tokenLine}}\n\n` +
@@ -22,7 +22,7 @@ e2eTest(
     try {
       const tcp = `127.0.0.1:${d.tcpPort}`;
       // Same user, same data dir: the provider finds the token file.
-      ws.write(tcpConfig(d, tcp), "tcp.tf");
+      ws.write(tcpConfig(tcp), "tcp.tf");
       await ws.apply();
       assert.equal((await d.client.getVm("tcp-vm")).status!.state, "PENDING");
 
@@ -36,7 +36,7 @@ e2eTest(
       );
 
       // The token as a sensitive variable: served, and never printed.
-      ws.write(tcpConfig(d, tcp, "  token          = var.tok\n"), "tcp.tf");
+      ws.write(tcpConfig(tcp, "  token          = var.tok\n"), "tcp.tf");
       const plan = await ws.run("plan", "-detailed-exitcode", `-var=tok=${d.token}`);
       assert.equal(plan.code, 0, plan.stdout + plan.stderr);
       assert.ok(!(plan.stdout + plan.stderr).includes(d.token), "the token is not printed");
@@ -54,7 +54,7 @@ e2eTest("provider: a non-loopback daemon_address is refused on the attribute", a
   const ws = new Workspace(d);
   try {
     for (const address of ["remote.example.com:50051", "http://10.1.2.3:50051"]) {
-      ws.write(tcpConfig(d, address), "tcp.tf");
+      ws.write(tcpConfig(address), "tcp.tf");
       const r = await ws.run("plan");
       assert.equal(r.code, 1, address);
       const out = r.stdout + r.stderr;
