@@ -71,14 +71,15 @@ export async function runDaemon(argv: string[]): Promise<number> {
     log.warn("no qemu-system-* binary found; VMs cannot start");
   }
 
+  let token: string;
   try {
     // Claim the socket first, so a second daemon never touches the first one's VMs.
     await claimSocket(cfg.data_dir);
+    token = ensureToken(cfg.data_dir);
   } catch (e) {
     process.stderr.write(`infrasimd: ${(e as Error).message}\n`);
     return 1;
   }
-  const token = ensureToken(cfg.data_dir);
   const db = openDatabase(join(cfg.data_dir, "state.db"));
   const locks = new KeyedMutex();
   const vmStore = new VmStore(db);
