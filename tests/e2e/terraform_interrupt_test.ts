@@ -1,7 +1,5 @@
 // An interrupted `terraform apply` leaves nothing Terraform cannot recover.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { join } from "node:path";
 import {
   e2eTest,
   guest,
@@ -68,18 +66,8 @@ e2eTest(
     const ws = new Workspace(d);
     try {
       ws.write(FOUR);
-      const child = spawn("terraform", ["apply", "-auto-approve", "-no-color"], {
-        cwd: ws.dir,
-        env: {
-          ...process.env,
-          TF_CLI_CONFIG_FILE: join(ws.dir, "cli.tfrc"),
-          CHECKPOINT_DISABLE: "1",
-          INFRASIM_DATA_DIR: d.dataDir,
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-        // Its own process group, signalled as a whole, as a terminal's Ctrl-C is.
-        detached: true,
-      });
+      // Its own process group, signalled as a whole, as a terminal's Ctrl-C is.
+      const child = ws.spawn(["apply", "-auto-approve"], { detached: true });
       const exited = new Promise((r) => child.once("close", r));
       let out = "";
       child.stdout.on("data", (c) => (out += c));

@@ -1,6 +1,7 @@
 // Runs the real `terraform` against the compiled provider (dev_overrides), each
 // workspace in its own temporary directory.
-import { spawn, spawnSync } from "node:child_process";
+import { type ChildProcessByStdio, spawn, spawnSync } from "node:child_process";
+import type { Readable } from "node:stream";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BIN, type TestDaemon } from "./env.ts";
@@ -44,21 +45,30 @@ export class Workspace {
     writeFileSync(join(this.dir, file), header + hcl);
   }
 
+  /** Starts terraform in this workspace; detached puts it in its own process group. */
+  spawn(
+    args: string[],
+    opts: { detached?: boolean } = {},
+  ): ChildProcessByStdio<null, Readable, Readable> {
+    return spawn("terraform", [...args, "-no-color"], {
+      cwd: this.dir,
+      env: {
+        ...process.env,
+        TF_CLI_CONFIG_FILE: join(this.dir, "cli.tfrc"),
+        TF_IN_AUTOMATION: "1",
+        CHECKPOINT_DISABLE: "1",
+        INFRASIM_DATA_DIR: this.daemon.dataDir,
+        ...this.env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: !!opts.detached,
+    });
+  }
+
   run(...args: string[]): Promise<TfResult> {
     const t0 = performance.now();
     return new Promise((resolve) => {
-      const child = spawn("terraform", [...args, "-no-color"], {
-        cwd: this.dir,
-        env: {
-          ...process.env,
-          TF_CLI_CONFIG_FILE: join(this.dir, "cli.tfrc"),
-          TF_IN_AUTOMATION: "1",
-          CHECKPOINT_DISABLE: "1",
-          INFRASIM_DATA_DIR: this.daemon.dataDir,
-          ...this.env,
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
+      const child = this.spawn(args);
       let stdout = "", stderr = "";
       child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
       child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
