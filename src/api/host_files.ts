@@ -6,7 +6,7 @@
 // at the line).
 import { access, constants, open, realpath, stat, statfs } from "node:fs/promises";
 import { sep } from "node:path";
-import { invalid, quote } from "./errors.ts";
+import { ApiError, invalid, quote } from "./errors.ts";
 import { validatePathSyntax } from "./validate/common.ts";
 import { TimeoutError, withTimeout } from "../timeout.ts";
 
@@ -39,12 +39,16 @@ export async function checkUserFile(
 ): Promise<string> {
   validatePathSyntax(path, field);
   const q = quote(path);
-  const step = <R>(op: Promise<R>) => withTimeout(op, CHECK_TIMEOUT_MS, `${field}: ${q}`);
+  // A path that does not answer (a hung network mount) is the caller's problem, said so.
+  const step = <R>(op: Promise<R>) =>
+    withTimeout(op, CHECK_TIMEOUT_MS, q).catch((e) => {
+      throw e instanceof TimeoutError ? invalid(field, e.message) : e;
+    });
   let real: string;
   try {
     real = await step(realpath(path));
   } catch (e) {
-    if (e instanceof TimeoutError) throw invalid(field, e.message.slice(field.length + 2));
+    if (e instanceof ApiError) throw e;
     throw invalid(field, `${q}: no such file`);
   }
   if (PSEUDO_DIRS.some((d) => real === d || real.startsWith(d + sep))) {
@@ -84,6 +88,8 @@ export async function detectDiskFormat(path: string, field: string): Promise<"qc
       await fh.close();
     }
   };
-  const buf = await withTimeout(read(), CHECK_TIMEOUT_MS, `${field}: ${quote(path)}`);
+  const buf = await withTimeout(read(), CHECK_TIMEOUT_MS, quote(path)).catch((e) => {
+    throw e instanceof TimeoutError ? invalid(field, e.message) : e;
+  });
   return buf[0] === 0x51 && buf[1] === 0x46 && buf[2] === 0x49 && buf[3] === 0xfb ? "qcow2" : "raw";
 }

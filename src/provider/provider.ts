@@ -2,7 +2,7 @@
 // resource and data source calls through the registry. RPCs not listed here are
 // answered UNIMPLEMENTED by grpc-js itself.
 import type * as P from "../api/gen/tfplugin6.ts";
-import { InfrasimClient, isLoopbackTarget, toGrpcTarget } from "../api/client.ts";
+import { defaultAddress, InfrasimClient, isLoopbackTarget, toGrpcTarget } from "../api/client.ts";
 import { ApiError, Status } from "../api/errors.ts";
 import { type CtyValue, decodeValue, encodeValue, isUnknown } from "./framework/cty.ts";
 import { diag, errorDiag } from "./framework/diagnostics.ts";

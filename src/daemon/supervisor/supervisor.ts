@@ -106,11 +106,16 @@ export class Supervisor {
     }
   }
 
-  /** Kills whatever runs for a record (by pid and by marker) and forgets it. */
+  /**
+   * Kills whatever runs for a record and forgets it: every process carrying its marker,
+   * and the recorded pid only when its start time proves it is still ours (without
+   * one, as on macOS, a recycled pid could belong to anybody).
+   */
   async reap(rec: ProcessRecord): Promise<void> {
-    if (this.alive(rec)) await killAndWait(rec.pid);
     const { byMarker } = await scanProcesses([rec.marker]);
-    for (const pid of byMarker.get(rec.marker)!) await killAndWait(pid);
+    const pids = new Set(byMarker.get(rec.marker)!);
+    if (rec.startTime && this.alive(rec)) pids.add(rec.pid);
+    for (const pid of pids) await killAndWait(pid);
     this.store.forget(rec.owner, rec.role);
   }
 
