@@ -5,9 +5,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
   checkLoopback,
+  closestKey,
   ConfigError,
   type ConfigFlags,
   type DaemonConfig,
+  editDistance,
   loadConfig,
 } from "../../src/daemon/config.ts";
 
@@ -243,7 +245,8 @@ Deno.test(
     assertConfigError(() => load(dir, "[qemu]\nfoo = 1\n"), `${file}: unknown key "qemu.foo"`);
     assertConfigError(
       () => load(dir, "[ports]\nstart = 1\n"),
-      `${file}: unknown key "ports.start"`,
+      `${file}: unknown key "ports.start"; did you mean "ports.range_start" ` +
+        "(range_start in the [ports] table)?",
     );
     assertConfigError(() => load(dir, "[network]\nx = 1\n"), `${file}: unknown key "network"`);
   }),
@@ -266,6 +269,59 @@ Deno.test(
     assertConfigError(() => load(dir, "a b c\n"), new RegExp(`^${file}: `));
   }),
 );
+
+Deno.test(
+  "a TOML syntax error gives its line and column, on one line",
+  withDir((dir) => {
+    const file = join(dir, "config.toml");
+    assertConfigError(
+      () => load(dir, 'log_level = "info"\n\n[qemu\naccelerator = "tcg"\n'),
+      `${file}: line 3, column 6: invalid TOML: illegal character in key`,
+    );
+    assertConfigError(
+      () => load(dir, "log_level = \n"),
+      `${file}: line 1, column 13: invalid TOML: invalid value`,
+    );
+  }),
+);
+
+Deno.test(
+  "an unknown key suggests the closest known one, and only when it is close",
+  withDir((dir) => {
+    const file = join(dir, "config.toml");
+    const cases: Array<[string, string]> = [
+      ['log-level = "info"\n', '"log-level"; did you mean "log_level"?'],
+      ['Log_Levl = "info"\n', '"Log_Levl"; did you mean "log_level"?'],
+      ["stop_timeout = 5\n", '"stop_timeout"; did you mean "stop_timeout_seconds"?'],
+      ["[port]\nrange_start = 30000\n", '"port"; did you mean "ports"?'],
+      [
+        '[qemu]\nacceleratr = "tcg"\n',
+        '"qemu.acceleratr"; did you mean "qemu.accelerator" (accelerator in the [qemu] table)?',
+      ],
+      [
+        'accelerator = "tcg"\n',
+        '"accelerator"; did you mean "qemu.accelerator" (accelerator in the [qemu] table)?',
+      ],
+      ["bogus = 1\n", '"bogus"'],
+      ["[network]\nmode = 1\n", '"network"'],
+    ];
+    for (const [toml, msg] of cases) {
+      assertConfigError(() => load(dir, toml), `${file}: unknown key ${msg}`);
+    }
+  }),
+);
+
+Deno.test("closestKey and editDistance", () => {
+  assert.equal(editDistance("kitten", "sitting"), 3);
+  assert.equal(editDistance("", "abc"), 3);
+  assert.equal(editDistance("LISTEN", "listen"), 0);
+  assert.equal(closestKey("listn"), "listen");
+  assert.equal(closestKey("qemu.binary_x86"), "qemu.binary_x86_64");
+  assert.equal(closestKey("xyz"), undefined);
+  assert.equal(closestKey("data"), "data_dir");
+  assert.equal(closestKey("a", ["b"]), "b", "one edit is always close");
+  assert.equal(closestKey("ab", ["cd"]), undefined);
+});
 
 Deno.test(
   "bad log_level from the file and from a flag",
