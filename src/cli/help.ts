@@ -24,7 +24,8 @@ Examples:
   infrasim vm delete --force web
 
 Every command has --help (infrasim vm create --help). infrasimd must be running:
-start it with \`infrasimd\` (data in ~/.infrasim).`;
+start it with \`infrasimd\` (its data in ~/.infrasim). Shell completion for
+bash, zsh and fish: infrasim completion --help.`;
 
 export const CREATE_EXAMPLES = `
 Examples:

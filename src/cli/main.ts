@@ -1,7 +1,7 @@
 // infrasim: the command-line client of infrasimd. One file per command group under
 // commands/; specs are built by the code the provider shares (api/specs.ts).
-// Start-up is paid on every call: the gRPC client is imported only by the commands
-// that use it.
+// Start-up is paid on every call (and on every TAB): the gRPC client and the
+// completion library are imported only by the commands that use them.
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { ApiError, Status } from "../api/errors.ts";
 import type { InfrasimClient } from "../api/client.ts";
@@ -13,10 +13,11 @@ import { statusCommand } from "./commands/status.ts";
 import { vmCommands } from "./commands/vm.ts";
 import { vmPowerCommands } from "./commands/vm_power.ts";
 import { vmConsoleCommands } from "./commands/vm_console.ts";
+import { addCompletion, addCompletionStandIn, wantsCompletion } from "./completion.ts";
 import { commandPath, helpHint, TOP_EXAMPLES } from "./help.ts";
 
-/** The program with every command. */
-export function buildProgram(ctx: Ctx, _argv: string[]): Command {
+/** The program with every command; completion's commands only when argv asks for them. */
+export async function buildProgram(ctx: Ctx, argv: string[]): Promise<Command> {
   const program = new Command("infrasim")
     .description("Run QEMU virtual machines through infrasimd")
     .version(VERSION, "-V, --version")
@@ -42,6 +43,8 @@ export function buildProgram(ctx: Ctx, _argv: string[]): Command {
   vmCommands(vm, ctx);
   vmPowerCommands(vm, ctx);
   vmConsoleCommands(vm, ctx);
+  if (wantsCompletion(argv)) await addCompletion(program, ctx, argv);
+  else addCompletionStandIn(program);
   // A usage error prints the error and one line naming the command's own --help.
   const hint = (c: Command) => {
     c.showHelpAfterError(helpHint(c));
@@ -79,7 +82,7 @@ export async function runCli(argv: string[]): Promise<number> {
   };
 
   try {
-    program = buildProgram(ctx, argv);
+    program = await buildProgram(ctx, argv);
     program.hook("preAction", (_, action) => {
       running = action as Command;
     });
