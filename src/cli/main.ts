@@ -83,9 +83,13 @@ export async function runCli(argv: string[]): Promise<number> {
 
   try {
     program = await buildProgram(ctx, argv);
-    program.hook("preAction", (_, action) => {
-      running = action as Command;
-    });
+    // The command a usage error belongs to: option parsers (--cpu two) throw before
+    // any action runs, so follow the dispatch instead.
+    const follow = (c: Command) => {
+      c.hook("preSubcommand", (_, sub) => void (running = sub as Command));
+      c.commands.forEach((sub) => follow(sub as Command));
+    };
+    follow(program);
     await program.parseAsync(argv, { from: "user" });
     return 0;
   } catch (e) {
