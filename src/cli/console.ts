@@ -37,6 +37,7 @@ export async function attachConsole(client: InfrasimClient, ref: string): Promis
     stdin.off("data", onData);
     if (tty && attached) stdin.setRawMode(false);
     stdin.pause();
+    if (filter) process.stdout.write(filter.flush());
     if (attached) process.stderr.write("\r\nDetached.\r\n");
   }
 }

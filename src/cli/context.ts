@@ -4,7 +4,8 @@ import type { InfrasimClient } from "../api/client.ts";
 import type { OutputFormat } from "./output.ts";
 
 export interface Ctx {
-  client(): InfrasimClient;
+  /** The client; the gRPC client modules are loaded on the first call only. */
+  client(): Promise<InfrasimClient>;
   format(): OutputFormat;
   print(s: string): void;
 }

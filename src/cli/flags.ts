@@ -4,8 +4,12 @@ import { isAbsolute, resolve } from "node:path";
 import { ApiError, Status } from "../api/errors.ts";
 import type { DiskInput, PortInput } from "../api/specs.ts";
 
-/** Bad command-line input: exit code 2. */
-export class UsageError extends Error {}
+/** Bad command-line input: exit code 2. command: whose --help to point at, if not the running one. */
+export class UsageError extends Error {
+  constructor(message: string, readonly command?: string) {
+    super(message);
+  }
+}
 
 export const collect = (v: string, prev: string[] = []) => [...prev, v];
 

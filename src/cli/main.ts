@@ -1,8 +1,10 @@
 // infrasim: the command-line client of infrasimd. One file per command group under
 // commands/; specs are built by the code the provider shares (api/specs.ts).
+// Start-up is paid on every call (and on every TAB): the gRPC client and the
+// completion library are imported only by the commands that use them.
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { ApiError, Status } from "../api/errors.ts";
-import { defaultAddress, InfrasimClient, toGrpcTarget } from "../api/client.ts";
+import type { InfrasimClient } from "../api/client.ts";
 import { VERSION } from "../version.ts";
 import type { Ctx } from "./context.ts";
 import { inFlagTerms, UsageError } from "./flags.ts";
@@ -11,55 +13,90 @@ import { statusCommand } from "./commands/status.ts";
 import { vmCommands } from "./commands/vm.ts";
 import { vmPowerCommands } from "./commands/vm_power.ts";
 import { vmConsoleCommands } from "./commands/vm_console.ts";
+import { addCompletion, addCompletionStandIn, wantsCompletion } from "./completion.ts";
+import { commandPath, helpHint, TOP_EXAMPLES } from "./help.ts";
 
-export async function runCli(argv: string[]): Promise<number> {
-  let client: InfrasimClient | undefined;
+/** The program with every command; completion's commands only when argv asks for them. */
+export async function buildProgram(ctx: Ctx, argv: string[]): Promise<Command> {
   const program = new Command("infrasim")
     .description("Run QEMU virtual machines through infrasimd")
     .version(VERSION, "-V, --version")
-    .addOption(
-      new Option(
-        "--daemon-address <address>",
-        "unix:///path or host:port (env INFRASIM_DAEMON_ADDRESS)",
-      ).default(defaultAddress(), "the local unix socket"),
+    .option(
+      "--daemon-address <address>",
+      "unix:///path, /path or host:port (default: $INFRASIM_DAEMON_ADDRESS, else " +
+        "infrasimd.sock in $INFRASIM_DATA_DIR or ~/.infrasim)",
     )
-    .option("--token <token>", "the daemon's TCP token (env INFRASIM_TOKEN; default: read from the data dir)")
+    .option(
+      "--token <token>",
+      "the daemon's TCP token (env INFRASIM_TOKEN; default: read from the data dir)",
+    )
     .addOption(
       new Option("-o, --output <format>", "output format").choices(["table", "json", "yaml"])
         .default("table"),
     )
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
-    .showHelpAfterError("(run with --help for usage)");
-
-  const ctx: Ctx = {
-    client: () => {
-      if (client) return client;
-      const { daemonAddress, token } = program.opts();
-      try {
-        toGrpcTarget(daemonAddress);
-      } catch (e) {
-        throw new UsageError(`--daemon-address: ${(e as Error).message.replace(/^daemon_address: /, "")}`);
-      }
-      return (client = new InfrasimClient(daemonAddress, { token }));
-    },
-    format: () => program.opts().output as OutputFormat,
-    print: (s) => process.stdout.write(s.endsWith("\n") ? s : s + "\n"),
-  };
+    .addHelpText("after", TOP_EXAMPLES);
 
   statusCommand(program, ctx);
   const vm = program.command("vm").description("manage virtual machines");
   vmCommands(vm, ctx);
   vmPowerCommands(vm, ctx);
   vmConsoleCommands(vm, ctx);
+  if (wantsCompletion(argv)) await addCompletion(program, ctx, argv);
+  else addCompletionStandIn(program);
+  // A usage error prints the error and one line naming the command's own --help.
+  const hint = (c: Command) => {
+    c.showHelpAfterError(helpHint(c));
+    c.commands.forEach((sub) => hint(sub as Command));
+  };
+  hint(program as Command);
+  return program as Command;
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  let client: InfrasimClient | undefined;
+  let program!: Command;
+  let running: Command | undefined;
+  const opts = () => program.opts() as { daemonAddress?: string; token?: string; output: string };
+
+  const ctx: Ctx = {
+    client: async () => {
+      if (client) return client;
+      const { defaultAddress, InfrasimClient, toGrpcTarget } = await import("../api/client.ts");
+      const { daemonAddress, token } = opts();
+      const address = daemonAddress ?? defaultAddress();
+      try {
+        toGrpcTarget(address);
+      } catch (e) {
+        const from = daemonAddress === undefined && process.env.INFRASIM_DAEMON_ADDRESS
+          ? "$INFRASIM_DAEMON_ADDRESS"
+          : "--daemon-address";
+        const msg = (e as Error).message.replace(/^daemon_address: /, "");
+        throw new UsageError(`${from}: ${msg}`, "infrasim");
+      }
+      return (client = new InfrasimClient(address, { token }));
+    },
+    format: () => opts().output as OutputFormat,
+    print: (s) => process.stdout.write(s.endsWith("\n") ? s : s + "\n"),
+  };
 
   try {
+    program = await buildProgram(ctx, argv);
+    // The command a usage error belongs to: option parsers (--cpu two) throw before
+    // any action runs, so follow the dispatch instead.
+    const follow = (c: Command) => {
+      c.hook("preSubcommand", (_, sub) => void (running = sub as Command));
+      c.commands.forEach((sub) => follow(sub as Command));
+    };
+    follow(program);
     await program.parseAsync(argv, { from: "user" });
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof UsageError) {
-      process.stderr.write(`error: ${e.message}\n(run with --help for usage)\n`);
+      const where = e.command ?? (running ? commandPath(running) : "infrasim");
+      process.stderr.write(`error: ${e.message}\n(run '${where} --help' for usage)\n`);
       return 2;
     }
     if (e instanceof ApiError) {

@@ -1,5 +1,6 @@
 // infrasimd configuration: defaults < config.toml < command-line flags. Unknown keys
-// and bad values stop startup with a message that names the key. docs/config.md
+// and bad values stop startup with a message that names the key (and the known key
+// a typo most likely meant); TOML syntax errors give the line. docs/config.md
 // documents every key; keep the two in step.
 import { parse as parseToml } from "smol-toml";
 import { existsSync, readFileSync } from "node:fs";
@@ -77,11 +78,59 @@ const SCHEMA: Record<string, Checker | Record<string, Checker>> = {
   ports: { range_start: int(1024, 65535), range_end: int(1024, 65535) },
 };
 
+/** Every key a config file may hold: the top-level ones, the tables and "table.key". */
+const KNOWN_KEYS = Object.entries(SCHEMA).flatMap(([k, v]) =>
+  typeof v === "function" ? [k] : [k, ...Object.keys(v).map((sub) => `${k}.${sub}`)]
+);
+
+/** Levenshtein distance, case-insensitive: "Log-Level" is one edit from "log_level". */
+export function editDistance(a: string, b: string): number {
+  a = a.toLowerCase();
+  b = b.toLowerCase();
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/**
+ * The known key an unknown one most likely meant, or undefined when none is close: a
+ * few edits away (a third of its length), or a part of one of at least 4 characters. The
+ * last part is compared too, so `accelerator` at the top level finds qemu.accelerator.
+ */
+export function closestKey(key: string, known: readonly string[] = KNOWN_KEYS): string | undefined {
+  const leaf = (k: string) => k.slice(k.lastIndexOf(".") + 1);
+  let best: string | undefined;
+  let bestScore = Infinity;
+  for (const k of known) {
+    const part = leaf(key).length >= 4 && leaf(k).toLowerCase().includes(leaf(key).toLowerCase());
+    const d = part ? 0.5 : Math.min(editDistance(key, k), editDistance(leaf(key), leaf(k)));
+    if (d < bestScore) [best, bestScore] = [k, d];
+  }
+  const limit = Math.max(1, Math.floor(leaf(key).length / 3));
+  return bestScore <= limit && best !== key ? best : undefined;
+}
+
+function unknownKey(source: string, key: string): ConfigError {
+  const near = closestKey(key);
+  const hint = !near
+    ? ""
+    : near.includes(".")
+    ? `; did you mean "${near}" (${near.split(".")[1]} in the [${near.split(".")[0]}] table)?`
+    : `; did you mean "${near}"?`;
+  return new ConfigError(`${source}: unknown key "${key}"${hint}`);
+}
+
 /** Merges a parsed TOML table into cfg, rejecting unknown keys and bad values. */
 function apply(cfg: DaemonConfig, table: Record<string, unknown>, source: string): void {
   for (const [key, value] of Object.entries(table)) {
     const check = SCHEMA[key];
-    if (!check) throw new ConfigError(`${source}: unknown key "${key}"`);
+    if (!check) throw unknownKey(source, key);
     if (typeof check === "function") {
       // deno-lint-ignore no-explicit-any
       (cfg as any)[key] = check(value, `${source}: ${key}`);
@@ -92,11 +141,19 @@ function apply(cfg: DaemonConfig, table: Record<string, unknown>, source: string
     }
     for (const [sub, v] of Object.entries(value)) {
       const c = check[sub];
-      if (!c) throw new ConfigError(`${source}: unknown key "${key}.${sub}"`);
+      if (!c) throw unknownKey(source, `${key}.${sub}`);
       // deno-lint-ignore no-explicit-any
       (cfg as any)[key][sub] = c(v, `${source}: ${key}.${sub}`);
     }
   }
+}
+
+/** A TOML syntax error as one line with its position (smol-toml adds a code excerpt). */
+export function tomlErrorMessage(path: string, e: unknown): string {
+  const err = e as { message?: string; line?: number; column?: number };
+  const what = String(err.message ?? e).split("\n")[0].replace(/^Invalid TOML document: /, "");
+  const at = err.line ? ` line ${err.line}${err.column ? `, column ${err.column}` : ""}:` : "";
+  return `${path}:${at} invalid TOML: ${what}`;
 }
 
 export interface ConfigFlags {
@@ -136,7 +193,7 @@ export function loadConfig(flags: ConfigFlags): DaemonConfig {
     try {
       table = parseToml(readFileSync(path, "utf8")) as Record<string, unknown>;
     } catch (e) {
-      throw new ConfigError(`${path}: ${(e as Error).message.split("\n")[0]}`);
+      throw new ConfigError(tomlErrorMessage(path, e));
     }
     apply(cfg, table, path);
   } else if (explicit) {

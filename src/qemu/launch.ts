@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type * as T from "../api/gen/infrasim.v1.ts";
 import { invalid } from "../api/errors.ts";
 import { checkUserFile, detectDiskFormat } from "../api/host_files.ts";
+import { checkKernelArch } from "../api/kernel_arch.ts";
 import type { Accelerator, Arch } from "../api/validate/common.ts";
 import { buildQemuArgs, type RunPaths } from "./args.ts";
 import { acceleratorProblem, findFirmware, type HostInfo } from "./host.ts";
@@ -67,6 +68,8 @@ export async function checkVmSpecOnHost(
   const problem = spec.accelerator &&
     acceleratorProblem(spec.accelerator as Accelerator, arch, host.kvm);
   if (problem) throw invalid("spec.accelerator", problem);
+  // Last: the only check that reads a user file's contents.
+  if (k) await checkKernelArch(k.kernel_path, arch, "spec.boot.kernel.kernel_path");
 }
 
 export interface PreparedLaunch {

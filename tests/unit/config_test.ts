@@ -1,57 +1,10 @@
 // infrasimd configuration: defaults < config.toml < flags, strict keys and values,
 // and the loopback-only listen address.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import {
-  checkLoopback,
-  ConfigError,
-  type ConfigFlags,
-  type DaemonConfig,
-  loadConfig,
-} from "../../src/daemon/config.ts";
-
-/** Runs fn with a fresh short temp dir (data_dir must stay within 50 characters). */
-function withDir(fn: (dir: string) => void): () => void {
-  return () => {
-    const dir = mkdtempSync("/tmp/isc-");
-    try {
-      fn(dir);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  };
-}
-
-/** Runs fn with environment variables set (undefined: unset), restoring them afterwards. */
-function withEnv(vars: Record<string, string | undefined>, fn: () => void): void {
-  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, Deno.env.get(k)]));
-  const set = (k: string, v: string | undefined) =>
-    v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
-  try {
-    for (const [k, v] of Object.entries(vars)) set(k, v);
-    fn();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) set(k, v);
-  }
-}
-
-/** Writes dir/config.toml (null: none) and loads with --data-dir dir plus any other flags. */
-function load(dir: string, toml: string | null, flags: ConfigFlags = {}): DaemonConfig {
-  const file = join(dir, "config.toml");
-  if (toml === null) rmSync(file, { force: true });
-  else writeFileSync(file, toml);
-  return loadConfig({ dataDir: dir, ...flags });
-}
-
-function assertConfigError(fn: () => unknown, expected: string | RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
-    if (typeof expected === "string") assert.equal(e.message, expected);
-    else assert.match(e.message, expected);
-    return true;
-  });
-}
+import { checkLoopback, ConfigError, loadConfig } from "../../src/daemon/config.ts";
+import { assertConfigError, load, withDir, withEnv } from "./config_fixtures.ts";
 
 // ---- layers ----
 
@@ -225,45 +178,6 @@ Deno.test(
       `--config: ${missing} does not exist`,
     );
     assert.equal(loadConfig({ dataDir: dir }).log_level, "info");
-  }),
-);
-
-Deno.test(
-  "unknown top-level key is rejected, naming the key and the file",
-  withDir((dir) => {
-    const file = join(dir, "config.toml");
-    assertConfigError(() => load(dir, "bogus = 1\n"), `${file}: unknown key "bogus"`);
-  }),
-);
-
-Deno.test(
-  "unknown key in a table is rejected as table.key",
-  withDir((dir) => {
-    const file = join(dir, "config.toml");
-    assertConfigError(() => load(dir, "[qemu]\nfoo = 1\n"), `${file}: unknown key "qemu.foo"`);
-    assertConfigError(
-      () => load(dir, "[ports]\nstart = 1\n"),
-      `${file}: unknown key "ports.start"`,
-    );
-    assertConfigError(() => load(dir, "[network]\nx = 1\n"), `${file}: unknown key "network"`);
-  }),
-);
-
-Deno.test(
-  "a table key given a scalar is rejected",
-  withDir((dir) => {
-    const file = join(dir, "config.toml");
-    assertConfigError(() => load(dir, 'qemu = "tcg"\n'), `${file}: [qemu] must be a table`);
-    assertConfigError(() => load(dir, "ports = [1, 2]\n"), `${file}: [ports] must be a table`);
-  }),
-);
-
-Deno.test(
-  "broken TOML is reported with the file's path",
-  withDir((dir) => {
-    const file = join(dir, "config.toml");
-    assertConfigError(() => load(dir, "log_level = \n"), new RegExp(`^${file}: \\S`));
-    assertConfigError(() => load(dir, "a b c\n"), new RegExp(`^${file}: `));
   }),
 );
 

@@ -17,18 +17,19 @@ import {
   UsageError,
 } from "../flags.ts";
 import { formatVm, formatVmTable, render } from "../output.ts";
+import { CREATE_EXAMPLES, DELETE_EXAMPLES } from "../help.ts";
 
 export function vmCommands(vm: Command, ctx: Ctx): void {
   vm.command("list").alias("ls").description("list VMs")
     .option("-l, --selector <selector>", "label selector, e.g. env=dev,tier!=db")
     .action(async (o) => {
-      const vms = await ctx.client().listVms(o.selector ?? "");
+      const vms = await (await ctx.client()).listVms(o.selector ?? "");
       ctx.print(render(ctx.format(), vms, () => formatVmTable(vms)));
     });
 
   vm.command("get").description("show one VM").argument("<vm>", "id or name")
     .action(async (ref) => {
-      const v = await ctx.client().getVm(ref);
+      const v = await (await ctx.client()).getVm(ref);
       ctx.print(render(ctx.format(), v, () => formatVm(v)));
     });
 
@@ -38,7 +39,7 @@ export function vmCommands(vm: Command, ctx: Ctx): void {
     .option("--cpu <n>", "CPU cores", parseIntArg("--cpu"), VM_DEFAULTS.cpuCores)
     .option("--memory <mb>", "memory in MiB", parseIntArg("--memory"), VM_DEFAULTS.memoryMb)
     .option("--machine <type>", "QEMU machine type (default: virt / q35)")
-    .option("--kernel <path>", "kernel for direct boot")
+    .option("--kernel <path>", "kernel for direct boot (its arch must match --arch)")
     .option("--initrd <path>", "initrd for direct boot")
     .option("--cmdline <args>", "kernel command line")
     .option(
@@ -55,7 +56,10 @@ export function vmCommands(vm: Command, ctx: Ctx): void {
     .option("--accelerator <name>", "hvf | kvm | tcg (default: best available)")
     .option("--no-network", "no network interface")
     .option("--start", "start the VM after creating it")
+    .addHelpText("after", CREATE_EXAMPLES)
     .action(async (o) => {
+      // Checked here, not by commander: it would report a missing --name before an
+      // unknown option, so `--nmae x` would say --name is missing.
       if (!o.name) throw new UsageError("required option '--name <name>' not specified");
       if (!o.kernel && (o.initrd || o.cmdline)) {
         throw new UsageError("--initrd and --cmdline need --kernel");
@@ -87,7 +91,7 @@ export function vmCommands(vm: Command, ctx: Ctx): void {
           running: !!o.start,
         });
       });
-      const v = await ctx.client().createVm({
+      const v = await (await ctx.client()).createVm({
         meta: { name: o.name, labels: parseKeyValues("--label", o.label) },
         spec,
       });
@@ -99,10 +103,12 @@ export function vmCommands(vm: Command, ctx: Ctx): void {
 
   vm.command("delete").alias("rm").description("delete VMs (a running one needs --force)")
     .argument("<vm...>", "ids or names")
-    .option("-f, --force", "delete running VMs too, stopping them at once")
+    .option("-f, --force", "delete running VMs too, killing their QEMU at once")
+    .addHelpText("after", DELETE_EXAMPLES)
     .action(async (refs, o) => {
+      const client = await ctx.client();
       for (const ref of refs) {
-        const r = await ctx.client().deleteVm(ref, { force: !!o.force });
+        const r = await client.deleteVm(ref, { force: !!o.force });
         ctx.print(render(ctx.format(), r, () => `deleted ${ref} (${r.id})`));
       }
     });
@@ -111,7 +117,7 @@ export function vmCommands(vm: Command, ctx: Ctx): void {
     .argument("<vm>", "id or name")
     .argument("[guest-port]", "only this guest port; prints just 127.0.0.1:HOST")
     .action(async (ref, guestPort) => {
-      const v = await ctx.client().getVm(ref);
+      const v = await (await ctx.client()).getVm(ref);
       const fwds = v.status!.port_forwards;
       if (guestPort === undefined) {
         const table = () =>

@@ -8,8 +8,9 @@ import { render } from "../output.ts";
 export function vmPowerCommands(vm: Command, ctx: Ctx): void {
   vm.command("start").description("start VMs").argument("<vm...>", "ids or names")
     .action(async (refs) => {
+      const client = await ctx.client();
       for (const ref of refs) {
-        const v = await ctx.client().startVm(ref);
+        const v = await client.startVm(ref);
         ctx.print(render(ctx.format(), v, () => `${v.meta!.name}: ${v.status!.state}`));
       }
     });
@@ -31,11 +32,10 @@ export function vmPowerCommands(vm: Command, ctx: Ctx): void {
       )
       .action(async (refs, o) => {
         localUsage(() => intIn(o.timeout, LIMITS.timeoutSeconds, "timeout_seconds"));
+        const client = await ctx.client();
         for (const ref of refs) {
           const req = { ref, force: !!o.force, timeout_seconds: o.timeout };
-          const v = name === "stop"
-            ? await ctx.client().stopVm(req)
-            : await ctx.client().restartVm(req);
+          const v = name === "stop" ? await client.stopVm(req) : await client.restartVm(req);
           ctx.print(render(ctx.format(), v, () => `${v.meta!.name}: ${v.status!.state}`));
         }
       });

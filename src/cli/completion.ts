@@ -1,0 +1,99 @@
+// Shell completion through @bomb.sh/tab's commander adapter: `infrasim completion
+// bash|zsh|fish|powershell` prints a script, and the script calls the hidden
+// `infrasim complete -- WORDS...` on each TAB. The library is loaded only for those two
+// commands; other runs list a stand-in `completion` command in --help.
+import type { Command } from "@commander-js/extra-typings";
+import type { Command as PlainCommand } from "commander";
+import type { Ctx } from "./context.ts";
+
+const DESCRIPTION = "print a shell completion script (bash, zsh, fish, powershell)";
+export const SHELLS = ["bash", "zsh", "fish", "powershell"];
+
+const INSTALL = `
+Install it once, then open a new shell (infrasim must be on PATH):
+  bash  echo 'source <(infrasim completion bash)' >> ~/.bashrc
+        (needs the bash-completion package)
+  zsh   echo 'source <(infrasim completion zsh)' >> ~/.zshrc
+        (after compinit in ~/.zshrc)
+  fish  infrasim completion fish > ~/.config/fish/completions/infrasim.fish
+VM names are completed from the daemon when it answers within a second.`;
+
+/** vm subcommands (and aliases) whose positional arguments are VM names or ids. */
+const VM_REF_COMMANDS = new Set([
+  "get",
+  "start",
+  "stop",
+  "restart",
+  "delete",
+  "rm",
+  "port",
+  "logs",
+  "console",
+]);
+
+/** ListVms is only worth its round trip while TAB waits if it answers at once. */
+const NAMES_TIMEOUT_SECONDS = 1;
+
+/** True when argv runs either completion command (a VM named so only costs a load). */
+export const wantsCompletion = (argv: string[]) =>
+  argv.includes("completion") || argv.includes("complete");
+
+/** The words a completion request completes: what follows `complete --`. */
+export function completionWords(argv: string[]): string[] | undefined {
+  const i = argv.indexOf("complete");
+  return i >= 0 && argv[i + 1] === "--" ? argv.slice(i + 2) : undefined;
+}
+
+/** True when the word being completed is a VM argument, e.g. `vm start ""`. */
+export function completesVmName(words: string[]): boolean {
+  const positional = words.slice(0, -1).filter((w) => !w.startsWith("-"));
+  return positional[0] === "vm" && VM_REF_COMMANDS.has(positional[1]) &&
+    !words[words.length - 1]?.startsWith("-");
+}
+
+/** [name, state] of the daemon's VMs; none when it cannot answer within a second. */
+async function vmNames(ctx: Ctx): Promise<Array<[string, string]>> {
+  try {
+    const vms = await (await ctx.client()).listVms("", { timeoutSeconds: NAMES_TIMEOUT_SECONDS });
+    return vms.map((v) => [v.meta!.name, v.status!.state]);
+  } catch {
+    return [];
+  }
+}
+
+/** Help lists `completion` without the library being loaded. */
+export function addCompletionStandIn(program: Command): void {
+  program.command("completion").description(DESCRIPTION).argument("<shell>", SHELLS.join(", "));
+}
+
+/** The real completion commands, with VM names from the daemon for VM arguments. */
+export async function addCompletion(program: Command, ctx: Ctx, argv: string[]): Promise<void> {
+  const { default: tab } = await import("@bomb.sh/tab/commander");
+  const root = tab(program as unknown as PlainCommand, { completionCommandName: "completion" });
+  program.commands.find((c) => c.name() === "completion")?.description(DESCRIPTION)
+    .addHelpText("after", INSTALL);
+  const listed = root.commands.get("completion");
+  if (listed) listed.description = DESCRIPTION;
+  // The adapter's handlers are synchronous, so the names are fetched before it runs:
+  // in a hook, where the global options (--daemon-address) have been parsed.
+  const names: Array<[string, string]> = [];
+  program.hook("preAction", async (_, action) => {
+    const words = completionWords(argv);
+    if (action.name() === "complete" && words && completesVmName(words)) {
+      names.push(...await vmNames(ctx));
+    }
+  });
+  const vm = program.commands.find((c) => c.name() === "vm");
+  for (const sub of vm?.commands ?? []) {
+    const entry = root.commands.get(`vm ${sub.name()}`);
+    if (!entry) continue;
+    const arg = entry.arguments.get("vm");
+    if (arg) arg.handler = (complete) => names.forEach(([n, state]) => complete(n, state));
+    // The adapter knows commands by name only; `vm rm <TAB>` should work like delete.
+    for (const alias of sub.aliases()) {
+      const a = root.command(`vm ${alias}`, entry.description);
+      a.options = entry.options;
+      a.arguments = entry.arguments;
+    }
+  }
+}
