@@ -1,7 +1,7 @@
 // The one typed client for infrasimd, shared by the CLI, the provider, tests and benches.
 import * as grpc from "@grpc/grpc-js";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { serviceClient } from "./proto.ts";
 import type * as T from "./gen/infrasim.v1.ts";
 import type * as H from "./gen/grpc.health.v1.ts";
@@ -72,6 +72,7 @@ export class InfrasimClient {
   readonly #daemon: grpc.Client;
   readonly #health: grpc.Client;
   readonly #tcp: boolean;
+  readonly #target: string;
   #metadata?: grpc.Metadata;
   readonly #token?: string;
 
@@ -79,6 +80,7 @@ export class InfrasimClient {
     this.address = address;
     const target = toGrpcTarget(address);
     this.#tcp = !target.startsWith("unix:");
+    this.#target = target;
     this.#token = opts.token;
     const creds = grpc.credentials.createInsecure();
     const VmService = serviceClient("infrasim.v1.VmService");
@@ -149,7 +151,11 @@ export class InfrasimClient {
 
   #wrap(err: grpc.ServiceError): ApiError {
     if (err.code === Status.UNAVAILABLE) {
-      const dd = process.env.INFRASIM_DATA_DIR;
+      // The data dir that holds the socket the client looked for, said as the flag to use.
+      const socketDir = this.#target.startsWith("unix:") && this.#target.endsWith(`/${SOCKET_NAME}`)
+        ? dirname(this.#target.slice("unix:".length))
+        : undefined;
+      const dd = socketDir && socketDir !== join(homedir(), ".infrasim") ? socketDir : undefined;
       const start = this.#tcp
         ? "start infrasimd there, or point --daemon-address at a running one"
         : `start it with: infrasimd${dd ? ` --data-dir ${dd}` : ""}`;

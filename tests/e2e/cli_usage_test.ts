@@ -160,6 +160,9 @@ Deno.test({
       `error: UNAVAILABLE: cannot reach infrasimd at unix://${dir}/infrasimd.sock; ` +
         `start it with: infrasimd --data-dir ${dir}\n`,
     );
+    // The socket named by --daemon-address says which data dir to start a daemon on.
+    const bySocket = cli(["--daemon-address", `unix://${dir}-2/infrasimd.sock`, "vm", "list"]);
+    assert.match(bySocket.stderr, new RegExp(`start it with: infrasimd --data-dir ${dir}-2\n$`));
     const tcp = cli(["--daemon-address", "127.0.0.1:1", "status"]);
     assert.equal(tcp.code, 1);
     assert.match(tcp.stderr, /cannot reach infrasimd at 127\.0\.0\.1:1; start infrasimd there/);
