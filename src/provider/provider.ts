@@ -118,9 +118,12 @@ export class Provider {
       ? c.daemon_address
       : undefined;
     this.#token = typeof c.token === "string" && c.token !== "" ? c.token : undefined;
-    const problem = this.#address ? addressProblem(this.#address) : undefined;
+    const problem = addressProblem(this.#address ?? defaultAddress());
     if (problem) {
-      return { diagnostics: [diag("Invalid daemon_address", problem, ["daemon_address"])] };
+      // Without the attribute, the address came from $INFRASIM_DAEMON_ADDRESS.
+      const what = this.#address ? problem : `INFRASIM_DAEMON_ADDRESS: ${problem}`;
+      const where = this.#address ? ["daemon_address"] : undefined;
+      return { diagnostics: [diag("Invalid daemon_address", what, where)] };
     }
     this.#client?.close();
     this.#client = undefined;

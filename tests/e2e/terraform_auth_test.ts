@@ -62,6 +62,15 @@ e2eTest("provider: a non-loopback daemon_address is refused on the attribute", a
       assert.match(out, /loopback only; remote daemons\s+are not supported yet/, address);
       assert.match(out, /daemon_address = "/, `${address}: the diagnostic points at the line`);
     }
+    // The same from the environment, when the provider block leaves the address out.
+    ws.write(tcpConfig("x").replace(/ {2}daemon_address = "x"\n/, ""), "tcp.tf");
+    ws.env = { INFRASIM_DAEMON_ADDRESS: "remote.example.com:50051" };
+    const env = await ws.run("plan");
+    assert.equal(env.code, 1);
+    assert.match(
+      env.stdout + env.stderr,
+      /INFRASIM_DAEMON_ADDRESS: infrasimd runs on this machine/,
+    );
     assert.deepEqual(await d.client.listVms(), []);
   } finally {
     ws.cleanup();
