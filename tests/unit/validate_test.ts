@@ -384,10 +384,8 @@ Deno.test("ApiError renders as CODE: message", () => {
   }
 });
 
-// Documents the intended behaviour; fails today (see the report): normalizeSpec passes any
-// power_state through, so a raw client sending enum number 7 (which proto-loader decodes as
-// the number 7 with enums: String) gets a VM whose desired state is neither on nor off.
-// Un-ignore once power_state is checked with oneOf(..., ["POWER_ON", "POWER_OFF"]).
+// A raw client sending enum number 7 (decoded as the number 7 with enums: String) must not
+// get a VM whose desired state is neither on nor off.
 Deno.test({
   name: "normalizeSpec: an unknown power_state is refused, naming spec.power_state",
   fn() {
