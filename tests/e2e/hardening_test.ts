@@ -83,6 +83,11 @@ e2eTest(
     await d.client.deleteVm("frozen", { force: true, timeoutSeconds: 15 });
     const deleteMs = performance.now() - t0;
     assert.ok(deleteMs < 4000, `delete took ${deleteMs.toFixed(0)} ms`);
+    console.log(
+      `  frozen QEMU: stop --force ${stopMs.toFixed(0)} ms, restart ${
+        restartMs.toFixed(0)
+      } ms (grace 2 s), delete ${deleteMs.toFixed(0)} ms`,
+    );
     assert.deepEqual(qemuPids(vm.meta!.id), []);
   },
 );
