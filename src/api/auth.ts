@@ -6,10 +6,10 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 import { closeSync, fstatSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 
-export const TOKEN_FILE = "token";
+const TOKEN_FILE = "token";
 export const AUTH_HEADER = "authorization";
 
-export function tokenPath(dataDir: string): string {
+function tokenPath(dataDir: string): string {
   return join(dataDir, TOKEN_FILE);
 }
 

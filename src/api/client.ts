@@ -36,11 +36,27 @@ export function toGrpcTarget(address: string): string {
   );
 }
 
-/** True for a TCP target on this machine: 127.0.0.0/8, ::1 or localhost. */
+/** True for a target on this machine: a unix socket, 127.0.0.0/8, ::1 or localhost. */
 export function isLoopbackTarget(target: string): boolean {
   if (target.startsWith("unix:")) return true;
   const host = target.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
   return host === "localhost" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/**
+ * The grpc-js target of an address the daemon can be at: parsed, and on this machine.
+ * infrasimd listens on loopback only, and its token must never travel to another host.
+ */
+export function daemonTarget(address: string): string {
+  const target = toGrpcTarget(address);
+  if (!isLoopbackTarget(target)) {
+    throw new ApiError(
+      Status.INVALID_ARGUMENT,
+      `daemon_address: ${quote(address)}: infrasimd runs on this machine and listens on ` +
+        "loopback only; remote daemons are not supported yet (use unix:///path or 127.0.0.1:PORT)",
+    );
+  }
+  return target;
 }
 
 /** The address used when none is given: $INFRASIM_DAEMON_ADDRESS, else the local socket. */
@@ -78,7 +94,7 @@ export class InfrasimClient {
 
   constructor(address: string = defaultAddress(), opts: ClientOptions = {}) {
     this.address = address;
-    const target = toGrpcTarget(address);
+    const target = daemonTarget(address);
     this.#tcp = !target.startsWith("unix:");
     this.#target = target;
     this.#token = opts.token;

@@ -1,9 +1,31 @@
 // API errors: a gRPC status code plus a message that names the offending field.
 // Messages quote at most a short part of the caller's input: a long echo would
 // overflow HTTP/2 header limits and take every other call on the channel down with it.
-import { status as Status } from "@grpc/grpc-js";
 
-export { Status };
+/**
+ * gRPC status codes (the fixed list every gRPC library shares), here rather than
+ * imported from grpc-js so that `infrasim --version` and shell completion need not
+ * load grpc-js at all.
+ */
+export enum Status {
+  OK = 0,
+  CANCELLED = 1,
+  UNKNOWN = 2,
+  INVALID_ARGUMENT = 3,
+  DEADLINE_EXCEEDED = 4,
+  NOT_FOUND = 5,
+  ALREADY_EXISTS = 6,
+  PERMISSION_DENIED = 7,
+  RESOURCE_EXHAUSTED = 8,
+  FAILED_PRECONDITION = 9,
+  ABORTED = 10,
+  OUT_OF_RANGE = 11,
+  UNIMPLEMENTED = 12,
+  INTERNAL = 13,
+  UNAVAILABLE = 14,
+  DATA_LOSS = 15,
+  UNAUTHENTICATED = 16,
+}
 
 /** The longest error message sent: details travel in an HTTP/2 trailer. */
 export const MAX_MESSAGE = 1024;

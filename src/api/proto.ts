@@ -62,8 +62,3 @@ export function serviceClient(fullName: string): grpc.ServiceClientConstructor {
   clients.set(fullName, ctor);
   return ctor;
 }
-
-/** The full names of the services a package defines, from the embedded descriptors. */
-export function servicesOf(pkg: keyof typeof descriptors): string[] {
-  return Object.keys(servicePackages).filter((s) => servicePackages[s] === pkg);
-}

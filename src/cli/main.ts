@@ -63,11 +63,11 @@ export async function runCli(argv: string[]): Promise<number> {
   const ctx: Ctx = {
     client: async () => {
       if (client) return client;
-      const { defaultAddress, InfrasimClient, toGrpcTarget } = await import("../api/client.ts");
+      const { daemonTarget, defaultAddress, InfrasimClient } = await import("../api/client.ts");
       const { daemonAddress, token } = opts();
       const address = daemonAddress ?? defaultAddress();
       try {
-        toGrpcTarget(address);
+        daemonTarget(address);
       } catch (e) {
         const from = daemonAddress === undefined && process.env.INFRASIM_DAEMON_ADDRESS
           ? "$INFRASIM_DAEMON_ADDRESS"

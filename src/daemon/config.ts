@@ -149,7 +149,7 @@ function apply(cfg: DaemonConfig, table: Record<string, unknown>, source: string
 }
 
 /** A TOML syntax error as one line with its position (smol-toml adds a code excerpt). */
-export function tomlErrorMessage(path: string, e: unknown): string {
+function tomlErrorMessage(path: string, e: unknown): string {
   const err = e as { message?: string; line?: number; column?: number };
   const what = String(err.message ?? e).split("\n")[0].replace(/^Invalid TOML document: /, "");
   const at = err.line ? ` line ${err.line}${err.column ? `, column ${err.column}` : ""}:` : "";

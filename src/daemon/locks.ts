@@ -13,4 +13,9 @@ export class KeyedMutex {
     });
     return next;
   }
+
+  /** Resolves once everything queued so far has finished (shutdown waits for it). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.#tails.values()]);
+  }
 }

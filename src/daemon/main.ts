@@ -19,6 +19,8 @@ import { claimSocket, startServers } from "./server.ts";
 import { daemonService, healthService } from "./services/daemon.ts";
 import { vmService } from "./services/vm.ts";
 import { Supervisor } from "./supervisor/supervisor.ts";
+import { lockDataDir } from "./instance.ts";
+import { withTimeout } from "../timeout.ts";
 
 export async function runDaemon(argv: string[]): Promise<number> {
   const program = new Command("infrasimd")
@@ -72,8 +74,10 @@ export async function runDaemon(argv: string[]): Promise<number> {
   }
 
   let token: string;
+  let unlock: () => void;
   try {
-    // Claim the socket first, so a second daemon never touches the first one's VMs.
+    // Lock the data dir first, so a second daemon never touches the first one's VMs.
+    unlock = lockDataDir(cfg.data_dir);
     await claimSocket(cfg.data_dir);
     token = ensureToken(cfg.data_dir);
   } catch (e) {
@@ -111,6 +115,8 @@ export async function runDaemon(argv: string[]): Promise<number> {
     ], { dataDir: cfg.data_dir, listen: cfg.listen, token });
   } catch (e) {
     process.stderr.write(`infrasimd: ${(e as Error).message}\n`);
+    await adopted; // never exit half-way through an adoption
+    unlock();
     return 1;
   }
   await adopted;
@@ -119,9 +125,14 @@ export async function runDaemon(argv: string[]): Promise<number> {
   return await new Promise<number>((resolve) => {
     const stop = async (sig: string) => {
       log.info("shutting down; VMs keep running", { signal: sig });
-      vms.detachAll();
       await server.shutdown();
+      // Let operations under way finish (bounded), so none of them sees the store closed.
+      await withTimeout(locks.settled(), 10_000, "operations under way").catch((e) =>
+        log.warn("shutting down with operations under way", { error: String(e) })
+      );
+      vms.detachAll();
       db.close();
+      unlock();
       resolve(0);
     };
     process.once("SIGINT", () => stop("SIGINT"));

@@ -2,7 +2,7 @@
 // resource and data source calls through the registry. RPCs not listed here are
 // answered UNIMPLEMENTED by grpc-js itself.
 import type * as P from "../api/gen/tfplugin6.ts";
-import { defaultAddress, InfrasimClient, isLoopbackTarget, toGrpcTarget } from "../api/client.ts";
+import { daemonTarget, defaultAddress, InfrasimClient } from "../api/client.ts";
 import { ApiError, Status } from "../api/errors.ts";
 import { type CtyValue, decodeValue, encodeValue, isUnknown } from "./framework/cty.ts";
 import { diag, errorDiag } from "./framework/diagnostics.ts";
@@ -46,12 +46,9 @@ const obj = (d: P.DynamicValue | null | undefined): Obj | null =>
 /** Why a daemon_address cannot be used, or undefined. */
 function addressProblem(address: string): string | undefined {
   try {
-    if (!isLoopbackTarget(toGrpcTarget(address))) {
-      return "infrasimd runs on this machine and listens on loopback only; remote daemons " +
-        "are not supported yet (use unix:///path or 127.0.0.1:PORT)";
-    }
+    daemonTarget(address);
   } catch (e) {
-    return (e as Error).message.replace(/^daemon_address: /, "");
+    return (e as Error).message.replace(/^daemon_address: (".*?": )?/, "");
   }
   return undefined;
 }
@@ -67,6 +64,16 @@ export class Provider {
   get client(): InfrasimClient {
     if (this.#stopped) throw new Error("the provider was stopped");
     return (this.#client ??= new InfrasimClient(this.#address, { token: this.#token }));
+  }
+
+  /** After StopProvider, new operations are refused with a diagnostic, not a crash. */
+  #stoppedDiag(): { diagnostics: P.Diagnostic[] } | undefined {
+    if (!this.#stopped) return undefined;
+    return {
+      diagnostics: [
+        diag("The provider is stopping", "Terraform was interrupted; nothing was done"),
+      ],
+    };
   }
 
   /** Runs a daemon operation; the client is closed after the last one once stopped. */
@@ -197,6 +204,8 @@ export class Provider {
   }
 
   async readResource(req: P.ReadResource_Request) {
+    const stopped = this.#stoppedDiag();
+    if (stopped) return { ...stopped, new_state: req.current_state, private: req.private };
     const r = RESOURCES[req.type_name];
     const current = obj(req.current_state);
     if (!r || !current) {
@@ -238,6 +247,8 @@ export class Provider {
   }
 
   async applyResourceChange(req: P.ApplyResourceChange_Request) {
+    const stopped = this.#stoppedDiag();
+    if (stopped) return { ...stopped, new_state: req.prior_state, private: req.planned_private };
     const r = RESOURCES[req.type_name];
     if (!r) return { diagnostics: [unknownType(req.type_name)] };
     const prior = obj(req.prior_state);
@@ -253,6 +264,8 @@ export class Provider {
   }
 
   async importResourceState(req: P.ImportResourceState_Request) {
+    const stopped = this.#stoppedDiag();
+    if (stopped) return { ...stopped, imported_resources: [] };
     const r = RESOURCES[req.type_name];
     if (!r) return { imported_resources: [], diagnostics: [unknownType(req.type_name)] };
     try {
@@ -276,6 +289,8 @@ export class Provider {
   }
 
   async readDataSource(req: P.ReadDataSource_Request) {
+    const stopped = this.#stoppedDiag();
+    if (stopped) return { ...stopped, state: req.config };
     const d = DATA_SOURCES[req.type_name];
     if (!d) return { diagnostics: [unknownType(req.type_name)] };
     try {

@@ -10,6 +10,7 @@ import { checkUserFile, detectDiskFormat } from "../api/host_files.ts";
 import { checkKernelArch } from "../api/kernel_arch.ts";
 import type { Accelerator, Arch } from "../api/validate/common.ts";
 import { buildQemuArgs, type RunPaths } from "./args.ts";
+import { withTimeout } from "../timeout.ts";
 import { acceleratorProblem, findFirmware, type HostInfo } from "./host.ts";
 
 export function runPaths(vmDir: string): RunPaths {
@@ -105,7 +106,10 @@ export async function prepareLaunch(
     firmwareCode = fw.code;
     if (!(await stat(paths.firmwareVars).catch(() => undefined))) {
       if (fw.vars) await copyFile(fw.vars, paths.firmwareVars);
-      else await writeFile(paths.firmwareVars, new Uint8Array((await stat(fw.code)).size));
+      else {
+        const size = (await withTimeout(stat(fw.code), 5000, fw.code)).size;
+        await writeFile(paths.firmwareVars, new Uint8Array(size));
+      }
       await chmod(paths.firmwareVars, 0o600);
     }
   }

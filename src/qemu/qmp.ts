@@ -13,7 +13,7 @@ export interface QmpEvent {
 export class QmpError extends Error {}
 
 /** How long a command may take unless its caller says otherwise. */
-export const QMP_TIMEOUT_MS = 5000;
+const QMP_TIMEOUT_MS = 5000;
 
 export class QmpClient {
   #sock: Socket;

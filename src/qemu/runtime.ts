@@ -14,7 +14,7 @@ export interface ExitInfo {
 }
 
 /** A QEMU whose QMP has not answered for this long is reported as not answering. */
-export const UNRESPONSIVE_MS = 5000;
+const UNRESPONSIVE_MS = 5000;
 const PING_EVERY_MS = 1000;
 export const NOT_ANSWERING = "QEMU is not answering (QMP silent for 5 s)";
 

@@ -110,9 +110,4 @@ export class ObjectStore<S, St> {
   delete(id: string): void {
     this.db.prepare(`DELETE FROM ${this.table} WHERE id = ?`).run(id);
   }
-
-  count(): number {
-    const r = this.db.prepare(`SELECT COUNT(*) AS n FROM ${this.table}`).get() as { n: number };
-    return r.n;
-  }
 }

@@ -82,14 +82,7 @@ export class ProcessStore {
     return (rows as unknown as Row[]).map(fromRow);
   }
 
-  forget(owner: Owner, role?: string): void {
-    if (role === undefined) {
-      this.db.prepare("DELETE FROM processes WHERE owner_kind = ? AND owner_id = ?").run(
-        owner.kind,
-        owner.id,
-      );
-      return;
-    }
+  forget(owner: Owner, role: string): void {
     this.db.prepare("DELETE FROM processes WHERE owner_kind = ? AND owner_id = ? AND role = ?")
       .run(owner.kind, owner.id, role);
   }

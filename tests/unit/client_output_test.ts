@@ -1,7 +1,7 @@
 // The client's address forms, and the CLI's age and output-format helpers.
 import assert from "node:assert/strict";
 import { parse as parseYaml } from "yaml";
-import { toGrpcTarget } from "../../src/api/client.ts";
+import { daemonTarget, toGrpcTarget } from "../../src/api/client.ts";
 import { ApiError, Status } from "../../src/api/errors.ts";
 import { age, render } from "../../src/cli/output.ts";
 
@@ -156,4 +156,18 @@ Deno.test({
       assert.throws(() => toGrpcTarget(bad), ApiError, bad);
     }
   },
+});
+
+Deno.test("daemonTarget: loopback and unix sockets only, so the token never leaves the host", () => {
+  for (const ok of ["127.0.0.1:50051", "127.9.9.9:1", "localhost:1", "[::1]:1", "/tmp/x.sock"]) {
+    assert.equal(daemonTarget(ok), toGrpcTarget(ok), ok);
+  }
+  for (const remote of ["my-host.example:1", "10.0.0.5:50051", "http://192.168.1.2:50051"]) {
+    assert.throws(
+      () => daemonTarget(remote),
+      (e: ApiError) =>
+        e.code === Status.INVALID_ARGUMENT && /loopback only; remote daemons/.test(e.message),
+      remote,
+    );
+  }
 });

@@ -228,6 +228,21 @@ Deno.test("planVm update: running false -> true plans state RUNNING", () => {
   assert.equal(planned.state, "RUNNING");
 });
 
+Deno.test("planVm update: starting a stopped VM plans its accelerator and allocated ports unknown", () => {
+  const prior = created(config({ running: false, port_forward: [pf(22), pf(80)] }), [
+    40022,
+    40080,
+  ]);
+  prior.accelerator = null; // never started
+  const cfg = config({ running: true, port_forward: [pf(22), pf(80, { host_port: 40080 })] });
+  const { planned, replace } = planVm(prior, proposedFor(prior, cfg), cfg);
+  assert.deepEqual(replace, []);
+  assert.equal(planned.accelerator, UNKNOWN, "the start picks it");
+  const ports = planned.port_forward as Obj[];
+  assert.equal(ports[0].host_port, UNKNOWN, "an allocated port may be replaced at start");
+  assert.equal(ports[1].host_port, 40080, "a configured port is kept");
+});
+
 Deno.test("planVm update: removing `running = false` from the configuration plans running", () => {
   const prior = created(config({ running: false }));
   const cfg = config(); // running null

@@ -113,6 +113,11 @@ Deno.test("token: created once with mode 0600, reused, compared exactly", () => 
   }
 });
 
+Deno.test("our gRPC status codes are grpc-js's", async () => {
+  const { status } = await import("@grpc/grpc-js");
+  for (let code = 0; code <= 16; code++) assert.equal(Status[code], status[code], String(code));
+});
+
 Deno.test("errors quote at most 100 characters and are capped", () => {
   assert.equal(quote("web"), '"web"');
   const q = quote("x".repeat(70_000));

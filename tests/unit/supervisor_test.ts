@@ -31,8 +31,8 @@ function withStore(fn: (dir: string, store: ProcessStore) => Promise<void>) {
     try {
       await fn(dir, new ProcessStore(db));
     } finally {
-      const { byMarker } = await scanProcesses([`${dir}/`]);
-      for (const pid of byMarker.get(`${dir}/`)!) process.kill(pid, "SIGKILL");
+      const { orphans } = await scanProcesses([], (argv) => argv.some((a) => a.includes(dir)));
+      for (const pid of orphans) process.kill(pid, "SIGKILL");
       db.close();
       rmSync(dir, { recursive: true, force: true });
     }
@@ -87,19 +87,25 @@ Deno.test(
     await sleep(300);
     // A second process with the same marker (a duplicate) and one of no known owner.
     const dup = spawn("bash", ["-c", "sleep 300; :", marker], { stdio: "ignore" });
+    // A process that only names a file in the run dir (a `tail -f` of a log) is not it.
+    const bystander = spawn("bash", ["-c", "sleep 300; :", `${marker}serial.log`], {
+      stdio: "ignore",
+    });
     const orphan = spawn("bash", ["-c", "sleep 300; :", `${dir}/run-zz/ ORPHAN`], {
       stdio: "ignore",
     });
     await sleep(200);
     const sup = new Supervisor(store);
     const rec = store.get(owner, "main")!;
-    const resolved = await sup.resolveAll([rec], (cmd) => cmd.includes("ORPHAN"));
+    const resolved = await sup.resolveAll([rec], (argv) => argv.some((a) => a.includes("ORPHAN")));
     const pid = resolved.get(rec)!;
     assert.ok(pid > 0, "the intent resolved");
     assert.equal(store.get(owner, "main")!.pid, pid, "and was persisted");
     assert.ok(isAlive(pid));
     assert.ok(await waitGone(dup.pid!, 3000), "the duplicate was killed");
     assert.ok(await waitGone(orphan.pid!, 3000), "the orphan was killed");
+    assert.ok(isAlive(bystander.pid!), "the bystander was left alone");
+    bystander.kill("SIGKILL");
   }),
 );
 

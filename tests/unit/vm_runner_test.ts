@@ -57,8 +57,8 @@ async function withRunner(
   try {
     await fn(runner, { store, procs, dir });
   } finally {
-    const { byMarker } = await scanProcesses([`${dir}/`]);
-    for (const pid of byMarker.get(`${dir}/`)!) process.kill(pid, "SIGKILL");
+    const { orphans } = await scanProcesses([], (argv) => argv.some((a) => a.includes(dir)));
+    for (const pid of orphans) process.kill(pid, "SIGKILL");
     db.close();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -105,8 +105,9 @@ function insertVm(store: VmStore): string {
 }
 
 async function assertNothingLeft(dir: string, procs: ProcessStore, id: string) {
-  const { byMarker } = await scanProcesses([`${dir}/vms/${id}/`]);
-  assert.deepEqual(byMarker.get(`${dir}/vms/${id}/`), [], "the launched process was killed");
+  const run = `${dir}/vms/${id}/`;
+  const { orphans } = await scanProcesses([], (argv) => argv.some((a) => a.includes(run)));
+  assert.deepEqual(orphans, [], "the launched process was killed");
   assert.equal(procs.get({ kind: VM, id }, QEMU), undefined, "and forgotten");
 }
 

@@ -23,7 +23,7 @@ export function vmPowerCommands(vm: Command, ctx: Ctx): void {
           : "restart VMs (stop, then start with the current spec)",
       )
       .argument("<vm...>", "ids or names")
-      .option("-f, --force", "stop at once instead of asking the guest (SIGKILL after 3 s)")
+      .option("-f, --force", "stop at once instead of asking the guest (SIGKILL after 2 s)")
       .option(
         "-t, --timeout <seconds>",
         "graceful wait before forcing (default: the daemon's, 30 s)",
@@ -33,9 +33,13 @@ export function vmPowerCommands(vm: Command, ctx: Ctx): void {
       .action(async (refs, o) => {
         localUsage(() => intIn(o.timeout, LIMITS.timeoutSeconds, "timeout_seconds"));
         const client = await ctx.client();
+        // The call outlasts the graceful wait (the daemon's may be up to an hour).
+        const call = { timeoutSeconds: (o.timeout || 3600) + 60 };
         for (const ref of refs) {
           const req = { ref, force: !!o.force, timeout_seconds: o.timeout };
-          const v = name === "stop" ? await client.stopVm(req) : await client.restartVm(req);
+          const v = name === "stop"
+            ? await client.stopVm(req, call)
+            : await client.restartVm(req, call);
           ctx.print(render(ctx.format(), v, () => `${v.meta!.name}: ${v.status!.state}`));
         }
       });

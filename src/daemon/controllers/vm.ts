@@ -18,12 +18,12 @@ import type { KeyedMutex } from "../locks.ts";
 import type { Supervisor } from "../supervisor/supervisor.ts";
 import { log } from "../log.ts";
 import { assertUnused, findOr404, lockKey, metaMaps, nextMeta, now, sameJson } from "./common.ts";
-import { QEMU, VM, VmRunner } from "./vm_runner.ts";
-
-const ACTIVE: T.VmState[] = ["STARTING", "RUNNING", "STOPPING"];
+import { ACTIVE, QEMU, VM, VmRunner } from "./vm_runner.ts";
 
 export class VmController {
   readonly runner: VmRunner;
+  /** Adoption after a restart; a VM created meanwhile would look like a stray to it. */
+  #adopted: Promise<void> = Promise.resolve();
 
   constructor(
     readonly store: VmStore,
@@ -74,6 +74,7 @@ export class VmController {
     const { labels, annotations } = metaMaps(req.meta, undefined);
     const spec = normalizeVmSpec(req.spec);
     await checkVmSpecOnHost(spec, this.host, this.config.data_dir);
+    await this.#adopted;
     const id = randomUUID();
     await this.claims.run(async () => {
       this.claims.assertNameFree(this.store, VM, name);
@@ -239,11 +240,12 @@ export class VmController {
       if (r.pid) this.supervisor.store.put(r); // records migrated from schema 1 had neither
     }
     const root = `${join(this.config.data_dir, "vms")}/`;
-    // A QEMU in our vms dir that carries no known VM's run dir is a stray.
-    const orphan = (cmdline: string) =>
-      cmdline.includes(root) && / -uuid [0-9a-f-]{36}/.test(cmdline);
+    // A QEMU whose pid file is in our vms dir but that is no known VM's is a stray.
+    const orphan = (argv: string[]) =>
+      argv.some((a, i) => a === "-pidfile" && argv[i + 1]?.startsWith(root)) &&
+      argv.includes("-uuid");
     const resolved = this.supervisor.resolveAll(recs, orphan);
-    return Promise.all(vms.map((vm, i) =>
+    return this.#adopted = Promise.all(vms.map((vm, i) =>
       this.#locked(vm.meta.id, async () => {
         const pid = (await resolved).get(recs[i]);
         const known = this.supervisor.record({ kind: VM, id: vm.meta.id }, QEMU);

@@ -12,11 +12,13 @@ import type { Claims } from "../claims.ts";
 import { portFree } from "../ports.ts";
 import type { Supervisor } from "../supervisor/supervisor.ts";
 import { stopByEscalation, type StopStep } from "../supervisor/watch.ts";
-import { killAndWait } from "../supervisor/os.ts";
+import { marker } from "../supervisor/os.ts";
 import { log } from "../log.ts";
 import { now } from "./common.ts";
 
 export const VM = "VM";
+/** The states in which a VM has (or is getting, or losing) a QEMU. */
+export const ACTIVE: T.VmState[] = ["STARTING", "RUNNING", "STOPPING"];
 export const QEMU = "qemu";
 const owner = (id: string) => ({ kind: VM, id });
 
@@ -25,6 +27,8 @@ const FORCE_QUIT_MS = 2000;
 
 export class VmRunner {
   #runtimes = new Map<string, VmRuntime>();
+  /** Set at daemon shutdown: a start cut short then leaves its QEMU to the next daemon. */
+  #detached = false;
 
   constructor(
     private readonly store: VmStore,
@@ -52,6 +56,11 @@ export class VmRunner {
   setStatus(id: string, patch: Partial<T.VmStatus>): void {
     const s = this.store.get(id);
     if (s) this.store.setStatus(id, { ...s.status, ...patch });
+  }
+
+  /** Records that QEMU is gone, and why. */
+  #exited(id: string, state: "STOPPED" | "CRASHED", reason: string): void {
+    this.setStatus(id, { state, pid: 0, started_at: "", last_exit_reason: reason });
   }
 
   /** Starts QEMU for a VM (a no-op when it runs). Nothing is left running on failure. */
@@ -97,6 +106,7 @@ export class VmRunner {
       log.info("vm started", { id, name: vm.meta.name, pid: launched.pid });
     } catch (e) {
       const msg = (e as Error).message;
+      if (this.#detached) throw e; // recorded: the next daemon adopts or kills it
       // QEMU may be up (QMP or cont failed): kill it, never leave it unsupervised.
       if (launched) {
         this.#runtimes.get(id)?.detach();
@@ -110,9 +120,9 @@ export class VmRunner {
     }
   }
 
-  /** What QEMU's command line carries for this VM and no other process's: its run dir. */
+  /** What QEMU's arguments carry for this VM and no other process's: its pid file. */
   marker(id: string): string {
-    return `${this.vmDir(id)}/`;
+    return marker("-pidfile", runPaths(this.vmDir(id)).pidFile);
   }
 
   /** Port forwards for a start: auto-allocated ones taken meanwhile are replaced. */
@@ -155,12 +165,7 @@ export class VmRunner {
       if (this.#runtimes.get(id) === rt) this.#runtimes.delete(id);
       this.supervisor.forget(owner(id), QEMU);
       if (!this.store.get(id)) return;
-      this.setStatus(id, {
-        state: info.clean ? "STOPPED" : "CRASHED",
-        pid: 0,
-        started_at: "",
-        last_exit_reason: info.reason,
-      });
+      this.#exited(id, info.clean ? "STOPPED" : "CRASHED", info.reason);
       log.info("vm exited", { id, clean: info.clean, reason: info.reason });
     });
     return rt;
@@ -177,12 +182,7 @@ export class VmRunner {
       const rec = this.supervisor.record(owner(id), QEMU);
       if (rec && this.supervisor.alive(rec)) {
         await this.supervisor.reap(rec);
-        this.setStatus(id, {
-          state: "STOPPED",
-          pid: 0,
-          started_at: "",
-          last_exit_reason: `${why} (killed: qemu was not supervised)`,
-        });
+        this.#exited(id, "STOPPED", `${why} (killed: qemu was not supervised)`);
       }
       return;
     }
@@ -215,6 +215,12 @@ export class VmRunner {
     if ((await stopByEscalation(rt.watch, steps)) === "SIGKILL") {
       log.warn("qemu did not quit; killed it", { id });
     }
+    if (!(await rt.watch.waitExit(5000))) {
+      // SIGKILL cannot end a process stuck in the kernel (a hung mount): say so, do not wait.
+      throw failedPrecondition(
+        `vm ${id}: qemu pid ${rt.pid} did not exit after SIGKILL (stuck in the kernel?)`,
+      );
+    }
     await rt.exited;
   }
 
@@ -226,13 +232,8 @@ export class VmRunner {
   async adopt(vm: StoredVm, pid: number | undefined, rec?: ProcessRecord): Promise<boolean> {
     if (pid === undefined) {
       if (rec) this.supervisor.forget(owner(vm.meta.id), QEMU);
-      if (["STARTING", "RUNNING", "STOPPING"].includes(vm.status.state)) {
-        this.setStatus(vm.meta.id, {
-          state: "STOPPED",
-          pid: 0,
-          started_at: "",
-          last_exit_reason: "qemu exited while infrasimd was not running",
-        });
+      if (ACTIVE.includes(vm.status.state)) {
+        this.#exited(vm.meta.id, "STOPPED", "qemu exited while infrasimd was not running");
         log.info("vm found stopped", { id: vm.meta.id });
       }
       return false;
@@ -268,19 +269,14 @@ export class VmRunner {
       this.#runtimes.delete(id);
       log.error("vm adoption failed; killing its qemu", { id, pid, error: msg });
       if (rec) await this.supervisor.reap(rec);
-      else await killAndWait(pid);
-      this.setStatus(id, {
-        state: "STOPPED",
-        pid: 0,
-        started_at: "",
-        last_exit_reason: `killed: qemu pid ${pid} could not be re-adopted (${msg})`,
-      });
+      this.#exited(id, "STOPPED", `killed: qemu pid ${pid} could not be re-adopted (${msg})`);
       return false;
     }
   }
 
   /** Daemon shutdown: stop watching, leave every QEMU running for the next daemon. */
   detachAll(): void {
+    this.#detached = true;
     for (const rt of this.#runtimes.values()) rt.detach();
     this.#runtimes.clear();
   }

@@ -3,15 +3,14 @@
 import type * as grpc from "@grpc/grpc-js";
 import { open, stat } from "node:fs/promises";
 import type * as T from "../../api/gen/infrasim.v1.ts";
-import { failedPrecondition, invalid, quote } from "../../api/errors.ts";
+import { failedPrecondition, quote } from "../../api/errors.ts";
+import { intIn, LIMITS } from "../../api/validate/common.ts";
 import { runPaths } from "../../qemu/launch.ts";
 import type { VmController } from "../controllers/vm.ts";
 import { toStatus, unary } from "./rpc.ts";
 
-const timeoutOf = (r: { timeout_seconds: number }) => {
-  if (r.timeout_seconds < 0) throw invalid("timeout_seconds", "must not be negative");
-  return r.timeout_seconds;
-};
+const timeoutOf = (r: { timeout_seconds: number }) =>
+  intIn(r.timeout_seconds, LIMITS.timeoutSeconds, "timeout_seconds");
 
 export function vmService(vms: VmController): grpc.UntypedServiceImplementation {
   return {

@@ -73,16 +73,19 @@ export async function readPidFile(path: string): Promise<number | undefined> {
   }
 }
 
-/** Linux process start time (clock ticks since boot), "" where /proc is unavailable. */
-export function processStartTime(pid: number): string {
+/** The fields of /proc/<pid>/stat after the command name (field 3 on), or undefined. */
+function procStat(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the parenthesized command name; starttime is field 22.
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return rest[19] ?? "";
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
-    return "";
+    return undefined;
   }
+}
+
+/** Linux process start time (clock ticks since boot), "" where /proc is unavailable. */
+export function processStartTime(pid: number): string {
+  return procStat(pid)?.[19] ?? ""; // field 22
 }
 
 /** True if pid exists and is not a zombie. */
@@ -93,12 +96,8 @@ export function isAlive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM";
   }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return true; // no /proc (macOS): kill(0) is all we have
-  }
+  const stat = procStat(pid);
+  return stat === undefined || stat[0] !== "Z"; // no /proc (macOS): kill(0) is all we have
 }
 
 /** The persisted process is still the same one: alive, with the same start time. */
@@ -128,8 +127,18 @@ export async function killAndWait(pid: number): Promise<boolean> {
   return await waitGone(pid, 3000);
 }
 
+/**
+ * A marker is a run of consecutive arguments only one process carries (for QEMU:
+ * `-pidfile <run dir>/qemu.pid`), matched argument by argument: a `tail -f` of a file
+ * in the run dir carries the path inside one argument, never the run.
+ */
+export function marker(...args: string[]): string {
+  return args.join(SEP);
+}
+const SEP = "\x1f";
+
 export interface Scan {
-  /** Live processes whose command line contains each marker. */
+  /** Live processes whose arguments contain each marker. */
   byMarker: Map<string, number[]>;
   /** Live processes that pass the orphan test and carry none of the markers. */
   orphans: number[];
@@ -138,16 +147,17 @@ export interface Scan {
 /** One pass over the process table: processes by marker, and orphans by a test. */
 export async function scanProcesses(
   markers: string[],
-  orphan: (cmdline: string) => boolean = () => false,
+  orphan: (argv: string[]) => boolean = () => false,
 ): Promise<Scan> {
   const byMarker = new Map<string, number[]>(markers.map((m) => [m, []]));
   const orphans: number[] = [];
   // An empty marker would match every process: it matches none.
   const real = markers.filter((m) => m.length > 0);
-  for (const [pid, cmdline] of await commandLines()) {
+  for (const [pid, argv] of await commandLines()) {
     if (pid === process.pid) continue;
-    const hits = real.filter((m) => cmdline.includes(m));
-    if (hits.length === 0 && !orphan(cmdline)) continue;
+    const joined = SEP + argv.join(SEP) + SEP;
+    const hits = real.filter((m) => joined.includes(SEP + m + SEP));
+    if (hits.length === 0 && !orphan(argv)) continue;
     if (!isAlive(pid)) continue;
     if (hits.length === 0) orphans.push(pid);
     for (const m of hits) byMarker.get(m)!.push(pid);
@@ -155,28 +165,29 @@ export async function scanProcesses(
   return { byMarker, orphans };
 }
 
-/** pid -> command line of every process this user can see. */
-async function commandLines(): Promise<Array<[number, string]>> {
+/** pid -> arguments of every process this user can see. */
+async function commandLines(): Promise<Array<[number, string[]]>> {
   if (process.platform === "linux") {
     const pids = (await readdir("/proc")).filter((e) => /^\d+$/.test(e));
-    const out = await Promise.all(pids.map(async (p): Promise<[number, string] | undefined> => {
+    const out = await Promise.all(pids.map(async (p): Promise<[number, string[]] | undefined> => {
       try {
         const raw = await withTimeout(readFile(`/proc/${p}/cmdline`, "utf8"), 2000, p);
-        return [Number(p), raw.replaceAll("\0", " ")];
+        return [Number(p), raw.replace(/\0$/, "").split("\0")];
       } catch {
         return undefined;
       }
     }));
-    return out.filter((x): x is [number, string] => x !== undefined);
+    return out.filter((x): x is [number, string[]] => x !== undefined);
   }
+  // ps joins arguments with spaces: split on them (paths with spaces do not match).
   const text = await new Promise<string>((resolve, reject) =>
     execFile("ps", ["-axww", "-o", "pid=,command="], { timeout: 10_000, maxBuffer: 64 << 20 }, (
       err,
       stdout,
     ) => (err ? reject(err) : resolve(stdout)))
   );
-  return text.split("\n").flatMap((line): Array<[number, string]> => {
+  return text.split("\n").flatMap((line): Array<[number, string[]]> => {
     const m = line.match(/^\s*(\d+)\s+(.*)$/);
-    return m ? [[Number(m[1]), m[2]]] : [];
+    return m ? [[Number(m[1]), m[2].split(" ")]] : [];
   });
 }

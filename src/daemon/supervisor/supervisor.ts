@@ -20,7 +20,7 @@ export interface LaunchSpec {
   binary: string;
   args: string[];
   pidFile: string;
-  /** A string only this process's command line carries, e.g. its run dir. */
+  /** A run of arguments only this process carries (see os.ts `marker`). */
   marker: string;
   info?: Record<string, string>;
 }
@@ -73,7 +73,7 @@ export class Supervisor {
    */
   async resolveAll(
     recs: ProcessRecord[],
-    orphan?: (cmdline: string) => boolean,
+    orphan?: (argv: string[]) => boolean,
   ): Promise<Map<ProcessRecord, number | undefined>> {
     const markers = recs.map((r) => r.marker);
     const live = (r: ProcessRecord) => (this.alive(r) ? r.pid : undefined);

@@ -22,7 +22,7 @@ export function diag(
   return { severity, summary, detail, attribute: path ? attributePath(path) : null };
 }
 
-/** API field prefix -> resource attribute path; longest prefix wins. */
+/** API field pattern -> resource attribute path; the first match wins. */
 export type FieldMap = Array<[RegExp, (m: RegExpMatchArray) => Path]>;
 
 /** Turns an error into one diagnostic, pointing at the attribute when the field is known. */

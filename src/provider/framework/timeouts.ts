@@ -7,6 +7,8 @@ import type { NestedBlockDef } from "./schema.ts";
 export type Operation = "create" | "update" | "delete";
 const OPERATIONS: Operation[] = ["create", "update", "delete"];
 const DEFAULT_SECONDS = 600;
+/** Past this, gRPC deadlines overflow; no operation here takes a day. */
+const MAX_SECONDS = 86400;
 
 export const TIMEOUTS_BLOCK: NestedBlockDef = {
   typeName: "timeouts",
@@ -31,6 +33,7 @@ export function parseTimeout(v: CtyValue, fallback: number): number {
     consumed += m[0].length;
   }
   if (consumed !== v.length || total <= 0) throw new Error(`bad duration ${JSON.stringify(v)}`);
+  if (total > MAX_SECONDS) throw new Error(`${JSON.stringify(v)} is longer than 24h`);
   return total;
 }
 
@@ -51,10 +54,14 @@ export function validateTimeouts(config: Record<string, CtyValue>): P.Diagnostic
       parseTimeout(v, 0);
     } catch (e) {
       out.push(
-        diag("Invalid duration", `${(e as Error).message}; use e.g. "90s", "10m" or "1h"`, [
-          "timeouts",
-          which,
-        ]),
+        diag(
+          "Invalid duration",
+          `${(e as Error).message}; use e.g. "90s", "10m" or "1h" (at most 24h)`,
+          [
+            "timeouts",
+            which,
+          ],
+        ),
       );
     }
   }

@@ -16,7 +16,7 @@ import { nullObject } from "../framework/schema.ts";
 import { VM_SCHEMA } from "./vm_schema.ts";
 import { labelsOf, listOf, objectFromVm, specFromObject, str } from "./vm_convert.ts";
 
-export const VM_FIELDS: FieldMap = [
+const VM_FIELDS: FieldMap = [
   [/^meta\.name$/, () => ["name"]],
   [/^meta\.labels/, () => ["labels"]],
   [/^spec\.arch$/, () => ["arch"]],
@@ -125,7 +125,7 @@ function derivePlan(planned: Obj, prior: Obj | null): void {
 }
 
 /** The state the daemon will report (a VM created stopped was never started: PENDING). */
-function modifyPlan(planned: Obj, { prior, replacing }: PlanContext): void {
+function modifyPlan(planned: Obj, { prior, config, replacing }: PlanContext): void {
   // Replacing: Terraform plans the new object again as a create; state stays unknown here.
   if (replacing) return;
   const target = planned.running !== false
@@ -142,6 +142,17 @@ function modifyPlan(planned: Obj, { prior, replacing }: PlanContext): void {
   const { state: _s, ...rest } = planned;
   const { state: _p, ...priorRest } = prior;
   if (changed(rest, { ...priorRest, timeouts: rest.timeouts })) planned.state = target;
+  if (planned.running !== false && prior.running !== true) {
+    // A start picks the accelerator (none yet if it never ran) and replaces an
+    // allocated host port that another program took meanwhile.
+    planned.accelerator = UNKNOWN;
+    const configured = listOf(config.port_forward);
+    if (Array.isArray(planned.port_forward)) {
+      planned.port_forward = listOf(planned.port_forward).map((p, i) =>
+        configured[i]?.host_port == null ? { ...p, host_port: UNKNOWN } : p
+      );
+    }
+  }
 }
 
 /** How to bring a VM that exists in the daemon under this configuration's management. */
@@ -152,9 +163,30 @@ function importHint(name: string, id: string): string {
     `Otherwise choose another name, or delete it: infrasim vm delete --force ${name}`;
 }
 
+/** Failures after which a create may or may not have happened on the daemon. */
+const UNSURE = [Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED, Status.CANCELLED, Status.UNKNOWN];
+
+/**
+ * After an answer that never came: a VM of this name created since the call began is
+ * this call's, returned with the error so Terraform records it (tainted).
+ */
+async function unsure(client: InfrasimClient, planned: Obj, t0: number, e: ApiError) {
+  const name = str(planned.name);
+  const vm = await client.getVm(name, { timeoutSeconds: 5 }).catch(() => undefined);
+  const ours = vm && Date.parse(vm.meta!.created_at) >= t0 - 2000;
+  const detail = ours
+    ? "it was created; Terraform keeps it as tainted and replaces it on the next apply"
+    : `if \`infrasim vm get ${name}\` shows it later, import it: terraform import <this resource's address> ${name}`;
+  return {
+    state: ours ? objectFromVm(vm!, planned) : null,
+    diagnostics: [diag(`Cannot create VM ${name}`, `${Status[e.code]}: ${e.message}\n\n${detail}`)],
+  };
+}
+
 async function create(client: InfrasimClient, planned: Obj): Promise<ApplyResult> {
   const name = str(planned.name);
   const timeoutS = timeoutSeconds(planned, "create");
+  const t0 = Date.now();
   let vm;
   try {
     // Created stopped, then started: the id is known before the slow part, so an
@@ -175,6 +207,9 @@ async function create(client: InfrasimClient, planned: Obj): Promise<ApplyResult
           ["name"],
         )],
       };
+    }
+    if (e instanceof ApiError && UNSURE.includes(e.code)) {
+      return await unsure(client, planned, t0, e);
     }
     return { state: null, diagnostics: [errorDiag(e, "Cannot create VM", VM_FIELDS)] };
   }

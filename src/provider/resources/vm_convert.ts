@@ -23,7 +23,7 @@ export function labelsOf(o: Obj): Record<string, string> {
 }
 
 /** The spec builder's input for a (known) configuration or plan object. */
-export function inputFromObject(o: Obj): VmInput {
+function inputFromObject(o: Obj): VmInput {
   const kernel = str(o.kernel);
   return {
     arch: str(o.arch) || undefined,
