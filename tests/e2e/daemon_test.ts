@@ -1,8 +1,8 @@
 // infrasimd's own guarantees: loopback only, private sockets and state, config errors.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { E2E, e2eTest, INFRASIMD } from "../helpers/env.ts";
+import { E2E, e2eTest, INFRASIMD, waitFor } from "../helpers/env.ts";
 
 function runDaemon(args: string[]) {
   return spawnSync(INFRASIMD, args, { encoding: "utf8", timeout: 20_000 });
@@ -50,6 +50,43 @@ Deno.test({
       assert.equal(missing.status, 2);
       assert.match(missing.stderr, /--config: .*nope\.toml does not exist/);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "infrasimd: of four daemons started at the same moment on one data dir, one serves",
+  ...E2E,
+  fn: async () => {
+    const dir = mkdtempSync("/tmp/isd-twin-");
+    const procs: ChildProcess[] = [];
+    try {
+      const start = () => {
+        const p = spawn(INFRASIMD, ["--data-dir", dir, "--listen", ""], {
+          stdio: ["ignore", "ignore", "pipe"],
+        });
+        let err = "";
+        p.stderr!.setEncoding("utf8").on("data", (s: string) => (err += s));
+        procs.push(p);
+        return { p, err: () => err };
+      };
+      const all = [start(), start(), start(), start()];
+      const ready = (t: (typeof all)[number]) => t.err().includes("infrasimd ready");
+      await waitFor(
+        "all but one to give up",
+        () => all.filter((t) => t.p.exitCode === 1).length === 3,
+        20_000,
+      );
+      const winner = all.find((t) => t.p.exitCode === null)!;
+      await waitFor("the winner to be ready", () => ready(winner), 20_000);
+      for (const t of all.filter((t) => t !== winner)) {
+        assert.match(t.err(), /another infrasimd is already serving/);
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(winner.p.exitCode, null, "the winner keeps serving");
+    } finally {
+      for (const p of procs) p.kill("SIGKILL");
       rmSync(dir, { recursive: true, force: true });
     }
   },
