@@ -87,6 +87,7 @@ export class InfrasimClient {
   readonly #vm: grpc.Client;
   readonly #daemon: grpc.Client;
   readonly #health: grpc.Client;
+  readonly #image: grpc.Client;
   readonly #tcp: boolean;
   readonly #target: string;
   #metadata?: grpc.Metadata;
@@ -105,6 +106,7 @@ export class InfrasimClient {
     const shared = { channelOverride: this.#vm.getChannel() };
     this.#daemon = new (serviceClient("infrasim.v1.DaemonService"))(target, creds, shared);
     this.#health = new (serviceClient("grpc.health.v1.Health"))(target, creds, shared);
+    this.#image = new (serviceClient("infrasim.v1.ImageService"))(target, creds, shared);
   }
 
   close(): void {
@@ -240,6 +242,51 @@ export class InfrasimClient {
       T.SerialLogChunk
     >;
     return { done: this.#drain(call, onData), cancel: () => call.cancel() };
+  }
+
+  /**
+   * Imports an image, reporting progress; resolves with the image. cancel() abandons the
+   * import (the daemon then keeps nothing of it).
+   */
+  importImage(
+    req: DeepPartial<T.ImportImageRequest>,
+    onProgress: (done: number, total: number) => void = () => {},
+  ): { done: Promise<T.Image>; cancel: () => void } {
+    // deno-lint-ignore no-explicit-any
+    const call = (this.#image as any).ImportImage(req, this.#md()) as grpc.ClientReadableStream<
+      T.ImportImageProgress
+    >;
+    const done = new Promise<T.Image>((resolve, reject) => {
+      let image: T.Image | undefined;
+      call.on("data", (p: T.ImportImageProgress) => {
+        if (p.image) image = p.image;
+        else onProgress(p.bytes_done, p.bytes_total);
+      });
+      call.on(
+        "end",
+        () =>
+          image ? resolve(image) : reject(new ApiError(Status.INTERNAL, "the import ended early")),
+      );
+      call.on("error", (e: grpc.ServiceError) => reject(this.#wrap(e)));
+    });
+    return { done, cancel: () => call.cancel() };
+  }
+  getImage(ref: string, o?: CallOptions) {
+    return this.#unary<T.ImageServiceMethods, "GetImage">(this.#image, "GetImage", { ref }, o);
+  }
+  async listImages(labelSelector = "", o?: CallOptions): Promise<T.Image[]> {
+    const res = await this.#unary<T.ImageServiceMethods, "ListImages">(
+      this.#image,
+      "ListImages",
+      { label_selector: labelSelector },
+      o,
+    );
+    return res.images;
+  }
+  deleteImage(ref: string, o?: CallOptions) {
+    return this.#unary<T.ImageServiceMethods, "DeleteImage">(this.#image, "DeleteImage", {
+      ref,
+    }, o);
   }
 
   /** Attaches to the serial console. write() types into it; close() detaches. */

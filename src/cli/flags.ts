@@ -69,6 +69,8 @@ const FLAGS: Array<[RegExp, string, string]> = [
   [/^spec\.network\.port_forwards/, "--port", ""],
   [/^spec\.accelerator$/, "--accelerator", ""],
   [/^timeout_seconds$/, "--timeout", ""],
+  [/^spec\.source$/, "<source>", ""],
+  [/^spec\.sha256$/, "--sha256", ""],
 ];
 
 /** The message of an API error with its field said as a flag, when one is known. */

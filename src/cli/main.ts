@@ -13,6 +13,7 @@ import { statusCommand } from "./commands/status.ts";
 import { vmCommands } from "./commands/vm.ts";
 import { vmPowerCommands } from "./commands/vm_power.ts";
 import { vmConsoleCommands } from "./commands/vm_console.ts";
+import { imageCommands } from "./commands/image.ts";
 import { addCompletion, addCompletionStandIn, wantsCompletion } from "./completion.ts";
 import { commandPath, helpHint, TOP_EXAMPLES } from "./help.ts";
 
@@ -43,6 +44,7 @@ export async function buildProgram(ctx: Ctx, argv: string[]): Promise<Command> {
   vmCommands(vm, ctx);
   vmPowerCommands(vm, ctx);
   vmConsoleCommands(vm, ctx);
+  imageCommands(program.command("image").description("manage disk images"), ctx);
   if (wantsCompletion(argv)) await addCompletion(program, ctx, argv);
   else addCompletionStandIn(program);
   // A usage error prints the error and one line naming the command's own --help.

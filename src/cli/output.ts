@@ -100,3 +100,47 @@ export function formatDaemonStatus(st: T.DaemonStatus): string {
   ];
   return columns(rows.map(([k, v]) => [`${k}:`, v]));
 }
+
+/** Bytes for people: 1.5 GiB, 300 MiB, 12 KiB. */
+export function bytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+export function formatImageTable(images: T.Image[]): string {
+  if (images.length === 0) return "No images.";
+  return columns([
+    ["NAME", "FORMAT", "VIRTUAL", "SIZE", "DIGEST", "AGE", "ID"],
+    ...images.map((i) => [
+      i.meta!.name,
+      i.status!.format,
+      bytes(i.status!.virtual_size_bytes),
+      bytes(i.status!.actual_size_bytes),
+      i.status!.digest.slice(0, 19),
+      age(i.meta!.created_at),
+      i.meta!.id,
+    ]),
+  ]);
+}
+
+export function formatImage(i: T.Image): string {
+  const m = i.meta!, st = i.status!;
+  const rows: [string, string][] = [
+    ["Name", m.name],
+    ["ID", m.id],
+    ["Source", i.spec!.source],
+    ["Digest", st.digest],
+    ["Format", st.format],
+    ["Virtual size", `${bytes(st.virtual_size_bytes)} (${st.virtual_size_bytes} bytes)`],
+    ["Stored", `${bytes(st.actual_size_bytes)} at ${st.path}`],
+    ["Labels", Object.entries(m.labels).map(([k, v]) => `${k}=${v}`).join(",") || "-"],
+    ["Created", m.created_at],
+  ];
+  return columns(rows.map(([k, v]) => [`${k}:`, v]));
+}

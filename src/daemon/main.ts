@@ -18,6 +18,9 @@ import { log, setLogLevel } from "./log.ts";
 import { claimSocket, startServers } from "./server.ts";
 import { daemonService, healthService } from "./services/daemon.ts";
 import { vmService } from "./services/vm.ts";
+import { imageService } from "./services/image.ts";
+import { ImageController } from "./controllers/image.ts";
+import { ImageStore } from "../store/image_store.ts";
 import { Supervisor } from "./supervisor/supervisor.ts";
 import { lockDataDir } from "./instance.ts";
 import { withTimeout } from "../timeout.ts";
@@ -89,15 +92,31 @@ export async function runDaemon(argv: string[]): Promise<number> {
   const vmStore = new VmStore(db);
   const claims = new Claims(locks, cfg.ports, (proto, port) => vmStore.portOwner(proto, port));
   const supervisor = new Supervisor(new ProcessStore(db));
-  const vms = new VmController(vmStore, new RefStore(db), supervisor, locks, claims, cfg, host);
+  const refs = new RefStore(db);
+  const vms = new VmController(vmStore, refs, supervisor, locks, claims, cfg, host);
+  const images = new ImageController(
+    new ImageStore(db),
+    refs,
+    locks,
+    claims,
+    cfg.data_dir,
+    host.qemuImg,
+  );
+  await images.init();
 
   // Adoption takes every VM's lock before the first call is served.
   const adopted = vms.adoptAll();
-  const known = new Set(["", "infrasim.v1.VmService", "infrasim.v1.DaemonService"]);
+  const known = new Set([
+    "",
+    "infrasim.v1.VmService",
+    "infrasim.v1.ImageService",
+    "infrasim.v1.DaemonService",
+  ]);
   let server;
   try {
     server = await startServers([
       { name: "infrasim.v1.VmService", impl: vmService(vms) },
+      { name: "infrasim.v1.ImageService", impl: imageService(images) },
       {
         name: "infrasim.v1.DaemonService",
         impl: daemonService({

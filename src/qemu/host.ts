@@ -10,7 +10,11 @@ const EXTRA_BIN_DIRS = ["/opt/homebrew/bin", "/usr/local/bin", "/usr/bin"];
 
 /** Finds qemu-system-<arch> on PATH (plus Homebrew's prefixes). */
 export function findQemuBinary(arch: Arch): string | undefined {
-  const name = `qemu-system-${arch}`;
+  return findTool(`qemu-system-${arch}`);
+}
+
+/** Finds an executable on PATH (plus Homebrew's prefixes). */
+export function findTool(name: string): string | undefined {
   const dirs = [...(process.env.PATH ?? "").split(delimiter), ...EXTRA_BIN_DIRS];
   for (const d of dirs) {
     if (!d) continue;
@@ -110,6 +114,8 @@ export interface HostInfo {
   /** The accelerator each guest arch gets by default. */
   accelerators: Record<Arch, Accelerator>;
   kvm: boolean;
+  /** qemu-img, which reads image formats and creates volumes. */
+  qemuImg?: string;
 }
 
 /** Why an accelerator cannot run a guest arch here, or undefined if it can. */
@@ -145,5 +151,5 @@ export function probeHost(
       ? forced
       : defaultAccelerator(arch, kvm);
   }
-  return { binaries, accelerators, kvm };
+  return { binaries, accelerators, kvm, qemuImg: findTool("qemu-img") };
 }

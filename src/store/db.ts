@@ -56,6 +56,18 @@ const MIGRATIONS: string[] = [
             updated_at
      FROM vms WHERE qemu_identity IS NOT NULL;
    ALTER TABLE vms DROP COLUMN qemu_identity;`,
+  // 3: images (the blob lives in images/sha256/<hex>, shared by records of one digest).
+  `CREATE TABLE images (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     labels TEXT NOT NULL,
+     annotations TEXT NOT NULL,
+     spec TEXT NOT NULL,
+     status TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     generation INTEGER NOT NULL
+   );`,
 ];
 
 export function openDatabase(path: string): DatabaseSync {

@@ -1,0 +1,91 @@
+// `infrasim image import|list|get|delete`.
+import type { Command } from "@commander-js/extra-typings";
+import type { Ctx } from "../context.ts";
+import { absolute, collect, parseKeyValues, UsageError } from "../flags.ts";
+import { bytes, formatImage, formatImageTable, render } from "../output.ts";
+
+/** Progress on stderr: a bar on a terminal (cli-progress), a line every 2 s otherwise. */
+async function progressReporter(name: string) {
+  if (process.stderr.isTTY) {
+    const { default: progress } = await import("cli-progress");
+    const bar = new progress.SingleBar({
+      format: `${name} [{bar}] {percentage}% | {done} of {size}`,
+      stream: process.stderr,
+      hideCursor: true,
+    }, progress.Presets.shades_classic);
+    let started = false;
+    return {
+      update(done: number, total: number) {
+        if (!started) bar.start(total || done, 0, { done: bytes(0), size: "?" });
+        started = true;
+        if (total) bar.setTotal(total);
+        bar.update(done, { done: bytes(done), size: total ? bytes(total) : "?" });
+      },
+      stop: () => started && bar.stop(),
+    };
+  }
+  let last = 0;
+  return {
+    update(done: number, total: number) {
+      if (Date.now() - last < 2000) return;
+      last = Date.now();
+      const of = total ? ` of ${bytes(total)} (${Math.floor((done / total) * 100)}%)` : "";
+      process.stderr.write(`${name}: ${bytes(done)}${of}\n`);
+    },
+    stop: () => {},
+  };
+}
+
+export function imageCommands(image: Command, ctx: Ctx): void {
+  image.command("import").description("import a disk image from a path or an http(s) URL")
+    .argument("<source>", "a file (relative to here) or an http(s):// URL")
+    .option("--name <name>", "unique name, a DNS label (required)")
+    .option("--sha256 <hex>", "the expected digest; the import fails if it differs")
+    .option("--label <key=value>", "label (repeatable)", collect)
+    .addHelpText(
+      "after",
+      "\nExamples:\n  infrasim image import --name debian-12 ./debian-12-genericcloud-amd64.qcow2\n" +
+        "  infrasim image import --name debian-12 --sha256 <hex> https://example.org/debian.qcow2\n",
+    )
+    .action(async (source, o) => {
+      if (!o.name) throw new UsageError("required option '--name <name>' not specified");
+      const src = /^[a-z][a-z0-9+.-]*:\/\//i.test(source) ? source : absolute(source);
+      const client = await ctx.client();
+      const bar = await progressReporter(o.name);
+      const job = client.importImage({
+        meta: { name: o.name, labels: parseKeyValues("--label", o.label) },
+        spec: { source: src, sha256: o.sha256 ?? "" },
+      }, (done, total) => bar.update(done, total));
+      process.once("SIGINT", () => job.cancel());
+      try {
+        const img = await job.done;
+        bar.stop();
+        ctx.print(render(ctx.format(), img, () => formatImage(img)));
+      } finally {
+        bar.stop();
+      }
+    });
+
+  image.command("list").alias("ls").description("list images")
+    .option("-l, --selector <selector>", "label selector, e.g. os=debian")
+    .action(async (o) => {
+      const images = await (await ctx.client()).listImages(o.selector ?? "");
+      ctx.print(render(ctx.format(), images, () => formatImageTable(images)));
+    });
+
+  image.command("get").description("show one image").argument("<image>", "id or name")
+    .action(async (ref) => {
+      const img = await (await ctx.client()).getImage(ref);
+      ctx.print(render(ctx.format(), img, () => formatImage(img)));
+    });
+
+  image.command("delete").alias("rm").description("delete images (refused while a volume uses one)")
+    .argument("<image...>", "ids or names")
+    .action(async (refs) => {
+      const client = await ctx.client();
+      for (const ref of refs) {
+        const r = await client.deleteImage(ref);
+        ctx.print(render(ctx.format(), r, () => `deleted ${ref} (${r.id})`));
+      }
+    });
+}

@@ -1,0 +1,124 @@
+// The image kind: imports into the content-addressed store, lookups, and deletes that
+// are refused while a volume uses the image. An import holds no lock while it copies;
+// its name is claimed before and again when the record is written.
+import { randomUUID } from "node:crypto";
+import type * as T from "../../api/gen/infrasim.v1.ts";
+import { failedPrecondition, invalid, quote } from "../../api/errors.ts";
+import { matches, parseSelector } from "../../api/labels.ts";
+import { validateName } from "../../api/validate/common.ts";
+import { infoArgs, parseInfo, runQemuImg } from "../../qemu/img.ts";
+import type { ImageStore, StoredImage } from "../../store/image_store.ts";
+import type { RefStore } from "../../store/refs.ts";
+import { BlobStore } from "../../storage/blobs.ts";
+import { openSource } from "../../storage/sources.ts";
+import type { Claims } from "../claims.ts";
+import type { KeyedMutex } from "../locks.ts";
+import { log } from "../log.ts";
+import { assertUnused, findOr404, lockKey, metaMaps, now } from "./common.ts";
+
+export const IMAGE = "IMAGE";
+const SHA256 = /^(sha256:)?([0-9a-fA-F]{64})$/;
+
+export interface Progress {
+  (done: number, total: number | undefined): void;
+}
+
+export class ImageController {
+  readonly blobs: BlobStore;
+
+  constructor(
+    readonly store: ImageStore,
+    private readonly refs: RefStore,
+    private readonly locks: KeyedMutex,
+    private readonly claims: Claims,
+    private readonly dataDir: string,
+    private readonly qemuImg: string | undefined,
+  ) {
+    this.blobs = new BlobStore(`${dataDir}/images`);
+  }
+
+  /** Empties tmp/ (imports a dead daemon left) and removes blobs no record uses. */
+  async init(): Promise<void> {
+    const used = new Set(this.store.list().map((i) => i.status.digest.replace(/^sha256:/, "")));
+    const unused = await this.blobs.init((hex) => used.has(hex));
+    if (unused > 0) log.info("removed unused image blobs", { count: unused });
+  }
+
+  find(ref: string): StoredImage {
+    return findOr404(this.store, IMAGE, ref);
+  }
+
+  list(selector: string): StoredImage[] {
+    const reqs = parseSelector(selector);
+    return this.store.list().filter((i) => matches(reqs, i.meta.labels));
+  }
+
+  async import(req: T.ImportImageRequest, progress: Progress, signal: AbortSignal) {
+    const name = validateName(req.meta?.name, "meta.name");
+    const { labels, annotations } = metaMaps(req.meta, undefined);
+    const source = (req.spec?.source ?? "").trim();
+    const given = req.spec?.sha256 ?? "";
+    const m = given ? given.match(SHA256) : null;
+    if (given && !m) throw invalid("spec.sha256", `${quote(given)} is not 64 hex digits`);
+    const want = m?.[2].toLowerCase();
+    if (!this.qemuImg) {
+      throw failedPrecondition(
+        "qemu-img is not installed (Debian: qemu-utils; macOS: brew install qemu)",
+      );
+    }
+    await this.claims.run(() => this.claims.assertNameFree(this.store, IMAGE, name));
+    const src = await openSource(source, this.dataDir, signal);
+    const ing = await this.blobs.ingest(src.chunks, (done) => progress(done, src.total));
+    try {
+      if (src.total !== undefined && ing.bytes !== src.total) {
+        throw invalid("spec.source", `truncated: got ${ing.bytes} of ${src.total} bytes`);
+      }
+      if (want && ing.hex !== want) {
+        throw invalid("spec.sha256", `the source's sha256 is ${ing.hex}, not ${want}`);
+      }
+      const info = parseInfo(await runQemuImg(this.qemuImg, infoArgs(ing.tmpPath)));
+      signal.throwIfAborted();
+      const path = await this.blobs.commit(ing);
+      const id = randomUUID();
+      return await this.claims.run(() => {
+        try {
+          this.claims.assertNameFree(this.store, IMAGE, name);
+        } catch (e) {
+          if (this.store.usersOfDigest(`sha256:${ing.hex}`) === 0) void this.blobs.remove(ing.hex);
+          throw e;
+        }
+        const t = now();
+        const image: StoredImage = {
+          meta: { id, name, labels, annotations, created_at: t, updated_at: t, generation: 1 },
+          spec: { source, sha256: want ?? "" },
+          status: {
+            digest: `sha256:${ing.hex}`,
+            format: info.format,
+            virtual_size_bytes: info.virtualSize,
+            actual_size_bytes: ing.bytes,
+            path,
+          },
+        };
+        this.store.insert(image);
+        log.info("image imported", { id, name, digest: image.status.digest, bytes: ing.bytes });
+        return image;
+      });
+    } finally {
+      await this.blobs.discard(ing); // a no-op once committed
+    }
+  }
+
+  delete(ref: string): Promise<string> {
+    const id = this.find(ref).meta.id;
+    return this.locks.run(lockKey(IMAGE, id), async () => {
+      const img = this.find(id);
+      assertUnused(this.refs, IMAGE, img.meta, (_k, i) => i);
+      this.store.delete(id);
+      if (this.store.usersOfDigest(img.status.digest) === 0) {
+        await this.blobs.remove(img.status.digest.replace(/^sha256:/, ""));
+      }
+      log.info("image deleted", { id, name: img.meta.name });
+      return id;
+    });
+  }
+}

@@ -1,0 +1,36 @@
+// qemu-img: command lines built by pure functions, run with a timeout.
+import { execFile } from "node:child_process";
+
+/** `qemu-img info` as JSON; -U reads an image another process may hold open. */
+export function infoArgs(path: string): string[] {
+  return ["info", "--output=json", "-U", path];
+}
+
+export interface ImageInfo {
+  format: string;
+  virtualSize: number;
+  actualSize: number;
+}
+
+/** Runs qemu-img; rejects with its last stderr line, or after timeoutMs. */
+export function runQemuImg(bin: string, args: string[], timeoutMs = 30_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(bin, args, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (!err) return resolve(stdout);
+      const why = String(stderr).trim().split("\n").pop() || err.message;
+      reject(new Error(`qemu-img ${args[0]}: ${why.slice(0, 300)}`));
+    });
+  });
+}
+
+export function parseInfo(json: string): ImageInfo {
+  const o = JSON.parse(json) as {
+    format?: string;
+    "virtual-size"?: number;
+    "actual-size"?: number;
+  };
+  if (typeof o.format !== "string" || typeof o["virtual-size"] !== "number") {
+    throw new Error("qemu-img info gave no format or virtual size");
+  }
+  return { format: o.format, virtualSize: o["virtual-size"], actualSize: o["actual-size"] ?? 0 };
+}
