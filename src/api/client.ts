@@ -283,6 +283,9 @@ export class InfrasimClient {
     );
     return res.images;
   }
+  updateImage(req: DeepPartial<T.UpdateImageRequest>, o?: CallOptions) {
+    return this.#unary<T.ImageServiceMethods, "UpdateImage">(this.#image, "UpdateImage", req, o);
+  }
   deleteImage(ref: string, o?: CallOptions) {
     return this.#unary<T.ImageServiceMethods, "DeleteImage">(this.#image, "DeleteImage", {
       ref,

@@ -2,13 +2,15 @@
 // and a file under resources/ or data_sources/.
 import type { DataSource, Resource } from "./framework/resource.ts";
 import { vmResource } from "./resources/vm.ts";
+import { imageResource } from "./resources/image.ts";
+import { imageDataSource } from "./data_sources/image.ts";
 import { vmDataSource } from "./data_sources/vm.ts";
 import { daemonDataSource } from "./data_sources/daemon.ts";
 
 export const RESOURCES: Record<string, Resource> = Object.fromEntries(
-  [vmResource].map((r) => [r.typeName, r]),
+  [vmResource, imageResource].map((r) => [r.typeName, r]),
 );
 
 export const DATA_SOURCES: Record<string, DataSource> = Object.fromEntries(
-  [vmDataSource, daemonDataSource].map((d) => [d.typeName, d]),
+  [vmDataSource, imageDataSource, daemonDataSource].map((d) => [d.typeName, d]),
 );

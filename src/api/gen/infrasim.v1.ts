@@ -51,6 +51,10 @@ export interface ListImagesRequest {
 export interface ListImagesResponse {
   images: Image[];
 }
+export interface UpdateImageRequest {
+  ref: string;
+  meta?: ObjectMeta | null;
+}
 export interface DeleteImageRequest {
   ref: string;
 }
@@ -188,6 +192,7 @@ export interface ImageServiceMethods {
   ImportImage: { req: ImportImageRequest; res: ImportImageProgress; clientStream: false; serverStream: true };
   GetImage: { req: GetImageRequest; res: Image; clientStream: false; serverStream: false };
   ListImages: { req: ListImagesRequest; res: ListImagesResponse; clientStream: false; serverStream: false };
+  UpdateImage: { req: UpdateImageRequest; res: Image; clientStream: false; serverStream: false };
   DeleteImage: { req: DeleteImageRequest; res: DeleteImageResponse; clientStream: false; serverStream: false };
 }
 export const ImageServiceName = "infrasim.v1.ImageService";

@@ -14,7 +14,7 @@ import { openSource } from "../../storage/sources.ts";
 import type { Claims } from "../claims.ts";
 import type { KeyedMutex } from "../locks.ts";
 import { log } from "../log.ts";
-import { assertUnused, findOr404, lockKey, metaMaps, now } from "./common.ts";
+import { assertUnused, findOr404, lockKey, metaMaps, nextMeta, now, sameJson } from "./common.ts";
 
 export const IMAGE = "IMAGE";
 const SHA256 = /^(sha256:)?([0-9a-fA-F]{64})$/;
@@ -106,6 +106,20 @@ export class ImageController {
     } finally {
       await this.blobs.discard(ing); // a no-op once committed
     }
+  }
+
+  /** Labels and annotations only: an image's content never changes. */
+  update(req: T.UpdateImageRequest): Promise<StoredImage> {
+    const id = this.find(req.ref).meta.id;
+    return this.locks.run(lockKey(IMAGE, id), () => {
+      const cur = this.find(id);
+      const { labels, annotations } = metaMaps(req.meta, cur.meta);
+      const changed = !sameJson(labels, cur.meta.labels) ||
+        !sameJson(annotations, cur.meta.annotations);
+      const next = { ...cur, meta: nextMeta(cur.meta, changed, { labels, annotations }) };
+      this.store.update(next);
+      return Promise.resolve(next);
+    });
   }
 
   delete(ref: string): Promise<string> {

@@ -15,6 +15,7 @@ export function imageService(images: ImageController): grpc.UntypedServiceImplem
     ListImages: unary("ListImages", (r: T.ListImagesRequest) => ({
       images: images.list(r.label_selector),
     })),
+    UpdateImage: unary("UpdateImage", (r: T.UpdateImageRequest) => images.update(r)),
     DeleteImage: unary(
       "DeleteImage",
       async (r: T.DeleteImageRequest) => ({ id: await images.delete(r.ref) }),

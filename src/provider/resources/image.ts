@@ -1,0 +1,185 @@
+// The infrasim_image resource: a disk image imported into the daemon's store. Its
+// content never changes: a new source or sha256 replaces it; labels update in place.
+import type * as T from "../../api/gen/infrasim.v1.ts";
+import type { InfrasimClient } from "../../api/client.ts";
+import { ApiError, Status } from "../../api/errors.ts";
+import { validateLabels, validateName } from "../../api/validate/common.ts";
+import { containsUnknown } from "../framework/cty.ts";
+import { diag, errorDiag, type FieldMap } from "../framework/diagnostics.ts";
+import type { ApplyResult, Obj, Resource } from "../framework/resource.ts";
+import { type BlockDef, nullObject } from "../framework/schema.ts";
+import { TIMEOUTS_BLOCK, timeoutSeconds } from "../framework/timeouts.ts";
+import { labelsOf, str } from "./vm_convert.ts";
+
+const computed = (name: string, type: string, description: string) => ({
+  name,
+  type,
+  computed: true,
+  description,
+});
+
+export const IMAGE_SCHEMA: BlockDef = {
+  description: "A disk image in infrasimd's content-addressed store, imported from a path or URL.",
+  attributes: [
+    computed("id", "string", "The image's UUID."),
+    {
+      name: "name",
+      type: "string",
+      required: true,
+      forceNew: true,
+      description: "Unique name, a DNS label. Changing it replaces the image.",
+    },
+    {
+      name: "source",
+      type: "string",
+      required: true,
+      forceNew: true,
+      description: "An absolute path on the daemon's host, or an `http(s)://` URL.",
+    },
+    {
+      name: "sha256",
+      type: "string",
+      optional: true,
+      forceNew: true,
+      description: "The expected SHA-256 (64 hex digits); the import fails if the content differs.",
+    },
+    {
+      name: "labels",
+      type: ["map", "string"],
+      optional: true,
+      description: "Labels. Updated in place.",
+    },
+    computed("digest", "string", "`sha256:<hex>` of the stored content."),
+    computed("format", "string", "The image format qemu-img found: `qcow2`, `raw`, ..."),
+    computed("virtual_size_bytes", "number", "The disk size a guest sees."),
+    computed("actual_size_bytes", "number", "The bytes stored."),
+    computed("path", "string", "Where the daemon keeps it."),
+    computed("created_at", "string", "RFC 3339 time."),
+  ],
+  blocks: [TIMEOUTS_BLOCK],
+};
+
+const FIELDS: FieldMap = [
+  [/^meta\.name$/, () => ["name"]],
+  [/^meta\.labels/, () => ["labels"]],
+  [/^spec\.source$/, () => ["source"]],
+  [/^spec\.sha256$/, () => ["sha256"]],
+];
+
+export function objectFromImage(i: T.Image, prior: Obj | null): Obj {
+  const m = i.meta!, st = i.status!;
+  const priorLabels = prior?.labels as Record<string, string> | null | undefined;
+  // Empty labels read back as the prior's form (null or {}).
+  const labels = Object.keys(m.labels).length > 0
+    ? m.labels
+    : priorLabels && Object.keys(priorLabels).length === 0
+    ? priorLabels
+    : null;
+  const sha256 = i.spec!.sha256 || null;
+  return {
+    id: m.id,
+    name: m.name,
+    source: i.spec!.source,
+    sha256,
+    labels,
+    digest: st.digest,
+    format: st.format,
+    virtual_size_bytes: st.virtual_size_bytes,
+    actual_size_bytes: st.actual_size_bytes,
+    path: st.path,
+    created_at: m.created_at,
+    timeouts: prior?.timeouts ?? null,
+  };
+}
+
+function validate(config: Obj) {
+  const out = [];
+  const check = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      out.push(errorDiag(e, "Invalid configuration", FIELDS));
+    }
+  };
+  if (typeof config.name === "string") check(() => validateName(config.name, "meta.name"));
+  if (config.labels && !containsUnknown(config.labels)) {
+    check(() => validateLabels(labelsOf(config), "meta.labels"));
+  }
+  // One spelling only, as sha256sum prints it: the state then always equals the config.
+  if (typeof config.sha256 === "string" && !/^[0-9a-f]{64}$/.test(config.sha256)) {
+    out.push(diag("Invalid sha256", "must be 64 lowercase hex digits, as sha256sum prints it", [
+      "sha256",
+    ]));
+  }
+  const src = config.source;
+  if (typeof src === "string" && !src.startsWith("/") && !/^https?:\/\//i.test(src)) {
+    out.push(
+      diag("Invalid source", "must be an absolute path or an http(s):// URL", ["source"]),
+    );
+  }
+  return out;
+}
+
+async function create(client: InfrasimClient, planned: Obj): Promise<ApplyResult> {
+  const job = client.importImage({
+    meta: { name: str(planned.name), labels: labelsOf(planned) },
+    spec: { source: str(planned.source), sha256: str(planned.sha256) },
+  });
+  const limit = timeoutSeconds(planned, "create");
+  const timer = setTimeout(() => job.cancel(), limit * 1000);
+  try {
+    return { state: objectFromImage(await job.done, planned), diagnostics: [] };
+  } catch (e) {
+    const what = e instanceof ApiError && e.code === Status.CANCELLED
+      ? `the import did not finish within ${limit} s (timeouts.create); nothing was kept`
+      : undefined;
+    return {
+      state: null,
+      diagnostics: [
+        what ? diag("Cannot import image", what) : errorDiag(e, "Cannot import image", FIELDS),
+      ],
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export const imageResource: Resource = {
+  typeName: "infrasim_image",
+  schema: IMAGE_SCHEMA,
+  fields: FIELDS,
+  validate,
+  create,
+  async update(client, prior, planned) {
+    try {
+      const img = await client.updateImage({
+        ref: str(prior.id),
+        meta: { labels: labelsOf(planned) },
+      });
+      return { state: objectFromImage(img, planned), diagnostics: [] };
+    } catch (e) {
+      return { state: prior, diagnostics: [errorDiag(e, "Cannot update image", FIELDS)] };
+    }
+  },
+  async delete(client, prior) {
+    try {
+      await client.deleteImage(str(prior.id), { timeoutSeconds: timeoutSeconds(prior, "delete") });
+    } catch (e) {
+      if (!(e instanceof ApiError && e.code === Status.NOT_FOUND)) {
+        return { state: prior, diagnostics: [errorDiag(e, "Cannot delete image")] };
+      }
+    }
+    return { state: null, diagnostics: [] };
+  },
+  async read(client, current) {
+    try {
+      return objectFromImage(await client.getImage(str(current.id)), current);
+    } catch (e) {
+      if (e instanceof ApiError && e.code === Status.NOT_FOUND) return null;
+      throw e;
+    }
+  },
+  async importState(client, ref) {
+    return objectFromImage(await client.getImage(ref), nullObject(IMAGE_SCHEMA));
+  },
+};
