@@ -2,7 +2,10 @@
 // content once; tmp/ holds imports under way, so that one interrupted (a client gone,
 // a daemon killed) leaves nothing in sha256/ and tmp/ is emptied at the next start.
 import { createHash, randomUUID } from "node:crypto";
-import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { join } from "node:path";
 
 export interface Ingested {
@@ -38,28 +41,32 @@ export class BlobStore {
     return unused;
   }
 
-  /** Copies chunks into a temporary file, hashing them; the caller commits or discards. */
+  /**
+   * Copies chunks into a temporary file, hashing them; the caller commits or discards.
+   * A stream pipeline, so that reading, hashing and writing overlap.
+   */
   async ingest(
     chunks: AsyncIterable<Uint8Array>,
     onBytes: (done: number) => void,
   ): Promise<Ingested> {
     const tmpPath = join(this.tmpDir, randomUUID());
     const hash = createHash("sha256");
-    const fh = await open(tmpPath, "wx", 0o600);
     let bytes = 0;
-    try {
-      for await (const chunk of chunks) {
+    const tap = new Transform({
+      transform(chunk: Uint8Array, _enc, done) {
         hash.update(chunk);
-        await fh.write(chunk);
         bytes += chunk.length;
         onBytes(bytes);
-      }
+        done(null, chunk);
+      },
+    });
+    const out = createWriteStream(tmpPath, { flags: "wx", mode: 0o600, highWaterMark: 4 << 20 });
+    try {
+      await pipeline(Readable.from(chunks, { objectMode: false }), tap, out);
     } catch (e) {
-      await fh.close().catch(() => {});
       await rm(tmpPath, { force: true });
       throw e;
     }
-    await fh.close();
     return { hex: hash.digest("hex"), bytes, tmpPath };
   }
 

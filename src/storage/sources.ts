@@ -33,7 +33,7 @@ export async function openSource(
   }
   const real = await checkUserFile(source, FIELD, dataDir);
   const total = (await stat(real)).size;
-  return { chunks: createReadStream(real, { highWaterMark: 1 << 20, signal }), total };
+  return { chunks: createReadStream(real, { highWaterMark: 4 << 20, signal }), total };
 }
 
 async function openUrl(url: string, signal: AbortSignal): Promise<Source> {
