@@ -41,7 +41,7 @@ Deno.test({
 
 e2eTest("completion: commands, options and the daemon's VM names", async (d) => {
   for (const name of ["web", "db"]) assert.equal(d.cli(["vm", "create", "--name", name]).code, 0);
-  assert.deepEqual(complete(d, "").slice(0, 3), ["status", "vm", "completion"]);
+  assert.deepEqual(complete(d, "").slice(0, 4), ["status", "vm", "image", "completion"]);
   const vm = complete(d, "vm", "");
   for (const c of ["list", "create", "start", "stop", "delete", "console", "logs"]) {
     assert.ok(vm.includes(c), c);
