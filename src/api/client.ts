@@ -259,8 +259,8 @@ export class InfrasimClient {
     const done = new Promise<T.Image>((resolve, reject) => {
       let image: T.Image | undefined;
       call.on("data", (p: T.ImportImageProgress) => {
+        onProgress(p.bytes_done, p.bytes_total);
         if (p.image) image = p.image;
-        else onProgress(p.bytes_done, p.bytes_total);
       });
       call.on(
         "end",

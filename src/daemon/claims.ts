@@ -5,6 +5,7 @@ import type * as T from "../api/gen/infrasim.v1.ts";
 import { ApiError, invalid, quote, Status } from "../api/errors.ts";
 import type { ObjectStore } from "../store/objects.ts";
 import type { KeyedMutex } from "./locks.ts";
+import { aKind } from "./controllers/common.ts";
 import { pickPort, portFree } from "./ports.ts";
 
 const CLAIMS_KEY = "__claims__";
@@ -26,7 +27,7 @@ export class Claims {
     if (!store.getByName(name)) return;
     throw new ApiError(
       Status.ALREADY_EXISTS,
-      `meta.name: a ${kind} named ${quote(name)} already exists; choose another name, or ` +
+      `meta.name: ${aKind(kind)} named ${quote(name)} already exists; choose another name, or ` +
         `delete it first (infrasim ${kind.toLowerCase()} delete ${name})`,
     );
   }

@@ -25,14 +25,21 @@ async function progressReporter(name: string) {
     };
   }
   let last = 0;
+  let pending = "";
   return {
     update(done: number, total: number) {
+      const of = total ? ` of ${bytes(total)} (${Math.floor((done / total) * 100)}%)` : "";
+      pending = `${name}: ${bytes(done)}${of}\n`;
       if (Date.now() - last < 2000) return;
       last = Date.now();
-      const of = total ? ` of ${bytes(total)} (${Math.floor((done / total) * 100)}%)` : "";
-      process.stderr.write(`${name}: ${bytes(done)}${of}\n`);
+      process.stderr.write(pending);
+      pending = "";
     },
-    stop: () => {},
+    // The final figure, whenever the last line was older.
+    stop: () => {
+      if (pending) process.stderr.write(pending);
+      pending = "";
+    },
   };
 }
 

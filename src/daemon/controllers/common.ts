@@ -8,6 +8,12 @@ import type { RefStore } from "../../store/refs.ts";
 
 export const now = () => new Date().toISOString();
 
+/** A kind as messages say it, with its article: "a VM", "an image". */
+export function aKind(kind: string): string {
+  const word = kind === "VM" ? kind : kind.toLowerCase();
+  return `${/^[aeiou]/i.test(word) ? "an" : "a"} ${word}`;
+}
+
 export const lockKey = (kind: string, id: string) => `${kind}/${id}`;
 
 /** An object by id or name; NOT_FOUND quoting (a short part of) the ref. */
@@ -17,7 +23,7 @@ export function findOr404<S, St>(
   ref: string,
   field = "ref",
 ): StoredObject<S, St> {
-  if (!ref) throw invalid(field, `must name a ${kind} (id or name)`);
+  if (!ref) throw invalid(field, `must name ${aKind(kind)} (id or name)`);
   const o = store.find(ref);
   if (!o) throw notFound(`${kind.toLowerCase()} ${quote(ref)} not found`);
   return o;
