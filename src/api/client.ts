@@ -88,6 +88,7 @@ export class InfrasimClient {
   readonly #daemon: grpc.Client;
   readonly #health: grpc.Client;
   readonly #image: grpc.Client;
+  readonly #volume: grpc.Client;
   readonly #tcp: boolean;
   readonly #target: string;
   #metadata?: grpc.Metadata;
@@ -107,6 +108,7 @@ export class InfrasimClient {
     this.#daemon = new (serviceClient("infrasim.v1.DaemonService"))(target, creds, shared);
     this.#health = new (serviceClient("grpc.health.v1.Health"))(target, creds, shared);
     this.#image = new (serviceClient("infrasim.v1.ImageService"))(target, creds, shared);
+    this.#volume = new (serviceClient("infrasim.v1.VolumeService"))(target, creds, shared);
   }
 
   close(): void {
@@ -213,6 +215,10 @@ export class InfrasimClient {
   restartVm(req: DeepPartial<T.RestartVmRequest>, o?: CallOptions) {
     return this.#unary<T.VmServiceMethods, "RestartVm">(this.#vm, "RestartVm", req, o);
   }
+  /** Give a timeout beyond req.timeout_seconds, so the daemon's own message arrives. */
+  waitVm(req: DeepPartial<T.WaitVmRequest>, o?: CallOptions) {
+    return this.#unary<T.VmServiceMethods, "WaitVm">(this.#vm, "WaitVm", req, o);
+  }
   daemonStatus(o?: CallOptions) {
     return this.#unary<T.DaemonServiceMethods, "GetDaemonStatus">(
       this.#daemon,
@@ -288,6 +294,40 @@ export class InfrasimClient {
   }
   deleteImage(ref: string, o?: CallOptions) {
     return this.#unary<T.ImageServiceMethods, "DeleteImage">(this.#image, "DeleteImage", {
+      ref,
+    }, o);
+  }
+
+  createVolume(req: DeepPartial<T.CreateVolumeRequest>, o?: CallOptions) {
+    return this.#unary<T.VolumeServiceMethods, "CreateVolume">(
+      this.#volume,
+      "CreateVolume",
+      req,
+      o,
+    );
+  }
+  getVolume(ref: string, o?: CallOptions) {
+    return this.#unary<T.VolumeServiceMethods, "GetVolume">(this.#volume, "GetVolume", { ref }, o);
+  }
+  async listVolumes(labelSelector = "", o?: CallOptions): Promise<T.Volume[]> {
+    const res = await this.#unary<T.VolumeServiceMethods, "ListVolumes">(
+      this.#volume,
+      "ListVolumes",
+      { label_selector: labelSelector },
+      o,
+    );
+    return res.volumes;
+  }
+  updateVolume(req: DeepPartial<T.UpdateVolumeRequest>, o?: CallOptions) {
+    return this.#unary<T.VolumeServiceMethods, "UpdateVolume">(
+      this.#volume,
+      "UpdateVolume",
+      req,
+      o,
+    );
+  }
+  deleteVolume(ref: string, o?: CallOptions) {
+    return this.#unary<T.VolumeServiceMethods, "DeleteVolume">(this.#volume, "DeleteVolume", {
       ref,
     }, o);
   }

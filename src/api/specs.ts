@@ -34,6 +34,10 @@ export interface VmInput {
   ports?: PortInput[];
   accelerator?: string;
   running?: boolean;
+  bootVolume?: string;
+  volumes?: Array<{ volume: string; readOnly?: boolean }>;
+  cloudInit?: Partial<T.CloudInit>;
+  waitFor?: { guestPort?: number; serial?: string };
 }
 
 /** A complete, validated VmSpec; throws ApiError naming the API field. */
@@ -60,7 +64,11 @@ export function vmSpecFromInput(input: VmInput): T.VmSpec {
     }
     : input.bootDisk
     ? { disk: { path: input.bootDisk, format: "", firmware_path: "" } }
+    : input.bootVolume
+    ? { volume: { volume: input.bootVolume, firmware_path: "" } }
     : {};
+  const ci = input.cloudInit;
+  const waitPort = input.waitFor?.guestPort;
   return normalizeVmSpec({
     arch: input.arch || defaultArch(),
     machine: input.machine ?? "",
@@ -75,5 +83,22 @@ export function vmSpecFromInput(input: VmInput): T.VmSpec {
     network: { mode: input.network === false ? "none" : "user", port_forwards: ports },
     accelerator: input.accelerator ?? "",
     power_state: input.running ? "POWER_ON" : "POWER_OFF",
+    volumes: (input.volumes ?? []).map((v) => ({ volume: v.volume, read_only: !!v.readOnly })),
+    cloud_init: ci
+      ? {
+        user_data: ci.user_data ?? "",
+        meta_data: ci.meta_data ?? "",
+        network_config: ci.network_config ?? "",
+        hostname: ci.hostname ?? "",
+        ssh_authorized_keys: ci.ssh_authorized_keys ?? [],
+        user: ci.user ?? "",
+      }
+      : null,
+    wait_for: input.waitFor
+      ? {
+        guest_port: waitPort ? intIn(waitPort, LIMITS.port, "spec.wait_for.guest_port") : 0,
+        serial: input.waitFor.serial ?? "",
+      }
+      : null,
   });
 }

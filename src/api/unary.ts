@@ -3,13 +3,16 @@
 import type * as grpc from "@grpc/grpc-js";
 
 export function unaryHandler<Req, Res>(
-  fn: (req: Req) => Promise<Res> | Res,
+  /** The signal aborts when the client cancels or its deadline passes. */
+  fn: (req: Req, signal: AbortSignal) => Promise<Res> | Res,
   hooks: { done(ms: number): void; fail(e: unknown): Partial<grpc.StatusObject> },
 ): grpc.handleUnaryCall<Req, Res> {
   return async (call, callback) => {
     const t0 = performance.now();
+    const abort = new AbortController();
+    call.on("cancelled", () => abort.abort(new Error("the client went away")));
     try {
-      callback(null, await fn(call.request));
+      callback(null, await fn(call.request, abort.signal));
       hooks.done(Math.round(performance.now() - t0));
     } catch (e) {
       callback(hooks.fail(e));

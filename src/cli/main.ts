@@ -14,6 +14,9 @@ import { vmCommands } from "./commands/vm.ts";
 import { vmPowerCommands } from "./commands/vm_power.ts";
 import { vmConsoleCommands } from "./commands/vm_console.ts";
 import { imageCommands } from "./commands/image.ts";
+import { volumeCommands } from "./commands/volume.ts";
+import { vmCreateCommand } from "./commands/vm_create.ts";
+import { vmSshCommands } from "./commands/vm_ssh.ts";
 import { addCompletion, addCompletionStandIn, wantsCompletion } from "./completion.ts";
 import { commandPath, helpHint, TOP_EXAMPLES } from "./help.ts";
 
@@ -42,9 +45,12 @@ export async function buildProgram(ctx: Ctx, argv: string[]): Promise<Command> {
   statusCommand(program, ctx);
   const vm = program.command("vm").description("manage virtual machines");
   vmCommands(vm, ctx);
+  vmCreateCommand(vm, ctx);
+  vmSshCommands(vm, ctx);
   vmPowerCommands(vm, ctx);
   vmConsoleCommands(vm, ctx);
   imageCommands(program.command("image").description("manage disk images"), ctx);
+  volumeCommands(program.command("volume").description("manage volumes (a VM's disks)"), ctx);
   if (wantsCompletion(argv)) await addCompletion(program, ctx, argv);
   else addCompletionStandIn(program);
   // A usage error prints the error and one line naming the command's own --help.

@@ -57,7 +57,11 @@ export function formatVm(v: T.Vm): string {
     }`
     : s.boot?.disk
     ? `uefi disk ${s.boot.disk.path}`
+    : s.boot?.volume
+    ? `uefi volume ${s.boot.volume.volume}`
     : "uefi (no boot disk)";
+  const ci = s.cloud_init;
+  const w = s.wait_for;
   const rows: [string, string][] = [
     ["Name", m.name],
     ["ID", m.id],
@@ -68,11 +72,36 @@ export function formatVm(v: T.Vm): string {
     ["Memory", `${s.memory_mb} MiB`],
     ["Boot", boot],
     ["Disks", s.disks.map((d) => d.path + (d.read_only ? " (ro)" : "")).join(", ") || "-"],
+    [
+      "Volumes",
+      (s.volumes ?? []).map((d) => d.volume + (d.read_only ? " (ro)" : "")).join(", ") || "-",
+    ],
+    [
+      "Cloud-init",
+      ci
+        ? `user ${ci.user}, hostname ${ci.hostname || m.name}, ${
+          ci.ssh_authorized_keys.length || "the daemon's"
+        } key(s)${ci.user_data ? ", user-data" : ""}`
+        : "-",
+    ],
+    [
+      "Wait for",
+      w
+        ? [w.guest_port && `guest port ${w.guest_port}`, w.serial && `serial /${w.serial}/`]
+          .filter(Boolean).join(" and ")
+        : "-",
+    ],
     ["Network", s.network?.mode ?? "user"],
     ["Ports", ports(st.port_forwards)],
     ["Accelerator", st.accelerator || "-"],
     ["PID", st.pid ? String(st.pid) : "-"],
     ["Serial log", st.serial_log_path],
+    [
+      "SSH",
+      st.ssh?.host_port
+        ? `infrasim vm ssh ${m.name} (${st.ssh.user}@127.0.0.1:${st.ssh.host_port})`
+        : "-",
+    ],
     ["Last exit", st.last_exit_reason || "-"],
     ["Labels", Object.entries(m.labels).map(([k, val]) => `${k}=${val}`).join(",") || "-"],
     ["Created", m.created_at],
@@ -143,4 +172,34 @@ export function formatImage(i: T.Image): string {
     ["Created", m.created_at],
   ];
   return columns(rows.map(([k, v]) => [`${k}:`, v]));
+}
+
+export function formatVolumeTable(vols: T.Volume[]): string {
+  if (vols.length === 0) return "No volumes.";
+  return columns([
+    ["NAME", "SIZE", "IMAGE", "ATTACHED TO", "AGE", "ID"],
+    ...vols.map((v) => [
+      v.meta!.name,
+      bytes(v.status!.size_bytes),
+      v.spec!.image || "-",
+      v.status!.attached_to_name || "-",
+      age(v.meta!.created_at),
+      v.meta!.id,
+    ]),
+  ]);
+}
+
+export function formatVolume(v: T.Volume): string {
+  const m = v.meta!, st = v.status!;
+  const rows: [string, string][] = [
+    ["Name", m.name],
+    ["ID", m.id],
+    ["Size", `${bytes(st.size_bytes)} (${st.size_bytes} bytes)`],
+    ["Image", v.spec!.image ? `${v.spec!.image} (${st.image_id})` : "- (blank)"],
+    ["Attached to", st.attached_to_name ? `${st.attached_to_name} (${st.attached_to})` : "-"],
+    ["Path", st.path],
+    ["Labels", Object.entries(m.labels).map(([k, val]) => `${k}=${val}`).join(",") || "-"],
+    ["Created", m.created_at],
+  ];
+  return columns(rows.map(([k, val]) => [`${k}:`, val]));
 }

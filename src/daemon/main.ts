@@ -21,6 +21,10 @@ import { vmService } from "./services/vm.ts";
 import { imageService } from "./services/image.ts";
 import { ImageController } from "./controllers/image.ts";
 import { ImageStore } from "../store/image_store.ts";
+import { VolumeStore } from "../store/volume_store.ts";
+import type { ObjectStore } from "../store/objects.ts";
+import { VolumeController } from "./controllers/volume.ts";
+import { volumeService } from "./services/volume.ts";
 import { Supervisor } from "./supervisor/supervisor.ts";
 import { lockDataDir } from "./instance.ts";
 import { withTimeout } from "../timeout.ts";
@@ -93,16 +97,36 @@ export async function runDaemon(argv: string[]): Promise<number> {
   const claims = new Claims(locks, cfg.ports, (proto, port) => vmStore.portOwner(proto, port));
   const supervisor = new Supervisor(new ProcessStore(db));
   const refs = new RefStore(db);
-  const vms = new VmController(vmStore, refs, supervisor, locks, claims, cfg, host);
+  const imageStore = new ImageStore(db);
+  const volumeStore = new VolumeStore(db);
+  const stores: Record<string, ObjectStore<unknown, unknown>> = {
+    VM: vmStore,
+    IMAGE: imageStore,
+    VOLUME: volumeStore,
+  };
+  const nameOf = (kind: string, id: string) => stores[kind]?.get(id)?.meta.name ?? id;
   const images = new ImageController(
-    new ImageStore(db),
+    imageStore,
     refs,
     locks,
     claims,
     cfg.data_dir,
     host.qemuImg,
+    nameOf,
   );
+  const volumes = new VolumeController(
+    volumeStore,
+    imageStore,
+    refs,
+    locks,
+    claims,
+    cfg.data_dir,
+    host.qemuImg,
+    nameOf,
+  );
+  const vms = new VmController(vmStore, refs, supervisor, locks, claims, cfg, host, volumes);
   await images.init();
+  await volumes.init();
 
   // Adoption takes every VM's lock before the first call is served.
   const adopted = vms.adoptAll();
@@ -110,6 +134,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
     "",
     "infrasim.v1.VmService",
     "infrasim.v1.ImageService",
+    "infrasim.v1.VolumeService",
     "infrasim.v1.DaemonService",
   ]);
   let server;
@@ -117,6 +142,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
     server = await startServers([
       { name: "infrasim.v1.VmService", impl: vmService(vms) },
       { name: "infrasim.v1.ImageService", impl: imageService(images) },
+      { name: "infrasim.v1.VolumeService", impl: volumeService(volumes) },
       {
         name: "infrasim.v1.DaemonService",
         impl: daemonService({

@@ -230,7 +230,7 @@ export class Provider {
     if (proposed === null) {
       return { planned_state: req.proposed_new_state, requires_replace: [], diagnostics: [] };
     }
-    const { planned, replace } = planResource(
+    const { planned, replace, diagnostics } = planResource(
       r,
       obj(req.prior_state),
       proposed,
@@ -242,7 +242,7 @@ export class Provider {
         steps: p.map((s) => ({ attribute_name: String(s) })),
       })),
       planned_private: req.prior_private,
-      diagnostics: [],
+      diagnostics,
     };
   }
 

@@ -3,14 +3,16 @@
 import type { DataSource, Resource } from "./framework/resource.ts";
 import { vmResource } from "./resources/vm.ts";
 import { imageResource } from "./resources/image.ts";
+import { volumeResource } from "./resources/volume.ts";
+import { volumeDataSource } from "./data_sources/volume.ts";
 import { imageDataSource } from "./data_sources/image.ts";
 import { vmDataSource } from "./data_sources/vm.ts";
 import { daemonDataSource } from "./data_sources/daemon.ts";
 
 export const RESOURCES: Record<string, Resource> = Object.fromEntries(
-  [vmResource, imageResource].map((r) => [r.typeName, r]),
+  [vmResource, imageResource, volumeResource].map((r) => [r.typeName, r]),
 );
 
 export const DATA_SOURCES: Record<string, DataSource> = Object.fromEntries(
-  [vmDataSource, imageDataSource, daemonDataSource].map((d) => [d.typeName, d]),
+  [vmDataSource, imageDataSource, volumeDataSource, daemonDataSource].map((d) => [d.typeName, d]),
 );

@@ -27,7 +27,21 @@ export interface QemuArgsInput {
   supervised: boolean;
   /** Disk formats resolved from the image headers, by path. */
   diskFormats?: Record<string, string>;
+  /** Volumes resolved to their files: the boot volume first when there is one. */
+  volumes?: VolumeDrive[];
+  /** The cloud-init NoCloud seed image (raw, read-only). */
+  seed?: string;
 }
+
+export interface VolumeDrive {
+  id: string;
+  path: string;
+  readOnly: boolean;
+  boot: boolean;
+}
+
+/** A volume's drive id: stable, so a running VM's volume can be grown by it (block_resize). */
+export const volumeDriveId = (volumeId: string) => `vol-${volumeId}`;
 
 /** QEMU splits option values on commas; a literal comma is written twice. */
 export function escapeOptionValue(v: string): string {
@@ -112,6 +126,26 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
       },if=none,id=disk0`,
       "-device",
       "virtio-blk-pci,drive=disk0,bootindex=0",
+    );
+  }
+  for (const v of input.volumes ?? []) {
+    // qcow2 always: a volume is made by the daemon, never probed.
+    args.push(
+      "-drive",
+      `file=${e(v.path)},format=qcow2,if=none,id=${volumeDriveId(v.id)}${
+        v.readOnly ? ",readonly=on" : ""
+      }`,
+      "-device",
+      `virtio-blk-pci,drive=${volumeDriveId(v.id)}${v.boot ? ",bootindex=0" : ""}`,
+    );
+  }
+  if (input.seed) {
+    // virtio, not a SATA cdrom: Debian's cloud kernel has no AHCI driver.
+    args.push(
+      "-drive",
+      `file=${e(input.seed)},format=raw,if=none,id=cidata,readonly=on`,
+      "-device",
+      "virtio-blk-pci,drive=cidata",
     );
   }
   spec.disks.forEach((d, i) => {

@@ -34,3 +34,24 @@ export function parseInfo(json: string): ImageInfo {
   }
   return { format: o.format, virtualSize: o["virtual-size"], actualSize: o["actual-size"] ?? 0 };
 }
+
+/**
+ * A qcow2 volume: blank, or an overlay whose backing file is an image (its format
+ * given, never probed: a probed raw backing file could claim to be anything).
+ */
+export function createArgs(
+  path: string,
+  sizeBytes: number | undefined,
+  backing?: { path: string; format: string },
+): string[] {
+  const args = ["create", "-q", "-f", "qcow2"];
+  if (backing) args.push("-F", backing.format, "-b", backing.path);
+  args.push(path);
+  if (sizeBytes !== undefined) args.push(String(sizeBytes));
+  return args;
+}
+
+/** Grows a volume that no QEMU holds open (a running VM's grows through QMP block_resize). */
+export function resizeArgs(path: string, sizeBytes: number): string[] {
+  return ["resize", "-q", "-f", "qcow2", path, String(sizeBytes)];
+}

@@ -9,7 +9,7 @@ import { invalid } from "../api/errors.ts";
 import { checkUserFile, detectDiskFormat } from "../api/host_files.ts";
 import { checkKernelArch } from "../api/kernel_arch.ts";
 import type { Accelerator, Arch } from "../api/validate/common.ts";
-import { buildQemuArgs, type RunPaths } from "./args.ts";
+import { buildQemuArgs, type RunPaths, type VolumeDrive } from "./args.ts";
 import { withTimeout } from "../timeout.ts";
 import { acceleratorProblem, findFirmware, type HostInfo } from "./host.ts";
 
@@ -51,6 +51,10 @@ export async function checkVmSpecOnHost(
       checks.push(checkUserFile(d.firmware_path, "spec.boot.disk.firmware_path", dataDir));
     }
   }
+  const vb = spec.boot?.volume;
+  if (vb?.firmware_path) {
+    checks.push(checkUserFile(vb.firmware_path, "spec.boot.volume.firmware_path", dataDir));
+  }
   spec.disks.forEach((x, i) =>
     checks.push(
       checkUserFile(x.path, `spec.disks[${i}].path`, dataDir, { writable: !x.read_only }),
@@ -60,7 +64,9 @@ export async function checkVmSpecOnHost(
   const results = await Promise.allSettled(checks);
   const failed = results.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
   if (failed) throw failed.reason;
-  if (!k && !d?.firmware_path && !findFirmware(arch, host.binaries[arch]?.path)) {
+  if (
+    !k && !d?.firmware_path && !vb?.firmware_path && !findFirmware(arch, host.binaries[arch]?.path)
+  ) {
     throw invalid(
       "spec.boot",
       `UEFI boot needs edk2 firmware for ${arch}, and none was found (install ovmf / qemu-efi-aarch64)`,
@@ -88,6 +94,7 @@ export async function prepareLaunch(
   ports: T.PortForward[],
   vmDir: string,
   host: HostInfo,
+  guest: { volumes: VolumeDrive[]; seed?: string } = { volumes: [] },
 ): Promise<PreparedLaunch> {
   const { spec } = vm;
   const arch = spec.arch as Arch;
@@ -100,9 +107,8 @@ export async function prepareLaunch(
   );
   let firmwareCode: string | undefined;
   if (!spec.boot?.kernel) {
-    const fw = spec.boot?.disk?.firmware_path
-      ? { code: spec.boot.disk.firmware_path, vars: "" }
-      : findFirmware(arch, binary)!;
+    const given = spec.boot?.disk?.firmware_path || spec.boot?.volume?.firmware_path;
+    const fw = given ? { code: given, vars: "" } : findFirmware(arch, binary)!;
     firmwareCode = fw.code;
     if (!(await stat(paths.firmwareVars).catch(() => undefined))) {
       if (fw.vars) await copyFile(fw.vars, paths.firmwareVars);
@@ -134,6 +140,8 @@ export async function prepareLaunch(
     firmwareCode,
     supervised: true,
     diskFormats,
+    volumes: guest.volumes,
+    seed: guest.seed,
   });
   return { binary, accelerator, args };
 }

@@ -68,6 +68,18 @@ const MIGRATIONS: string[] = [
      updated_at TEXT NOT NULL,
      generation INTEGER NOT NULL
    );`,
+  // 4: volumes (the file lives in volumes/<id>.qcow2).
+  `CREATE TABLE volumes (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     labels TEXT NOT NULL,
+     annotations TEXT NOT NULL,
+     spec TEXT NOT NULL,
+     status TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     generation INTEGER NOT NULL
+   );`,
 ];
 
 export function openDatabase(path: string): DatabaseSync {

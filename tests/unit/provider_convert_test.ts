@@ -42,6 +42,7 @@ function apiVm(
       boot: { source: "kernel", kernel: { kernel_path: FILE, initrd_path: "", cmdline: "" } },
       disks: [],
       network: { mode: "user", port_forwards: [] },
+      volumes: [],
       accelerator: "",
       power_state: "POWER_ON",
       ...over.spec,
@@ -76,6 +77,7 @@ Deno.test("objectFromVm: maps every attribute of a running VM", () => {
     initrd: null,
     cmdline: null,
     boot_disk: null,
+    boot_volume: null,
     labels: { env: "test" },
     running: true,
     accelerator: "kvm",
@@ -84,6 +86,10 @@ Deno.test("objectFromVm: maps every attribute of a running VM", () => {
     created_at: "2025-01-02T03:04:05Z",
     disk: [],
     port_forward: [],
+    volume: [],
+    cloud_init: [],
+    wait_for: [],
+    ssh_host_key: null,
     timeouts: null,
   });
 });

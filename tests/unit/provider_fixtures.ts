@@ -49,6 +49,7 @@ export function created(cfg: Obj, host_ports: number[] = []): Obj {
     id: "0b5e3c1e-7f55-4d0c-9d5e-3a4b7c1f2e10",
     accelerator: "tcg",
     serial_log: "/home/u/.infrasim/vms/0b5e/serial.log",
+    ssh_host_key: null,
     created_at: "2025-01-02T03:04:05Z",
     // What the daemon reports: RUNNING, or PENDING for a VM created stopped.
     state: planned.running === false ? "PENDING" : "RUNNING",

@@ -76,6 +76,9 @@ Deno.test("specFromObject: a kernel-booted plan", () => {
     },
     accelerator: "",
     power_state: "POWER_ON",
+    volumes: [],
+    cloud_init: null,
+    wait_for: null,
   });
 });
 
@@ -220,7 +223,8 @@ Deno.test("nullObject: every attribute null, LIST blocks empty, SINGLE blocks nu
   assert.deepEqual(o.disk, []);
   assert.deepEqual(o.port_forward, []);
   assert.equal(o.timeouts, null);
-  assert.equal(Object.keys(o).length, VM_SCHEMA.attributes.length + 3);
+  assert.deepEqual(o.cloud_init, []);
+  assert.equal(Object.keys(o).length, VM_SCHEMA.attributes.length + 6);
 });
 
 Deno.test("applyDefaults: only where the configuration is null", () => {

@@ -32,6 +32,7 @@ function spec(extra: Partial<VmSpec> = {}): VmSpec {
     },
     disks: [],
     network: { mode: "user", port_forwards: [] },
+    volumes: [],
     accelerator: "",
     power_state: "POWER_ON",
     ...extra,

@@ -21,6 +21,7 @@ function wire(extra: Partial<VmSpec> = {}): VmSpec {
     boot: { kernel: { ...KERNEL } },
     disks: [],
     network: null,
+    volumes: [],
     accelerator: "",
     power_state: "POWER_STATE_UNSPECIFIED",
     ...extra,
@@ -56,6 +57,9 @@ Deno.test("normalizeSpec fills defaults for x86_64", () => {
     network: { mode: "user", port_forwards: [] },
     accelerator: "",
     power_state: "POWER_OFF",
+    volumes: [],
+    cloud_init: null,
+    wait_for: null,
   });
 });
 
@@ -182,7 +186,7 @@ Deno.test("normalizeSpec: boot errors", () => {
   const disk = { path: "/img/root.qcow2", format: "", firmware_path: "" };
   assertInvalid(
     () => normalizeSpec(wire({ boot: { kernel: KERNEL, disk } })),
-    "spec.boot: set either kernel or disk, not both",
+    "spec.boot: set one of kernel, disk or volume",
   );
   assertInvalid(
     () => normalizeSpec(wire({ boot: { kernel: { ...KERNEL, kernel_path: "" } } })),

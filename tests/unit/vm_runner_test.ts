@@ -85,6 +85,7 @@ function insertVm(store: VmStore): string {
       boot: { kernel: { kernel_path: "/etc/hostname", initrd_path: "", cmdline: "" } },
       disks: [],
       network: { mode: "none", port_forwards: [] },
+      volumes: [],
       accelerator: "",
       power_state: "POWER_ON",
     }),

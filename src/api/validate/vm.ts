@@ -11,6 +11,7 @@ import {
   oneOf,
   validatePathSyntax,
 } from "./common.ts";
+import { normalizeCloudInit, normalizeVolumes, normalizeWaitFor, validateRef } from "./guest.ts";
 
 /** The defaults every client and the daemon share. */
 export const VM_DEFAULTS = { cpuCores: 1, memoryMb: 512 } as const;
@@ -38,8 +39,8 @@ export function normalizeVmSpec(spec: VmSpec | null | undefined, field = "spec")
 
   const boot = spec.boot ?? {};
   let normBoot: VmSpec["boot"] = {};
-  if (boot.kernel && boot.disk) {
-    throw invalid(`${field}.boot`, "set either kernel or disk, not both");
+  if ([boot.kernel, boot.disk, boot.volume].filter(Boolean).length > 1) {
+    throw invalid(`${field}.boot`, "set one of kernel, disk or volume");
   }
   if (boot.kernel) {
     const k = boot.kernel;
@@ -59,6 +60,12 @@ export function normalizeVmSpec(spec: VmSpec | null | undefined, field = "spec")
     if (d.format) oneOf(d.format, DISK_FORMATS, `${f}.format`);
     if (d.firmware_path) validatePathSyntax(d.firmware_path, `${f}.firmware_path`);
     normBoot = { source: "disk", disk: { ...d } };
+  } else if (boot.volume) {
+    const v = boot.volume;
+    const f = `${field}.boot.volume`;
+    const volume = validateRef(v.volume, `${f}.volume`, "a volume");
+    if (v.firmware_path) validatePathSyntax(v.firmware_path, `${f}.firmware_path`);
+    normBoot = { source: "volume", volume: { volume, firmware_path: v.firmware_path ?? "" } };
   }
 
   const disks = (spec.disks ?? []).map((d, i) => {
@@ -116,5 +123,8 @@ export function normalizeVmSpec(spec: VmSpec | null | undefined, field = "spec")
     network: { mode, port_forwards },
     accelerator,
     power_state,
+    volumes: normalizeVolumes(spec.volumes, normBoot.volume?.volume, field),
+    cloud_init: normalizeCloudInit(spec.cloud_init, field),
+    wait_for: normalizeWaitFor(spec.wait_for, port_forwards, field),
   };
 }

@@ -1,23 +1,9 @@
-// `infrasim vm list|get|create|delete|port`.
+// `infrasim vm list|get|delete|port`.
 import type { Command } from "@commander-js/extra-typings";
-import { defaultArch } from "../../api/arch.ts";
 import { ApiError, Status } from "../../api/errors.ts";
-import type * as T from "../../api/gen/infrasim.v1.ts";
-import { vmSpecFromInput } from "../../api/specs.ts";
-import { VM_DEFAULTS } from "../../api/validate/vm.ts";
 import type { Ctx } from "../context.ts";
-import {
-  absolute,
-  collect,
-  localUsage,
-  parseDisk,
-  parseIntArg,
-  parseKeyValues,
-  parsePorts,
-  UsageError,
-} from "../flags.ts";
 import { formatVm, formatVmTable, render } from "../output.ts";
-import { CREATE_EXAMPLES, DELETE_EXAMPLES } from "../help.ts";
+import { DELETE_EXAMPLES } from "../help.ts";
 
 export function vmCommands(vm: Command, ctx: Ctx): void {
   vm.command("list").alias("ls").description("list VMs")
@@ -31,74 +17,6 @@ export function vmCommands(vm: Command, ctx: Ctx): void {
     .action(async (ref) => {
       const v = await (await ctx.client()).getVm(ref);
       ctx.print(render(ctx.format(), v, () => formatVm(v)));
-    });
-
-  vm.command("create").description("create a VM (stopped unless --start)")
-    .option("--name <name>", "unique name, a DNS label (required)")
-    .option("--arch <arch>", "aarch64 | x86_64", defaultArch())
-    .option("--cpu <n>", "CPU cores", parseIntArg("--cpu"), VM_DEFAULTS.cpuCores)
-    .option("--memory <mb>", "memory in MiB", parseIntArg("--memory"), VM_DEFAULTS.memoryMb)
-    .option("--machine <type>", "QEMU machine type (default: virt / q35)")
-    .option("--kernel <path>", "kernel for direct boot (its arch must match --arch)")
-    .option("--initrd <path>", "initrd for direct boot")
-    .option("--cmdline <args>", "kernel command line")
-    .option(
-      "--disk <path[:ro]>",
-      "disk image (repeatable); without --kernel the first one is booted through UEFI",
-      collect,
-    )
-    .option(
-      "--port <[host:]guest>",
-      "forward 127.0.0.1:host to the guest port (repeatable)",
-      collect,
-    )
-    .option("--label <key=value>", "label (repeatable)", collect)
-    .option("--accelerator <name>", "hvf | kvm | tcg (default: best available)")
-    .option("--no-network", "no network interface")
-    .option("--start", "start the VM after creating it")
-    .addHelpText("after", CREATE_EXAMPLES)
-    .action(async (o) => {
-      // Checked here, not by commander: it would report a missing --name before an
-      // unknown option, so `--nmae x` would say --name is missing.
-      if (!o.name) throw new UsageError("required option '--name <name>' not specified");
-      if (!o.kernel && (o.initrd || o.cmdline)) {
-        throw new UsageError("--initrd and --cmdline need --kernel");
-      }
-      if (!o.network && o.port?.length) {
-        throw new UsageError("--port needs a network: drop --no-network to forward ports");
-      }
-      const disks = (o.disk ?? []).map(parseDisk);
-      const bootDisk = o.kernel ? undefined : disks.shift()?.path;
-      let spec!: T.VmSpec;
-      localUsage(() => {
-        spec = vmSpecFromInput({
-          arch: o.arch,
-          machine: o.machine,
-          cpuCores: o.cpu,
-          memoryMb: o.memory,
-          kernel: o.kernel
-            ? {
-              path: absolute(o.kernel),
-              initrd: o.initrd ? absolute(o.initrd) : "",
-              cmdline: o.cmdline ?? "",
-            }
-            : undefined,
-          bootDisk,
-          disks,
-          network: o.network,
-          ports: parsePorts(o.port),
-          accelerator: o.accelerator,
-          running: !!o.start,
-        });
-      });
-      const v = await (await ctx.client()).createVm({
-        meta: { name: o.name, labels: parseKeyValues("--label", o.label) },
-        spec,
-      });
-      ctx.print(render(ctx.format(), v, () => formatVm(v)));
-      if (o.start && v.status!.state === "ERROR") {
-        throw new Error(`vm ${v.meta!.name} was created but did not start: ${v.status!.message}`);
-      }
     });
 
   vm.command("delete").alias("rm").description("delete VMs (a running one needs --force)")

@@ -25,7 +25,10 @@ export function findOr404<S, St>(
 ): StoredObject<S, St> {
   if (!ref) throw invalid(field, `must name ${aKind(kind)} (id or name)`);
   const o = store.find(ref);
-  if (!o) throw notFound(`${kind.toLowerCase()} ${quote(ref)} not found`);
+  if (!o) {
+    const where = field === "ref" ? "" : `${field}: `;
+    throw notFound(`${where}${kind.toLowerCase()} ${quote(ref)} not found`);
+  }
   return o;
 }
 

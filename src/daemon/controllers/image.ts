@@ -33,6 +33,7 @@ export class ImageController {
     private readonly claims: Claims,
     private readonly dataDir: string,
     private readonly qemuImg: string | undefined,
+    private readonly nameOf: (kind: string, id: string) => string,
   ) {
     this.blobs = new BlobStore(`${dataDir}/images`);
   }
@@ -124,15 +125,17 @@ export class ImageController {
 
   delete(ref: string): Promise<string> {
     const id = this.find(ref).meta.id;
-    return this.locks.run(lockKey(IMAGE, id), async () => {
-      const img = this.find(id);
-      assertUnused(this.refs, IMAGE, img.meta, (_k, i) => i);
-      this.store.delete(id);
-      if (this.store.usersOfDigest(img.status.digest) === 0) {
-        await this.blobs.remove(img.status.digest.replace(/^sha256:/, ""));
-      }
-      log.info("image deleted", { id, name: img.meta.name });
-      return id;
-    });
+    // Under the claims lock too: a volume being created claims its image there.
+    return this.locks.run(lockKey(IMAGE, id), () =>
+      this.claims.run(async () => {
+        const img = this.find(id);
+        assertUnused(this.refs, IMAGE, img.meta, this.nameOf);
+        this.store.delete(id);
+        if (this.store.usersOfDigest(img.status.digest) === 0) {
+          await this.blobs.remove(img.status.digest.replace(/^sha256:/, ""));
+        }
+        log.info("image deleted", { id, name: img.meta.name });
+        return id;
+      }));
   }
 }

@@ -19,6 +19,11 @@ import type { Supervisor } from "../supervisor/supervisor.ts";
 import { log } from "../log.ts";
 import { assertUnused, findOr404, lockKey, metaMaps, nextMeta, now, sameJson } from "./common.ts";
 import { ACTIVE, QEMU, VM, VmRunner } from "./vm_runner.ts";
+import { prepareGuest } from "./vm_guest.ts";
+import { claimVolumes, volumeDrives } from "./vm_volumes.ts";
+import { waitReady } from "./vm_wait.ts";
+import type { VolumeController } from "./volume.ts";
+import { volumeDriveId } from "../../qemu/args.ts";
 
 export class VmController {
   readonly runner: VmRunner;
@@ -33,8 +38,35 @@ export class VmController {
     private readonly claims: Claims,
     readonly config: DaemonConfig,
     private readonly host: HostInfo,
+    private readonly volumes: VolumeController,
   ) {
     this.runner = new VmRunner(store, supervisor, host, config, claims, (id) => this.vmDir(id));
+    this.runner.guest = async (vm, ports) => {
+      const drives = volumeDrives(vm.spec, volumes.store);
+      const g = await prepareGuest(
+        { id: vm.meta.id, name: vm.meta.name, spec: vm.spec },
+        ports,
+        this.vmDir(vm.meta.id),
+        config.data_dir,
+      );
+      return { volumes: drives, seed: g?.seed, ssh: g?.ssh };
+    };
+    volumes.resizeAttached = (vmId, volumeId, size, offline) =>
+      this.#locked(vmId, async () => {
+        const rt = this.runner.runtime(vmId);
+        if (!rt) return void (await offline());
+        await rt.qmp.execute("block_resize", { device: volumeDriveId(volumeId), size });
+      });
+  }
+
+  /** Waits until a running VM is ready; holds no lock, so the VM can be stopped meanwhile. */
+  wait(req: T.WaitVmRequest, signal: AbortSignal): Promise<StoredVm> {
+    const vm = this.find(req.ref);
+    return waitReady(vm, req, {
+      current: () => this.get(vm.meta.id),
+      running: () => !!this.runner.runtime(vm.meta.id),
+      signal,
+    });
   }
 
   vmDir(id: string): string {
@@ -78,6 +110,7 @@ export class VmController {
     const id = randomUUID();
     await this.claims.run(async () => {
       this.claims.assertNameFree(this.store, VM, name);
+      const vrefs = claimVolumes(id, spec, this.volumes.store, this.refs, this.store);
       const ports = await this.claims.allocatePorts(spec.network!.port_forwards, []);
       const t = now();
       this.store.insertWithPorts({
@@ -85,6 +118,7 @@ export class VmController {
         spec,
         status: emptyStatus(runPaths(this.vmDir(id)).serialLog),
       }, ports);
+      this.refs.set({ kind: VM, id }, vrefs);
     });
     log.info("vm created", { id, name });
     if (spec.power_state !== "POWER_ON") return this.get(id);
@@ -123,6 +157,7 @@ export class VmController {
       }
       await checkVmSpecOnHost(spec, this.host, this.config.data_dir);
       await this.claims.run(async () => {
+        const vrefs = claimVolumes(id, spec, this.volumes.store, this.refs, this.store);
         const ports = await this.claims.allocatePorts(
           spec.network!.port_forwards,
           this.store.ports(id),
@@ -134,8 +169,12 @@ export class VmController {
           meta: nextMeta(cur.meta, changed, { labels, annotations }),
           spec,
         }, ports);
+        this.refs.set({ kind: VM, id }, vrefs);
       });
-      const hwChanged = !sameJson({ ...spec, power_state: "" }, { ...cur.spec, power_state: "" });
+      // cloud-init input reaches the guest at its next boot, and wait_for is the
+      // daemon's own: neither restarts a running VM.
+      const hw = (s: T.VmSpec) => ({ ...s, power_state: "", cloud_init: null, wait_for: null });
+      const hwChanged = !sameJson(hw(spec), hw(cur.spec));
       if (this.runner.runtime(id)) {
         if (spec.power_state === "POWER_OFF") await this.runner.stop(id, false, 0);
         else if (hwChanged) {
@@ -163,7 +202,7 @@ export class VmController {
             `or delete it with --force`,
         );
       }
-      assertUnused(this.refs, VM, cur.meta, (_k, i) => i);
+      assertUnused(this.refs, VM, cur.meta, (_k, i) => this.store.get(i)?.meta.name ?? i);
       await this.runner.stop(id, true, 0, "deleted");
       const rec = this.supervisor.record({ kind: VM, id }, QEMU);
       if (rec) await this.supervisor.reap(rec);

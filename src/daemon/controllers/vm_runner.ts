@@ -4,6 +4,7 @@ import type * as T from "../../api/gen/infrasim.v1.ts";
 import { ApiError, failedPrecondition } from "../../api/errors.ts";
 import { checkVmSpecOnHost, prepareLaunch, runPaths } from "../../qemu/launch.ts";
 import type { HostInfo } from "../../qemu/host.ts";
+import type { VolumeDrive } from "../../qemu/args.ts";
 import { NOT_ANSWERING, VmRuntime } from "../../qemu/runtime.ts";
 import type { ProcessRecord } from "../../store/processes.ts";
 import type { StoredVm, VmStore } from "../../store/vm_store.ts";
@@ -25,8 +26,18 @@ const owner = (id: string) => ({ kind: VM, id });
 /** How long a forced stop may take before SIGKILL (QMP quit, then its wait). */
 const FORCE_QUIT_MS = 2000;
 
+/** What a start attaches beside the spec's own files: volumes, a seed, SSH facts. */
+export interface GuestLaunch {
+  volumes: VolumeDrive[];
+  seed?: string;
+  ssh?: T.SshAccess;
+}
+
 export class VmRunner {
   #runtimes = new Map<string, VmRuntime>();
+  /** Resolves a VM's volumes and cloud-init for a start; the VM controller sets it. */
+  guest: (vm: StoredVm, ports: T.PortForward[]) => Promise<GuestLaunch> = () =>
+    Promise.resolve({ volumes: [] });
   /** Set at daemon shutdown: a start cut short then leaves its QEMU to the next daemon. */
   #detached = false;
 
@@ -75,11 +86,13 @@ export class VmRunner {
     try {
       await checkVmSpecOnHost(vm.spec, this.host, this.config.data_dir);
       const ports = await this.#freshPorts(vm);
+      const guest = await this.guest(vm, ports);
       const prep = await prepareLaunch(
         { id, name: vm.meta.name, spec: vm.spec },
         ports,
         this.vmDir(id),
         this.host,
+        guest,
       );
       log.debug("starting qemu", { id, binary: prep.binary, args: prep.args.join(" ") });
       launched = await this.supervisor.launch({
@@ -100,6 +113,7 @@ export class VmRunner {
         started_at: now(),
         message: "",
         observed_generation: this.store.get(id)!.meta.generation,
+        ssh: guest.ssh ?? null,
       });
       // Started paused (-S) so the console and log miss nothing; now let it run.
       await rt.qmp.execute("cont");

@@ -16,7 +16,7 @@ export function toStatus(e: unknown, method: string): Partial<grpc.StatusObject>
 
 export function unary<Req, Res>(
   name: string,
-  fn: (req: Req) => Promise<Res> | Res,
+  fn: (req: Req, signal: AbortSignal) => Promise<Res> | Res,
 ): grpc.handleUnaryCall<Req, Res> {
   return unaryHandler(fn, {
     done: (ms) => log.debug("rpc", { method: name, ms }),

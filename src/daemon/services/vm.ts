@@ -28,6 +28,7 @@ export function vmService(vms: VmController): grpc.UntypedServiceImplementation 
       "RestartVm",
       (r: T.RestartVmRequest) => vms.restart(r.ref, r.force, timeoutOf(r)),
     ),
+    WaitVm: unary("WaitVm", (r: T.WaitVmRequest, signal) => vms.wait(r, signal)),
     Console: (call: grpc.ServerDuplexStream<T.ConsoleInput, T.ConsoleOutput>) =>
       consoleHandler(vms, call),
     GetSerialLog: (call: grpc.ServerWritableStream<T.GetSerialLogRequest, T.SerialLogChunk>) =>

@@ -3,6 +3,7 @@
 // requires_replace for forceNew attributes and blocks, with the resource's own hooks
 // before (derived values) and after (values only it can predict).
 import { type CtyValue, isUnknown, UNKNOWN } from "./cty.ts";
+import type * as P from "../../api/gen/tfplugin6.ts";
 import type { Path } from "./diagnostics.ts";
 import type { Obj, Resource } from "./resource.ts";
 import { applyDefaults } from "./schema.ts";
@@ -26,7 +27,7 @@ export function planResource(
   prior: Obj | null,
   proposed: Obj,
   config: Obj,
-): { planned: Obj; replace: Path[] } {
+): { planned: Obj; replace: Path[]; diagnostics: P.Diagnostic[] } {
   // Defaults apply wherever the configuration is null, not only on create: removing
   // `running = false` from a configuration means running again.
   const planned = applyDefaults(r.schema, proposed, config);
@@ -43,6 +44,7 @@ export function planResource(
   }
   const replacing = replace.length > 0;
   if (prior === null || replacing) { for (const a of computedOnly) planned[a.name] = UNKNOWN; }
-  r.modifyPlan?.(planned, { prior, config, replacing });
-  return { planned, replace };
+  const diagnostics: P.Diagnostic[] = [];
+  r.modifyPlan?.(planned, { prior, config, replacing, diagnostics });
+  return { planned, replace, diagnostics };
 }

@@ -20,6 +20,8 @@ export interface PlanContext {
   config: Obj;
   /** True when the plan replaces the object (a forceNew attribute changed). */
   replacing: boolean;
+  /** Plan-time errors (a change the resource cannot make), reported on their attribute. */
+  diagnostics: P.Diagnostic[];
 }
 
 export interface Resource {

@@ -7,7 +7,7 @@ import { ApiError, Status } from "../../api/errors.ts";
 import { checkUserFile } from "../../api/host_files.ts";
 import { defaultDataDir } from "../../api/client.ts";
 import { validateLabels, validateName } from "../../api/validate/common.ts";
-import { containsUnknown, type CtyValue, isUnknown, UNKNOWN } from "../framework/cty.ts";
+import { containsUnknown, type CtyValue, UNKNOWN } from "../framework/cty.ts";
 import { diag, errorDiag, type FieldMap } from "../framework/diagnostics.ts";
 import { changed } from "../framework/plan.ts";
 import type { ApplyResult, Obj, PlanContext, Resource } from "../framework/resource.ts";
@@ -27,7 +27,12 @@ const VM_FIELDS: FieldMap = [
   [/^spec\.boot\.kernel\.initrd_path$/, () => ["initrd"]],
   [/^spec\.boot\.kernel\.cmdline$/, () => ["cmdline"]],
   [/^spec\.boot\.disk\.path$/, () => ["boot_disk"]],
+  [/^spec\.boot\.volume\.volume$/, () => ["boot_volume"]],
   [/^spec\.boot$/, () => ["kernel"]],
+  [/^spec\.volumes\[(\d+)\]\.volume$/, (m) => ["volume", Number(m[1]), "volume_id"]],
+  [/^spec\.cloud_init\.(\w+)/, (m) => ["cloud_init", 0, m[1]]],
+  [/^spec\.cloud_init$/, () => ["cloud_init"]],
+  [/^spec\.wait_for\.(\w+)$/, (m) => ["wait_for", 0, m[1]]],
   [/^spec\.disks\[(\d+)\]\.(\w+)$/, (m) => ["disk", Number(m[1]), m[2]]],
   [/^spec\.network\.port_forwards\[(\d+)\]\.(\w+)$/, (m) => ["port_forward", Number(m[1]), m[2]]],
   [/^spec\.accelerator$/, () => ["accelerator"]],
@@ -47,12 +52,13 @@ async function validate(config: Obj): Promise<P.Diagnostic[]> {
   if (config.labels && !containsUnknown(config.labels)) {
     await check(() => validateLabels(labelsOf(config), "meta.labels"));
   }
-  if (
-    config.kernel && config.boot_disk && !isUnknown(config.kernel) && !isUnknown(config.boot_disk)
-  ) {
-    out.push(
-      diag("Conflicting boot sources", "set either kernel or boot_disk, not both", ["boot_disk"]),
-    );
+  const boots = ["kernel", "boot_disk", "boot_volume"].filter((k) => config[k] !== null);
+  if (boots.length > 1) {
+    out.push(diag(
+      "Conflicting boot sources",
+      `set one of kernel, boot_disk and boot_volume, not ${boots.join(" and ")}`,
+      [boots[1]],
+    ));
   }
   if ((config.initrd || config.cmdline) && config.kernel === null) {
     out.push(diag("Missing kernel", "initrd and cmdline need kernel", ["kernel"]));
@@ -78,6 +84,23 @@ async function validate(config: Obj): Promise<P.Diagnostic[]> {
     initrd: known(config.initrd, null),
     cmdline: known(config.cmdline, null),
     boot_disk: config.kernel ? null : known(config.boot_disk, null),
+    boot_volume: boots.length > 1 ? null : known(config.boot_volume, "unknown-boot-volume"),
+    volume: listOf(config.volume).map((v, i) => ({
+      volume_id: known(v.volume_id, `unknown-volume-${i}`),
+      read_only: known(v.read_only, false),
+    })),
+    cloud_init: listOf(config.cloud_init).map((c) => ({
+      user_data: known(c.user_data, null),
+      meta_data: known(c.meta_data, null),
+      network_config: known(c.network_config, null),
+      hostname: known(c.hostname, null),
+      ssh_authorized_keys: known(c.ssh_authorized_keys, null),
+      user: known(c.user, null),
+    })),
+    wait_for: listOf(config.wait_for).map((w) => ({
+      guest_port: known(w.guest_port, null),
+      serial: known(w.serial, null),
+    })),
     disk: listOf(config.disk).map((d) => ({
       path: known(d.path, "/unknown"),
       format: known(d.format, null),
@@ -142,6 +165,10 @@ function modifyPlan(planned: Obj, { prior, config, replacing }: PlanContext): vo
   const { state: _s, ...rest } = planned;
   const { state: _p, ...priorRest } = prior;
   if (changed(rest, { ...priorRest, timeouts: rest.timeouts })) planned.state = target;
+  if (listOf(planned.cloud_init).length && prior.ssh_host_key === null) {
+    planned.ssh_host_key = UNKNOWN; // made at the first start
+  }
+  if (!listOf(planned.cloud_init).length) planned.ssh_host_key = null;
   if (planned.running !== false && prior.running !== true) {
     // A start picks the accelerator (none yet if it never ran) and replaces an
     // allocated host port that another program took meanwhile.
@@ -220,7 +247,38 @@ async function create(client: InfrasimClient, planned: Obj): Promise<ApplyResult
     const state = objectFromVm(vm, planned);
     return { state, diagnostics: [errorDiag(e, `VM ${name} was created but did not start`)] };
   }
-  return checked(vm, planned);
+  return await ready(client, checked(vm, planned), planned, t0, timeoutS);
+}
+
+/**
+ * With wait_for, waits until the guest is ready, within what is left of the timeout.
+ * A guest that is not ready in time keeps its state (Terraform taints a new one).
+ */
+async function ready(
+  client: InfrasimClient,
+  res: ApplyResult,
+  planned: Obj,
+  t0: number,
+  timeoutS: number,
+): Promise<ApplyResult> {
+  if (res.diagnostics.length || !listOf(planned.wait_for).length || planned.running === false) {
+    return res;
+  }
+  const left = Math.max(1, Math.floor(timeoutS - (Date.now() - t0) / 1000));
+  try {
+    const vm = await client.waitVm({
+      ref: str(planned.id) || str(res.state!.id),
+      timeout_seconds: left,
+    }, {
+      timeoutSeconds: left + 10,
+    });
+    return { state: objectFromVm(vm, planned), diagnostics: [] };
+  } catch (e) {
+    return {
+      state: res.state,
+      diagnostics: [errorDiag(e, `VM ${str(planned.name)} is not ready`, VM_FIELDS)],
+    };
+  }
 }
 
 /** The state, with an error when the VM is not in the power state the plan wants. */
@@ -241,13 +299,15 @@ function checked(vm: Awaited<ReturnType<InfrasimClient["getVm"]>>, planned: Obj)
 }
 
 async function update(client: InfrasimClient, prior: Obj, planned: Obj): Promise<ApplyResult> {
+  const t0 = Date.now();
+  const timeoutS = timeoutSeconds(planned, "update");
   try {
     const vm = await client.updateVm({
       ref: str(prior.id),
       meta: { labels: labelsOf(planned) },
       spec: specFromObject(planned),
-    }, { timeoutSeconds: timeoutSeconds(planned, "update") });
-    return checked(vm, planned);
+    }, { timeoutSeconds: timeoutS });
+    return await ready(client, checked(vm, planned), planned, t0, timeoutS);
   } catch (e) {
     // Nothing was changed: keep the prior state.
     return { state: prior, diagnostics: [errorDiag(e, "Cannot update VM", VM_FIELDS)] };

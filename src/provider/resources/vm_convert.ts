@@ -25,6 +25,8 @@ export function labelsOf(o: Obj): Record<string, string> {
 /** The spec builder's input for a (known) configuration or plan object. */
 function inputFromObject(o: Obj): VmInput {
   const kernel = str(o.kernel);
+  const ci = listOf(o.cloud_init)[0];
+  const w = listOf(o.wait_for)[0];
   return {
     arch: str(o.arch) || undefined,
     machine: str(o.machine),
@@ -43,6 +45,24 @@ function inputFromObject(o: Obj): VmInput {
       protocol: str(p.protocol) || "tcp",
     })),
     running: o.running !== false,
+    bootVolume: str(o.boot_volume) || undefined,
+    volumes: listOf(o.volume).map((v) => ({
+      volume: str(v.volume_id),
+      readOnly: v.read_only === true,
+    })),
+    cloudInit: ci
+      ? {
+        user_data: str(ci.user_data),
+        meta_data: str(ci.meta_data),
+        network_config: str(ci.network_config),
+        hostname: str(ci.hostname),
+        ssh_authorized_keys: Array.isArray(ci.ssh_authorized_keys)
+          ? ci.ssh_authorized_keys.map((k) => str(k))
+          : [],
+        user: str(ci.user),
+      }
+      : undefined,
+    waitFor: w ? { guestPort: num(w.guest_port, "guest_port"), serial: str(w.serial) } : undefined,
   };
 }
 
@@ -97,6 +117,36 @@ export function objectFromVm(vm: T.Vm, prior: Obj | null): Obj {
       );
       return { guest_port: f.guest_port, host_port: got?.host_port ?? null, protocol: f.protocol };
     }),
+    boot_volume: s.boot?.volume ? s.boot.volume.volume : null,
+    volume: (s.volumes ?? []).map((v) => ({ volume_id: v.volume, read_only: v.read_only })),
+    cloud_init: s.cloud_init ? [cloudInitObject(s.cloud_init, listOf(p.cloud_init)[0])] : [],
+    wait_for: s.wait_for
+      ? [{
+        guest_port: s.wait_for.guest_port || null,
+        serial: same(s.wait_for.serial, listOf(p.wait_for)[0]?.serial, emptyStr),
+      }]
+      : [],
+    ssh_host_key: (s.cloud_init && st.ssh?.host_key) || null,
     timeouts: p.timeouts ?? null,
+  };
+}
+
+/** cloud_init as configured: keys read back in the prior's form (file() keeps a newline). */
+function cloudInitObject(ci: T.CloudInit, prior: Obj | undefined): Obj {
+  const emptyStr = (v: CtyValue) => v === "";
+  const priorKeys = Array.isArray(prior?.ssh_authorized_keys) ? prior.ssh_authorized_keys : [];
+  const keys = ci.ssh_authorized_keys.map((k, i) =>
+    typeof priorKeys[i] === "string" && (priorKeys[i] as string).trim() === k ? priorKeys[i] : k
+  );
+  const hostname = prior && str(prior.hostname).trim() === ci.hostname
+    ? prior.hostname
+    : ci.hostname;
+  return {
+    user_data: same(ci.user_data, prior?.user_data ?? null, emptyStr),
+    meta_data: same(ci.meta_data, prior?.meta_data ?? null, emptyStr),
+    network_config: same(ci.network_config, prior?.network_config ?? null, emptyStr),
+    hostname: same(hostname as string, prior?.hostname ?? null, emptyStr),
+    ssh_authorized_keys: keys.length ? keys : (prior?.ssh_authorized_keys ?? null),
+    user: ci.user,
   };
 }

@@ -2,6 +2,7 @@
 // computed values and requires_replace (the framework reads its flags).
 import { defaultArch } from "../../api/arch.ts";
 import { VM_DEFAULTS } from "../../api/validate/vm.ts";
+import { CLOUD_INIT_DEFAULTS } from "../../api/validate/guest.ts";
 import type { BlockDef } from "../framework/schema.ts";
 import { TIMEOUTS_BLOCK } from "../framework/timeouts.ts";
 
@@ -78,6 +79,13 @@ export const VM_SCHEMA: BlockDef = {
       description: "Absolute path of a qcow2/raw disk booted through UEFI (instead of `kernel`).",
     },
     {
+      name: "boot_volume",
+      type: "string",
+      optional: true,
+      description: "A volume (id or name) booted through UEFI. Updated in place; a running VM " +
+        "is restarted.",
+    },
+    {
       name: "labels",
       type: ["map", "string"],
       optional: true,
@@ -109,6 +117,12 @@ export const VM_SCHEMA: BlockDef = {
       type: "string",
       computed: true,
       description: "Path of the serial console log.",
+    },
+    {
+      name: "ssh_host_key",
+      type: "string",
+      computed: true,
+      description: "The guest's SSH host key (with cloud_init), made by the daemon: pin it.",
     },
     { name: "created_at", type: "string", computed: true, description: "RFC 3339 time." },
   ],
@@ -160,6 +174,97 @@ export const VM_SCHEMA: BlockDef = {
             computed: true,
             default: "tcp",
             description: "`tcp` or `udp`.",
+          },
+        ],
+      },
+    },
+    {
+      typeName: "volume",
+      nesting: "LIST",
+      block: {
+        description: "A data volume (virtio-blk). Updated in place; a running VM is restarted.",
+        attributes: [
+          { name: "volume_id", type: "string", required: true, description: "Volume id or name." },
+          {
+            name: "read_only",
+            type: "bool",
+            optional: true,
+            computed: true,
+            default: false,
+            description: "Attach read-only (then other VMs may read it too).",
+          },
+        ],
+      },
+    },
+    {
+      typeName: "cloud_init",
+      nesting: "LIST",
+      maxItems: 1,
+      block: {
+        description: "A NoCloud seed for the guest's cloud-init. Updated in place: the guest " +
+          "sees a change at its next boot.",
+        attributes: [
+          {
+            name: "user_data",
+            type: "string",
+            optional: true,
+            sensitive: true,
+            description: "user-data as is (a `#cloud-config`, a script, ...).",
+          },
+          {
+            name: "meta_data",
+            type: "string",
+            optional: true,
+            description: "YAML merged over the generated `instance-id` and `local-hostname`.",
+          },
+          {
+            name: "network_config",
+            type: "string",
+            optional: true,
+            description: "network-config (version 1 or 2); unset: the image's default (DHCP).",
+          },
+          {
+            name: "hostname",
+            type: "string",
+            optional: true,
+            description: "The guest's host name; defaults to the VM name.",
+          },
+          {
+            name: "ssh_authorized_keys",
+            type: ["list", "string"],
+            optional: true,
+            description:
+              "Public keys for `user`; none: the daemon's own key (for `infrasim vm ssh`).",
+          },
+          {
+            name: "user",
+            type: "string",
+            optional: true,
+            computed: true,
+            default: CLOUD_INIT_DEFAULTS.user,
+            description: "The login user made for the keys (with passwordless sudo).",
+          },
+        ],
+      },
+    },
+    {
+      typeName: "wait_for",
+      nesting: "LIST",
+      maxItems: 1,
+      block: {
+        description: "Create and update return only once the guest is ready (bounded by timeouts).",
+        attributes: [
+          {
+            name: "guest_port",
+            type: "number",
+            optional: true,
+            description: "A forwarded TCP guest port that answers (22: the SSH banner arrives).",
+          },
+          {
+            name: "serial",
+            type: "string",
+            optional: true,
+            description: "A regular expression seen on the serial console.",
           },
         ],
       },

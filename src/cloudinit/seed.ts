@@ -1,0 +1,67 @@
+// The files of a NoCloud seed, as a pure function of the VM's cloud-init input and the
+// keys the daemon holds. The user's user-data passes through untouched; what the daemon
+// adds (the pinned host key, the login user with its keys) goes into vendor-data, which
+// cloud-init merges under the user-data, so the user's own settings win.
+import { createHash } from "node:crypto";
+import { parse as parseYaml, stringify } from "yaml";
+import type { CloudInit } from "../api/gen/infrasim.v1.ts";
+
+export interface SeedInput {
+  vmId: string;
+  vmName: string;
+  cloudInit: CloudInit;
+  hostKey: { privateKey: string; publicKey: string };
+  /** The keys to authorize: the user's, or the data dir's own when the user gave none. */
+  authorizedKeys: string[];
+}
+
+export interface SeedFiles {
+  "meta-data": string;
+  "user-data": string;
+  "vendor-data": string;
+  "network-config"?: string;
+}
+
+/** Changes whenever the input does, so cloud-init runs again at the next boot. */
+export function instanceId(input: SeedInput): string {
+  const h = createHash("sha256").update(JSON.stringify([
+    input.vmId,
+    input.cloudInit,
+    input.hostKey.publicKey,
+    input.authorizedKeys,
+  ])).digest("hex");
+  return `iid-${input.vmId.slice(0, 8)}-${h.slice(0, 16)}`;
+}
+
+export function seedFiles(input: SeedInput): SeedFiles {
+  const ci = input.cloudInit;
+  const own = (ci.meta_data ? parseYaml(ci.meta_data) : null) ?? {};
+  const meta = {
+    "instance-id": instanceId(input),
+    "local-hostname": ci.hostname || input.vmName,
+    ...own,
+  };
+  const vendor = {
+    ssh_keys: {
+      ed25519_private: input.hostKey.privateKey,
+      ed25519_public: input.hostKey.publicKey.trim(),
+    },
+    users: [
+      "default",
+      {
+        name: ci.user,
+        shell: "/bin/bash",
+        sudo: "ALL=(ALL) NOPASSWD:ALL",
+        lock_passwd: true,
+        ssh_authorized_keys: input.authorizedKeys,
+      },
+    ],
+  };
+  const files: SeedFiles = {
+    "meta-data": stringify(meta),
+    "user-data": ci.user_data || "#cloud-config\n{}\n",
+    "vendor-data": `#cloud-config\n${stringify(vendor)}`,
+  };
+  if (ci.network_config) files["network-config"] = ci.network_config;
+  return files;
+}

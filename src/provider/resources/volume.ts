@@ -1,0 +1,186 @@
+// The infrasim_volume resource: a qcow2 volume, blank or an overlay of an image. size_gb
+// grows in place (also under a running VM); a smaller size is a plan-time error, never
+// a replacement that would lose the data.
+import type * as T from "../../api/gen/infrasim.v1.ts";
+import type { InfrasimClient } from "../../api/client.ts";
+import { ApiError, Status } from "../../api/errors.ts";
+import { validateLabels, validateName } from "../../api/validate/common.ts";
+import { normalizeVolumeSpec } from "../../api/validate/volume.ts";
+import type * as P from "../../api/gen/tfplugin6.ts";
+import { containsUnknown, isUnknown, toNumber, UNKNOWN } from "../framework/cty.ts";
+import { diag, errorDiag, type FieldMap } from "../framework/diagnostics.ts";
+import type { ApplyResult, Obj, Resource } from "../framework/resource.ts";
+import { type BlockDef, nullObject } from "../framework/schema.ts";
+import { TIMEOUTS_BLOCK, timeoutSeconds } from "../framework/timeouts.ts";
+import { labelsOf, str } from "./vm_convert.ts";
+
+const GIB = 1024 ** 3;
+const computed = (name: string, type: string, description: string) => ({
+  name,
+  type,
+  computed: true,
+  description,
+});
+
+export const VOLUME_SCHEMA: BlockDef = {
+  description: "A VM disk in infrasimd's data dir: blank, or a copy-on-write overlay of an image.",
+  attributes: [
+    computed("id", "string", "The volume's UUID."),
+    {
+      name: "name",
+      type: "string",
+      required: true,
+      forceNew: true,
+      description: "Unique name, a DNS label. Changing it replaces the volume.",
+    },
+    {
+      name: "image_id",
+      type: "string",
+      optional: true,
+      forceNew: true,
+      description: "The image (id or name) the volume is an overlay of; unset: a blank volume. " +
+        "Changing it replaces the volume.",
+    },
+    {
+      name: "size_gb",
+      type: "number",
+      optional: true,
+      computed: true,
+      description: "Size in GiB; required for a blank volume, defaults to the image's size. " +
+        "Growing it is an in-place update (a running VM's guest sees it at once); a smaller " +
+        "value is an error.",
+    },
+    { name: "labels", type: ["map", "string"], optional: true, description: "Labels." },
+    computed("size_bytes", "number", "The size a guest sees, in bytes."),
+    computed("attached_to", "string", "The id of the VM that uses it, empty when free."),
+    computed("path", "string", "The qcow2 file."),
+    computed("created_at", "string", "RFC 3339 time."),
+  ],
+  blocks: [TIMEOUTS_BLOCK],
+};
+
+const FIELDS: FieldMap = [
+  [/^meta\.name$/, () => ["name"]],
+  [/^meta\.labels/, () => ["labels"]],
+  [/^spec\.image$/, () => ["image_id"]],
+  [/^spec\.size_gb$/, () => ["size_gb"]],
+];
+
+export function objectFromVolume(v: T.Volume, prior: Obj | null): Obj {
+  const m = v.meta!, st = v.status!;
+  const priorLabels = prior?.labels as Record<string, string> | null | undefined;
+  const labels = Object.keys(m.labels).length > 0
+    ? m.labels
+    : priorLabels && Object.keys(priorLabels).length === 0
+    ? priorLabels
+    : null;
+  return {
+    id: m.id,
+    name: m.name,
+    image_id: v.spec!.image || null,
+    size_gb: Math.ceil(st.size_bytes / GIB),
+    labels,
+    size_bytes: st.size_bytes,
+    attached_to: st.attached_to,
+    path: st.path,
+    created_at: m.created_at,
+    timeouts: prior?.timeouts ?? null,
+  };
+}
+
+const sizeOf = (o: Obj) => {
+  const n = isUnknown(o.size_gb) ? undefined : toNumber(o.size_gb, "size_gb");
+  return typeof n === "number" ? n : 0;
+};
+
+function validate(config: Obj): P.Diagnostic[] {
+  const out: P.Diagnostic[] = [];
+  const check = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      out.push(errorDiag(e, "Invalid configuration", FIELDS));
+    }
+  };
+  if (typeof config.name === "string") check(() => validateName(config.name, "meta.name"));
+  if (config.labels && !containsUnknown(config.labels)) {
+    check(() => validateLabels(labelsOf(config), "meta.labels"));
+  }
+  if (!isUnknown(config.image_id) && !isUnknown(config.size_gb)) {
+    check(() => normalizeVolumeSpec({ image: str(config.image_id), size_gb: sizeOf(config) }));
+  }
+  return out;
+}
+
+async function create(client: InfrasimClient, planned: Obj): Promise<ApplyResult> {
+  try {
+    const v = await client.createVolume({
+      meta: { name: str(planned.name), labels: labelsOf(planned) },
+      spec: { image: str(planned.image_id), size_gb: sizeOf(planned) },
+    }, { timeoutSeconds: timeoutSeconds(planned, "create") });
+    return { state: objectFromVolume(v, planned), diagnostics: [] };
+  } catch (e) {
+    return { state: null, diagnostics: [errorDiag(e, "Cannot create volume", FIELDS)] };
+  }
+}
+
+export const volumeResource: Resource = {
+  typeName: "infrasim_volume",
+  schema: VOLUME_SCHEMA,
+  fields: FIELDS,
+  validate,
+  modifyPlan(planned, { prior, replacing, diagnostics }) {
+    if (!prior || replacing) {
+      if (planned.size_gb === null) planned.size_gb = UNKNOWN;
+      return;
+    }
+    // Unset size_gb keeps the current size (it is computed).
+    if (planned.size_gb === null) planned.size_gb = prior.size_gb;
+    const want = sizeOf(planned), have = sizeOf(prior);
+    if (want && want < have) {
+      diagnostics.push(diag(
+        "Volumes cannot shrink",
+        `size_gb ${want} is smaller than the volume's ${have} GiB; shrinking would lose data. ` +
+          `Grow it, or replace the volume on purpose (terraform apply -replace=...)`,
+        ["size_gb"],
+      ));
+    }
+    if (want !== have) {
+      planned.size_bytes = want * GIB;
+    }
+  },
+  create,
+  async update(client, prior, planned) {
+    try {
+      const v = await client.updateVolume({
+        ref: str(prior.id),
+        meta: { labels: labelsOf(planned) },
+        spec: { image: str(prior.image_id), size_gb: sizeOf(planned) },
+      }, { timeoutSeconds: timeoutSeconds(planned, "update") });
+      return { state: objectFromVolume(v, planned), diagnostics: [] };
+    } catch (e) {
+      return { state: prior, diagnostics: [errorDiag(e, "Cannot update volume", FIELDS)] };
+    }
+  },
+  async delete(client, prior) {
+    try {
+      await client.deleteVolume(str(prior.id), { timeoutSeconds: timeoutSeconds(prior, "delete") });
+    } catch (e) {
+      if (!(e instanceof ApiError && e.code === Status.NOT_FOUND)) {
+        return { state: prior, diagnostics: [errorDiag(e, "Cannot delete volume")] };
+      }
+    }
+    return { state: null, diagnostics: [] };
+  },
+  async read(client, current) {
+    try {
+      return objectFromVolume(await client.getVolume(str(current.id)), current);
+    } catch (e) {
+      if (e instanceof ApiError && e.code === Status.NOT_FOUND) return null;
+      throw e;
+    }
+  },
+  async importState(client, ref) {
+    return objectFromVolume(await client.getVolume(ref), nullObject(VOLUME_SCHEMA));
+  },
+};
