@@ -99,7 +99,8 @@ export async function runCli(argv: string[]): Promise<number> {
     };
     follow(program);
     await program.parseAsync(argv, { from: "user" });
-    return 0;
+    // A command that ran another program (vm ssh) passes on its exit code.
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof UsageError) {

@@ -80,8 +80,10 @@ export function formatVm(v: T.Vm): string {
       "Cloud-init",
       ci
         ? `user ${ci.user}, hostname ${ci.hostname || m.name}, ${
-          ci.ssh_authorized_keys.length || "the daemon's"
-        } key(s)${ci.user_data ? ", user-data" : ""}`
+          ci.ssh_authorized_keys.length
+            ? `${ci.ssh_authorized_keys.length} key(s)`
+            : "the daemon's key"
+        }${ci.user_data ? ", user-data" : ""}`
         : "-",
     ],
     [

@@ -3,7 +3,13 @@
 // trusted on first use and never added to the user's own known_hosts.
 import type { SshAccess } from "../api/gen/infrasim.v1.ts";
 
-export function sshArgs(a: SshAccess, user: string, command: string[]): string[] {
+/** batch: no terminal to ask on, so never prompt (a refused key fails at once). */
+export function sshArgs(
+  a: SshAccess,
+  user: string,
+  command: string[],
+  batch = false,
+): string[] {
   const args = [
     "-p",
     String(a.host_port),
@@ -19,6 +25,7 @@ export function sshArgs(a: SshAccess, user: string, command: string[]): string[]
     "ConnectTimeout=15",
   ];
   if (a.identity_path) args.push("-i", a.identity_path, "-o", "IdentitiesOnly=yes");
+  if (batch) args.push("-o", "BatchMode=yes");
   args.push(`${user}@127.0.0.1`);
   if (command.length) args.push("--", ...command);
   return args;

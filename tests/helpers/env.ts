@@ -40,6 +40,21 @@ export function guest(arch: "x86_64" | "aarch64"): Guest {
   };
 }
 
+/**
+ * The real Debian 12 cloud image (tasks/debian_image.sh, cached outside the work tree
+ * keyed by its recipe; the test task builds it first, so this only looks it up).
+ */
+export function debianImage(arch: "x86_64" | "aarch64" = "x86_64"): string {
+  const r = spawnSync("bash", [join(ROOT, "tasks/debian_image.sh"), arch], {
+    encoding: "utf8",
+    timeout: 30 * 60_000,
+  });
+  if (r.status !== 0) {
+    throw new Error(`tasks/debian_image.sh ${arch} failed: ${r.stderr.slice(-2000)}`);
+  }
+  return r.stdout.trim();
+}
+
 /** `infrasim vm create` flags that boot a test guest directly (256 MiB). */
 export function guestCliArgs(g: Guest): string[] {
   return [

@@ -2,6 +2,7 @@
 // strictly), and wait until a VM is ready.
 import type { Command } from "@commander-js/extra-typings";
 import { spawn } from "node:child_process";
+import { constants } from "node:os";
 import type { InfrasimClient } from "../../api/client.ts";
 import { failedPrecondition } from "../../api/errors.ts";
 import type * as T from "../../api/gen/infrasim.v1.ts";
@@ -52,12 +53,20 @@ export function vmSshCommands(vm: Command, ctx: Ctx): void {
       if (!a.host_port) {
         throw failedPrecondition(`vm ${name} forwards no guest port 22 (add --port 22)`);
       }
-      const code = await new Promise<number>((resolve, reject) => {
-        const child = spawn("ssh", sshArgs(a, o.user ?? a.user, command), { stdio: "inherit" });
-        child.on("error", (e) => reject(new Error(`cannot run ssh: ${e.message}`)));
-        child.on("exit", (c, sig) => resolve(c ?? (sig ? 128 + 1 : 1)));
-      });
-      process.exitCode = code;
+      // Ctrl-C belongs to ssh (and the remote command) while it runs.
+      const ignore = () => {};
+      process.on("SIGINT", ignore);
+      try {
+        process.exitCode = await new Promise<number>((resolve, reject) => {
+          const child = spawn("ssh", sshArgs(a, o.user ?? a.user, command, !process.stdin.isTTY), {
+            stdio: "inherit",
+          });
+          child.on("error", (e) => reject(new Error(`cannot run ssh: ${e.message}`)));
+          child.on("exit", (c, sig) => resolve(c ?? 128 + (sig ? constants.signals[sig] : 1)));
+        });
+      } finally {
+        process.off("SIGINT", ignore);
+      }
     });
 
   vm.command("wait").description("wait until a running VM is ready (its wait_for, or as given)")
