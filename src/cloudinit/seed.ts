@@ -53,7 +53,7 @@ export function seedFiles(input: SeedInput): SeedFiles {
         shell: "/bin/bash",
         sudo: "ALL=(ALL) NOPASSWD:ALL",
         lock_passwd: true,
-        ssh_authorized_keys: input.authorizedKeys,
+        ssh_authorized_keys: input.authorizedKeys.map((k) => k.trim()),
       },
     ],
   };

@@ -86,7 +86,8 @@ export function normalizeCloudInit(
         `${quote(key)} is not an OpenSSH public key (one line, "ssh-ed25519 AAAA... comment")`,
       );
     }
-    return key;
+    // Kept as given (file() keeps the newline), so Terraform reads back what it sent.
+    return k;
   });
   if (keys.length > 64) throw invalid(`${f}.ssh_authorized_keys`, "at most 64 keys");
   const user = (ci.user ?? "").trim() || CLOUD_INIT_DEFAULTS.user;
