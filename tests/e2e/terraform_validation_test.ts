@@ -87,6 +87,26 @@ const CASES: Array<[string, (base: string) => string, string]> = [
     'labels = { "bad key" = "x" }',
   ],
   [
+    "boot_volume beside kernel",
+    (b) => b.replace("memory_mb = 256", 'memory_mb = 256\n  boot_volume = "root"'),
+    'boot_volume = "root"',
+  ],
+  [
+    "not an ssh key",
+    (b) => b.replace("}\n", '  cloud_init {\n    ssh_authorized_keys = ["hunter2"]\n  }\n}\n'),
+    'ssh_authorized_keys = ["hunter2"]',
+  ],
+  [
+    "a host name with an underscore",
+    (b) => b.replace("}\n", '  cloud_init {\n    hostname = "web_1"\n  }\n}\n'),
+    'hostname = "web_1"',
+  ],
+  [
+    "wait_for a port that is not forwarded",
+    (b) => b.replace("}\n", "  wait_for {\n    guest_port = 22\n  }\n}\n"),
+    "guest_port = 22",
+  ],
+  [
     "bad timeout",
     (b) => b.replace("}\n", '  timeouts {\n    create = "soon"\n  }\n}\n'),
     'create = "soon"',
@@ -240,3 +260,23 @@ Deno.test({
     c.close();
   },
 });
+
+e2eTest(
+  "terraform: a blank infrasim_volume without size_gb is an error on the attribute",
+  async (d) => {
+    const ws = new Workspace(d);
+    try {
+      ws.write(`resource "infrasim_volume" "v" {\n  name = "data"\n}\n`);
+      const r = await ws.run("plan");
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /Invalid size_gb[\s\S]*is required for a blank volume/);
+      ws.write(`resource "infrasim_volume" "v" {\n  name    = "data"\n  size_gb = 0\n}\n`);
+      const z = await ws.run("plan");
+      assert.equal(z.code, 1);
+      assert.match(z.stderr, /size_gb/);
+      assert.deepEqual(await d.client.listVolumes(), []);
+    } finally {
+      ws.cleanup();
+    }
+  },
+);
