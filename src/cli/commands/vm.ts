@@ -26,8 +26,15 @@ export function vmCommands(vm: Command, ctx: Ctx): void {
     .action(async (refs, o) => {
       const client = await ctx.client();
       for (const ref of refs) {
+        const vm = ctx.format() === "table" ? await client.getVm(ref) : undefined;
         const r = await client.deleteVm(ref, { force: !!o.force });
-        ctx.print(render(ctx.format(), r, () => `deleted ${ref} (${r.id})`));
+        const s = vm?.spec;
+        const kept = [s?.boot?.volume?.volume, ...(s?.volumes ?? []).map((v) => v.volume)]
+          .filter(Boolean);
+        const note = kept.length
+          ? `; its volumes are kept: ${kept.join(", ")} (infrasim volume delete ${kept.join(" ")})`
+          : "";
+        ctx.print(render(ctx.format(), r, () => `deleted ${ref} (${r.id})${note}`));
       }
     });
 

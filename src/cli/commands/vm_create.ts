@@ -3,6 +3,7 @@
 import type { Command } from "@commander-js/extra-typings";
 import { readFile } from "node:fs/promises";
 import { defaultArch } from "../../api/arch.ts";
+import { ApiError } from "../../api/errors.ts";
 import type * as T from "../../api/gen/infrasim.v1.ts";
 import { type PortInput, vmSpecFromInput } from "../../api/specs.ts";
 import { parseSizeGb } from "../../api/validate/volume.ts";
@@ -88,7 +89,8 @@ export function vmCreateCommand(vm: Command, ctx: Ctx): void {
         .filter(Boolean);
       if (boots.length > 1) throw new UsageError(`${boots.join(" and ")}: give one boot source`);
       if (o.diskSize && !o.image) throw new UsageError("--disk-size needs --image");
-      const sizeGb = o.diskSize ? parseSizeGb(o.diskSize, "--disk-size") : 0;
+      let sizeGb = 0;
+      localUsage(() => void (sizeGb = o.diskSize ? parseSizeGb(o.diskSize, "--disk-size") : 0));
       const disks = (o.disk ?? []).map(parseDisk);
       const bootDisk = o.kernel || o.image || o.bootVolume ? undefined : disks.shift()?.path;
       const keys = await Promise.all((o.sshKey ?? []).map((f) => readUserFile("--ssh-key", f)));
@@ -144,6 +146,13 @@ export function vmCreateCommand(vm: Command, ctx: Ctx): void {
         await client.createVolume({
           meta: { name: volumeName, labels: { "infrasim.dev/vm": o.name } },
           spec: { image: o.image, size_gb: sizeGb },
+        }).catch((e) => {
+          // Said in this command's flags: the volume is made for --image and --disk-size.
+          if (e instanceof ApiError) {
+            e.message = e.message.replace(/^spec\.size_gb: /, "--disk-size: ")
+              .replace(/^spec\.image: /, "--image: ");
+          }
+          throw e;
         });
       }
       let v: T.Vm;

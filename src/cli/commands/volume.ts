@@ -2,7 +2,7 @@
 import type { Command } from "@commander-js/extra-typings";
 import { parseSizeGb } from "../../api/validate/volume.ts";
 import type { Ctx } from "../context.ts";
-import { collect, parseKeyValues, UsageError } from "../flags.ts";
+import { collect, localUsage, parseKeyValues, UsageError } from "../flags.ts";
 import { formatVolume, formatVolumeTable, render } from "../output.ts";
 
 export function volumeCommands(volume: Command, ctx: Ctx): void {
@@ -20,7 +20,8 @@ export function volumeCommands(volume: Command, ctx: Ctx): void {
     )
     .action(async (o) => {
       if (!o.name) throw new UsageError("required option '--name <name>' not specified");
-      const size = o.size ? parseSizeGb(o.size, "--size") : 0;
+      let size = 0;
+      localUsage(() => void (size = o.size ? parseSizeGb(o.size, "--size") : 0));
       if (!o.image && !size) {
         throw new UsageError("--size is required for a blank volume (no --image)");
       }
@@ -48,7 +49,8 @@ export function volumeCommands(volume: Command, ctx: Ctx): void {
     .argument("<volume>", "id or name")
     .argument("<size>", "the new size, e.g. 16G")
     .action(async (ref, sizeText) => {
-      const size = parseSizeGb(sizeText, "<size>");
+      let size = 0;
+      localUsage(() => void (size = parseSizeGb(sizeText, "<size>")));
       const client = await ctx.client();
       const cur = await client.getVolume(ref);
       const v = await client.updateVolume({
