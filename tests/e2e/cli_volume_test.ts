@@ -5,7 +5,7 @@ import { e2eTest, guest, guestCliArgs } from "../helpers/env.ts";
 
 const G = guest("x86_64");
 
-e2eTest("cli: volume create|list|get|resize|delete", async (d) => {
+e2eTest("cli: volume create|list|get|resize|delete", (d) => {
   const run = (...args: string[]) => d.cli(args);
   let r = run("volume", "create", "--name", "data", "--size", "2G");
   assert.equal(r.code, 0, r.stderr);
@@ -38,7 +38,7 @@ e2eTest("cli: volume create|list|get|resize|delete", async (d) => {
   assert.match(run("volume", "list").stdout, /No volumes\./);
 });
 
-e2eTest("cli: vm create --image makes <name>-root, and removes it when the VM fails", async (d) => {
+e2eTest("cli: vm create --image makes <name>-root, and removes it when the VM fails", (d) => {
   const run = (...args: string[]) => d.cli(args);
   assert.equal(run("image", "import", "--name", "tiny", G.disk).code, 0);
   let r = run("vm", "create", "--name", "a", "--image", "tiny", "--disk-size", "1G");
