@@ -17,7 +17,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 # (it installs any further build packages it needs itself), and the shells whose
 # completion the tests try for real.
 APT_PACKAGES=(qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64
-  xorriso busybox-static cpio xz-utils curl tmux bash-completion zsh fish)
+  xorriso busybox-static cpio xz-utils curl openssh-client tmux bash-completion zsh fish)
 if [ "$(uname -s)" = Linux ] && command -v dpkg-query >/dev/null; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do

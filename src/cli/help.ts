@@ -30,7 +30,7 @@ bash, zsh and fish: infrasim completion --help.`;
 export const CREATE_EXAMPLES = `
 Examples:
   # a cloud image with its own 8 GiB copy-on-write disk; log in with your key
-  infrasim vm create --name web --image debian-12 --disk-size 8G \
+  infrasim vm create --name web --image debian-12 --disk-size 8G \\
     --ssh-key ~/.ssh/id_ed25519.pub --memory 1024 --wait
   infrasim vm ssh web -- uname -a
 

@@ -25,7 +25,7 @@ e2eTest("cli: volume create|list|get|resize|delete", (d) => {
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    /^error: INVALID_ARGUMENT: --size: cannot shrink volume "data" from 3 GiB to 1 GiB/,
+    /^error: INVALID_ARGUMENT: <size>: cannot shrink volume "data" from 3 GiB to 1 GiB/,
   );
   r = run("volume", "create", "--name", "x");
   assert.equal(r.code, 2);

@@ -331,3 +331,22 @@ Deno.test("planVm update: a new forward gets an unknown host_port, existing ones
     { guest_port: 80, host_port: UNKNOWN, protocol: "tcp" },
   ]);
 });
+
+Deno.test("planVm update: a stopped VM with cloud_init plans empty (no host key until it starts)", () => {
+  const ci = {
+    user_data: null,
+    meta_data: null,
+    network_config: null,
+    hostname: null,
+    ssh_authorized_keys: null,
+    user: null,
+  };
+  const cfg = config({ running: false, cloud_init: [ci] });
+  const prior = created(cfg);
+  assert.equal(prior.ssh_host_key, null);
+  const { planned } = planVm(prior, proposedFor(prior, cfg), cfg);
+  assert.deepEqual(planned, prior);
+  // Started, it gets one: known after apply.
+  const on = config({ running: true, cloud_init: [ci] });
+  assert.equal(planVm(prior, proposedFor(prior, on), on).planned.ssh_host_key, UNKNOWN);
+});

@@ -110,7 +110,7 @@ export function normalizeWaitFor(
   field: string,
 ): T.WaitFor | null {
   if (!w || (!w.guest_port && !w.serial)) return null;
-  const f = `${field}.wait_for`;
+  const f = field ? `${field}.wait_for` : "wait_for";
   const guest_port = w.guest_port ? intIn(w.guest_port, LIMITS.port, `${f}.guest_port`) : 0;
   if (guest_port && !forwards.some((p) => p.protocol === "tcp" && p.guest_port === guest_port)) {
     throw invalid(

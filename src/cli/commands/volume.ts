@@ -1,5 +1,6 @@
 // `infrasim volume create|list|get|resize|delete`.
 import type { Command } from "@commander-js/extra-typings";
+import { ApiError } from "../../api/errors.ts";
 import { parseSizeGb } from "../../api/validate/volume.ts";
 import type { Ctx } from "../context.ts";
 import { collect, localUsage, parseKeyValues, UsageError } from "../flags.ts";
@@ -53,10 +54,11 @@ export function volumeCommands(volume: Command, ctx: Ctx): void {
       localUsage(() => void (size = parseSizeGb(sizeText, "<size>")));
       const client = await ctx.client();
       const cur = await client.getVolume(ref);
-      const v = await client.updateVolume({
-        ref,
-        spec: { image: cur.spec!.image, size_gb: size },
-      });
+      const v = await client.updateVolume({ ref, spec: { image: cur.spec!.image, size_gb: size } })
+        .catch((e) => {
+          if (e instanceof ApiError) e.message = e.message.replace(/^spec\.size_gb: /, "<size>: ");
+          throw e;
+        });
       ctx.print(render(ctx.format(), v, () => formatVolume(v)));
     });
 

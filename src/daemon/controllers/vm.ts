@@ -147,7 +147,7 @@ export class VmController {
         throw invalid("meta.name", "cannot be changed; create a new VM instead");
       }
       const { labels, annotations } = metaMaps(req.meta, cur.meta);
-      const spec = normalizeVmSpec(req.spec);
+      const spec = keepAutoPorts(normalizeVmSpec(req.spec), cur.spec, this.store.ports(id));
       // An unspecified power state keeps the current one.
       if (!req.spec?.power_state || req.spec.power_state === "POWER_STATE_UNSPECIFIED") {
         spec.power_state = cur.spec.power_state;
@@ -296,6 +296,25 @@ export class VmController {
   detachAll(): void {
     this.runner.detachAll();
   }
+}
+
+/**
+ * A forward sent back with the host port the daemon allocated for it (what a client read
+ * from the status) is still an allocated one: stored as 0, so that it is not a change
+ * that restarts the VM, and stays free to move if another program takes the port.
+ */
+function keepAutoPorts(spec: T.VmSpec, cur: T.VmSpec, held: T.PortForward[]): T.VmSpec {
+  const auto = (p: T.PortForward) =>
+    cur.network?.port_forwards.some((c) =>
+      c.protocol === p.protocol && c.guest_port === p.guest_port && c.host_port === 0
+    ) &&
+    held.some((h) =>
+      h.protocol === p.protocol && h.guest_port === p.guest_port && h.host_port === p.host_port
+    );
+  const port_forwards = spec.network!.port_forwards.map((p) =>
+    p.host_port && auto(p) ? { ...p, host_port: 0 } : p
+  );
+  return { ...spec, network: { ...spec.network!, port_forwards } };
 }
 
 function emptyStatus(serialLog: string): T.VmStatus {

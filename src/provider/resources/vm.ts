@@ -165,7 +165,9 @@ function modifyPlan(planned: Obj, { prior, config, replacing }: PlanContext): vo
   const { state: _s, ...rest } = planned;
   const { state: _p, ...priorRest } = prior;
   if (changed(rest, { ...priorRest, timeouts: rest.timeouts })) planned.state = target;
-  if (listOf(planned.cloud_init).length && prior.ssh_host_key === null) {
+  if (
+    listOf(planned.cloud_init).length && prior.ssh_host_key === null && planned.running !== false
+  ) {
     planned.ssh_host_key = UNKNOWN; // made at the first start
   }
   if (!listOf(planned.cloud_init).length) planned.ssh_host_key = null;
