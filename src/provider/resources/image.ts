@@ -7,6 +7,7 @@ import { validateLabels, validateName } from "../../api/validate/common.ts";
 import { containsUnknown } from "../framework/cty.ts";
 import { diag, errorDiag, type FieldMap } from "../framework/diagnostics.ts";
 import type { ApplyResult, Obj, Resource } from "../framework/resource.ts";
+import { deleteObject, labelsLike, readObject } from "../framework/crud.ts";
 import { type BlockDef, nullObject } from "../framework/schema.ts";
 import { TIMEOUTS_BLOCK, timeoutSeconds } from "../framework/timeouts.ts";
 import { labelsOf, str } from "./vm_convert.ts";
@@ -68,13 +69,7 @@ const FIELDS: FieldMap = [
 
 export function objectFromImage(i: T.Image, prior: Obj | null): Obj {
   const m = i.meta!, st = i.status!;
-  const priorLabels = prior?.labels as Record<string, string> | null | undefined;
-  // Empty labels read back as the prior's form (null or {}).
-  const labels = Object.keys(m.labels).length > 0
-    ? m.labels
-    : priorLabels && Object.keys(priorLabels).length === 0
-    ? priorLabels
-    : null;
+  const labels = labelsLike(m.labels, prior);
   const sha256 = i.spec!.sha256 || null;
   return {
     id: m.id,
@@ -161,24 +156,14 @@ export const imageResource: Resource = {
       return { state: prior, diagnostics: [errorDiag(e, "Cannot update image", FIELDS)] };
     }
   },
-  async delete(client, prior) {
-    try {
-      await client.deleteImage(str(prior.id), { timeoutSeconds: timeoutSeconds(prior, "delete") });
-    } catch (e) {
-      if (!(e instanceof ApiError && e.code === Status.NOT_FOUND)) {
-        return { state: prior, diagnostics: [errorDiag(e, "Cannot delete image")] };
-      }
-    }
-    return { state: null, diagnostics: [] };
-  },
-  async read(client, current) {
-    try {
-      return objectFromImage(await client.getImage(str(current.id)), current);
-    } catch (e) {
-      if (e instanceof ApiError && e.code === Status.NOT_FOUND) return null;
-      throw e;
-    }
-  },
+  delete: (client, prior) =>
+    deleteObject(
+      () => client.deleteImage(str(prior.id), { timeoutSeconds: timeoutSeconds(prior, "delete") }),
+      prior,
+      "image",
+    ),
+  read: (client, current) =>
+    readObject(() => client.getImage(str(current.id)), (v) => objectFromImage(v, current)),
   async importState(client, ref) {
     return objectFromImage(await client.getImage(ref), nullObject(IMAGE_SCHEMA));
   },

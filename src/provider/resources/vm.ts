@@ -12,6 +12,7 @@ import { diag, errorDiag, type FieldMap } from "../framework/diagnostics.ts";
 import { changed } from "../framework/plan.ts";
 import type { ApplyResult, Obj, PlanContext, Resource } from "../framework/resource.ts";
 import { timeoutSeconds } from "../framework/timeouts.ts";
+import { deleteObject, readObject } from "../framework/crud.ts";
 import { nullObject } from "../framework/schema.ts";
 import { VM_SCHEMA } from "./vm_schema.ts";
 import { labelsOf, listOf, objectFromVm, specFromObject, str } from "./vm_convert.ts";
@@ -316,18 +317,16 @@ async function update(client: InfrasimClient, prior: Obj, planned: Obj): Promise
   }
 }
 
-async function remove(client: InfrasimClient, prior: Obj): Promise<ApplyResult> {
-  try {
-    await client.deleteVm(str(prior.id), {
-      force: true,
-      timeoutSeconds: timeoutSeconds(prior, "delete"),
-    });
-  } catch (e) {
-    if (!(e instanceof ApiError && e.code === Status.NOT_FOUND)) {
-      return { state: prior, diagnostics: [errorDiag(e, "Cannot delete VM")] };
-    }
-  }
-  return { state: null, diagnostics: [] };
+function remove(client: InfrasimClient, prior: Obj): Promise<ApplyResult> {
+  return deleteObject(
+    () =>
+      client.deleteVm(str(prior.id), {
+        force: true,
+        timeoutSeconds: timeoutSeconds(prior, "delete"),
+      }),
+    prior,
+    "VM",
+  );
 }
 
 export const vmResource: Resource = {
@@ -340,14 +339,8 @@ export const vmResource: Resource = {
   create,
   update,
   delete: remove,
-  async read(client, current) {
-    try {
-      return objectFromVm(await client.getVm(str(current.id)), current);
-    } catch (e) {
-      if (e instanceof ApiError && e.code === Status.NOT_FOUND) return null;
-      throw e;
-    }
-  },
+  read: (client, current) =>
+    readObject(() => client.getVm(str(current.id)), (v) => objectFromVm(v, current)),
   async importState(client, ref) {
     return objectFromVm(await client.getVm(ref), { ...nullObject(VM_SCHEMA) });
   },

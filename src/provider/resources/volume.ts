@@ -3,13 +3,13 @@
 // a replacement that would lose the data.
 import type * as T from "../../api/gen/infrasim.v1.ts";
 import type { InfrasimClient } from "../../api/client.ts";
-import { ApiError, Status } from "../../api/errors.ts";
 import { validateLabels, validateName } from "../../api/validate/common.ts";
 import { normalizeVolumeSpec } from "../../api/validate/volume.ts";
 import type * as P from "../../api/gen/tfplugin6.ts";
 import { containsUnknown, isUnknown, toNumber, UNKNOWN } from "../framework/cty.ts";
 import { diag, errorDiag, type FieldMap } from "../framework/diagnostics.ts";
 import type { ApplyResult, Obj, Resource } from "../framework/resource.ts";
+import { deleteObject, labelsLike, readObject } from "../framework/crud.ts";
 import { type BlockDef, nullObject } from "../framework/schema.ts";
 import { TIMEOUTS_BLOCK, timeoutSeconds } from "../framework/timeouts.ts";
 import { labelsOf, str } from "./vm_convert.ts";
@@ -68,12 +68,7 @@ const FIELDS: FieldMap = [
 
 export function objectFromVolume(v: T.Volume, prior: Obj | null): Obj {
   const m = v.meta!, st = v.status!;
-  const priorLabels = prior?.labels as Record<string, string> | null | undefined;
-  const labels = Object.keys(m.labels).length > 0
-    ? m.labels
-    : priorLabels && Object.keys(priorLabels).length === 0
-    ? priorLabels
-    : null;
+  const labels = labelsLike(m.labels, prior);
   return {
     id: m.id,
     name: m.name,
@@ -162,24 +157,14 @@ export const volumeResource: Resource = {
       return { state: prior, diagnostics: [errorDiag(e, "Cannot update volume", FIELDS)] };
     }
   },
-  async delete(client, prior) {
-    try {
-      await client.deleteVolume(str(prior.id), { timeoutSeconds: timeoutSeconds(prior, "delete") });
-    } catch (e) {
-      if (!(e instanceof ApiError && e.code === Status.NOT_FOUND)) {
-        return { state: prior, diagnostics: [errorDiag(e, "Cannot delete volume")] };
-      }
-    }
-    return { state: null, diagnostics: [] };
-  },
-  async read(client, current) {
-    try {
-      return objectFromVolume(await client.getVolume(str(current.id)), current);
-    } catch (e) {
-      if (e instanceof ApiError && e.code === Status.NOT_FOUND) return null;
-      throw e;
-    }
-  },
+  delete: (client, prior) =>
+    deleteObject(
+      () => client.deleteVolume(str(prior.id), { timeoutSeconds: timeoutSeconds(prior, "delete") }),
+      prior,
+      "volume",
+    ),
+  read: (client, current) =>
+    readObject(() => client.getVolume(str(current.id)), (v) => objectFromVolume(v, current)),
   async importState(client, ref) {
     return objectFromVolume(await client.getVolume(ref), nullObject(VOLUME_SCHEMA));
   },
