@@ -29,6 +29,8 @@ const VM_REF_COMMANDS = new Set([
   "port",
   "logs",
   "console",
+  "ssh",
+  "wait",
 ]);
 
 /** ListVms is only worth its round trip while TAB waits if it answers at once. */

@@ -41,7 +41,7 @@ Deno.test({
 
 e2eTest("completion: commands, options and the daemon's VM names", async (d) => {
   for (const name of ["web", "db"]) assert.equal(d.cli(["vm", "create", "--name", name]).code, 0);
-  assert.deepEqual(complete(d, "").slice(0, 4), ["status", "vm", "image", "completion"]);
+  assert.deepEqual(complete(d, "").slice(0, 5), ["status", "vm", "image", "volume", "completion"]);
   const vm = complete(d, "vm", "");
   for (const c of ["list", "create", "start", "stop", "delete", "console", "logs"]) {
     assert.ok(vm.includes(c), c);
@@ -51,6 +51,7 @@ e2eTest("completion: commands, options and the daemon's VM names", async (d) => 
   assert.deepEqual(complete(d, "vm", "start", "w"), ["web"]);
   assert.deepEqual(complete(d, "vm", "rm", "-f", "").sort(), ["db", "web"], "an alias");
   assert.deepEqual(complete(d, "vm", "console", "d"), ["db"]);
+  assert.deepEqual(complete(d, "vm", "ssh", "w"), ["web"]);
   assert.match(d.cli(["complete", "--", "vm", "start", ""]).stdout, /^web\tPENDING$/m);
   assert.deepEqual(complete(d, "-o", ""), ["table", "json", "yaml"]);
   assert.ok(complete(d, "vm", "create", "--ar").includes("--arch"));

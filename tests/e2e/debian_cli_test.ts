@@ -71,6 +71,19 @@ e2eTest("debian (CLI): --image --wait, vm ssh with a pinned host key, grow root"
   assert.equal(shrink.code, 1);
   assert.match(shrink.stderr, /cannot shrink volume "web-root" from 5 GiB to 4 GiB/);
 
+  // New cloud-init input updates in place (no restart); at the next boot the new
+  // instance-id makes cloud-init run again, and the guest takes the new host name.
+  const cur = await d.client.getVm("web");
+  const pid = cur.status!.pid;
+  await d.client.updateVm({
+    ref: "web",
+    spec: { ...cur.spec!, cloud_init: { ...cur.spec!.cloud_init!, hostname: "web2" } },
+  });
+  assert.equal((await d.client.getVm("web")).status!.pid, pid, "not restarted by the update");
+  ok(["vm", "restart", "web"]);
+  ok(["vm", "wait", "web", "--timeout", "300"]);
+  assert.equal(ok(["vm", "ssh", "web", "--", "hostname"]).trim(), "web2");
+
   // The daemon restarts; the VM keeps running and is still reachable the same way.
   await d.stop();
   await d.launch();

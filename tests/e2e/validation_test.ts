@@ -62,7 +62,7 @@ e2eTest(
       [
         "kernel and disk at once",
         ok("k5", { boot: { kernel: k, disk: { path: g.disk } } }),
-        /^spec\.boot: set either kernel or disk/,
+        /^spec\.boot: set one of kernel, disk or volume/,
       ],
       [
         "missing extra disk",
