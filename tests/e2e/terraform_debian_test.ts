@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { debianImage, e2eTest, ROOT } from "../helpers/env.ts";
-import { Workspace } from "../helpers/terraform.ts";
+import { assertImportPlansEmpty, Workspace } from "../helpers/terraform.ts";
 
 const IMAGE = debianImage("x86_64");
 const GIB = 1024 ** 3;
@@ -114,27 +114,14 @@ e2eTest(
       ws.write(config(key, 6));
 
       // Both new kinds import (by name) into an empty plan in another workspace.
-      const ws2 = new Workspace(d);
-      try {
-        // (timeouts live in Terraform's state only: an import cannot know them.)
-        ws2.write(config(key, 6, false));
-        for (
-          const [addr, ref] of [["infrasim_image.debian", "debian-12"], [
-            "infrasim_volume.root",
-            "web-root",
-          ], ["infrasim_vm.web", "web"]]
-        ) {
-          const imp = await ws2.run("import", addr, ref);
-          assert.equal(imp.code, 0, imp.stdout + imp.stderr);
-        }
-        const p2 = await ws2.run("plan", "-detailed-exitcode");
-        assert.equal(p2.code, 0, p2.stdout + p2.stderr);
-      } finally {
-        ws2.cleanup();
-      }
+      // (timeouts live in Terraform's state only: an import cannot know them.)
+      await assertImportPlansEmpty(d, config(key, 6, false), [
+        ["infrasim_image.debian", "debian-12"],
+        ["infrasim_volume.root", "web-root"],
+        ["infrasim_vm.web", "web"],
+      ]);
 
-      const destroy = await ws.run("destroy", "-auto-approve");
-      assert.equal(destroy.code, 0, destroy.stdout + destroy.stderr);
+      await ws.destroy();
       assert.deepEqual(await d.client.listVms(), []);
       assert.deepEqual(await d.client.listVolumes(), []);
       assert.deepEqual(await d.client.listImages(), []);

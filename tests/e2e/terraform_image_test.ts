@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { e2eTest, guest } from "../helpers/env.ts";
-import { Workspace } from "../helpers/terraform.ts";
+import { assertImportPlansEmpty, Workspace } from "../helpers/terraform.ts";
 
 const DISK = guest("x86_64").disk;
 const HEX = createHash("sha256").update(readFileSync(DISK)).digest("hex");
@@ -39,19 +39,11 @@ e2eTest(
       assert.equal((await ws.run("plan", "-detailed-exitcode")).code, 0);
 
       // Another workspace adopts it by name; its first plan is empty.
-      const ws2 = new Workspace(d);
-      try {
-        ws2.write(image('  labels = { os = "debian" }\n'));
-        const imp = await ws2.run("import", "infrasim_image.disk", "test-disk");
-        assert.equal(imp.code, 0, imp.stdout + imp.stderr);
-        const p2 = await ws2.run("plan", "-detailed-exitcode");
-        assert.equal(p2.code, 0, p2.stdout + p2.stderr);
-      } finally {
-        ws2.cleanup();
-      }
+      await assertImportPlansEmpty(d, image('  labels = { os = "debian" }\n'), [
+        ["infrasim_image.disk", "test-disk"],
+      ]);
 
-      const destroy = await ws.run("destroy", "-auto-approve");
-      assert.equal(destroy.code, 0, destroy.stdout + destroy.stderr);
+      await ws.destroy();
       assert.deepEqual(await d.client.listImages(), []);
       assert.deepEqual(readdirSync(join(d.dataDir, "images/sha256")), []);
     } finally {

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { e2eTest, guest } from "../helpers/env.ts";
-import { vmHcl, Workspace } from "../helpers/terraform.ts";
+import { assertImportPlansEmpty, vmHcl, Workspace } from "../helpers/terraform.ts";
 
 const g = guest("x86_64");
 const GIB = 1024 ** 3;
@@ -57,19 +57,9 @@ e2eTest(
       ws.write(config(3));
       assert.equal((await ws.run("plan", "-detailed-exitcode")).code, 0);
 
-      const ws2 = new Workspace(d);
-      try {
-        ws2.write(volume(3));
-        const imp = await ws2.run("import", "infrasim_volume.data", "data");
-        assert.equal(imp.code, 0, imp.stdout + imp.stderr);
-        const p2 = await ws2.run("plan", "-detailed-exitcode");
-        assert.equal(p2.code, 0, p2.stdout + p2.stderr);
-      } finally {
-        ws2.cleanup();
-      }
+      await assertImportPlansEmpty(d, volume(3), [["infrasim_volume.data", "data"]]);
 
-      const destroy = await ws.run("destroy", "-auto-approve");
-      assert.equal(destroy.code, 0, destroy.stdout + destroy.stderr);
+      await ws.destroy();
       assert.deepEqual(await d.client.listVolumes(), []);
       assert.deepEqual(readdirSync(join(d.dataDir, "volumes")), []);
     } finally {

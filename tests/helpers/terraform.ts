@@ -85,6 +85,12 @@ export class Workspace {
     return r;
   }
 
+  async destroy(): Promise<TfResult> {
+    const r = await this.run("destroy", "-auto-approve");
+    if (r.code !== 0) throw new Error(`terraform destroy failed:\n${r.stdout}\n${r.stderr}`);
+    return r;
+  }
+
   async output(name: string): Promise<string> {
     const r = await this.run("output", "-raw", name);
     if (r.code !== 0) throw new Error(`terraform output ${name} failed: ${r.stderr}`);
@@ -112,4 +118,31 @@ export function vmHcl(
   cmdline   = "${g.cmdline}"
 ${extra}}
 `;
+}
+
+/**
+ * Another workspace with this configuration adopts existing objects ([address, id or
+ * name] each) with `terraform import`; its first plan must then be empty.
+ */
+export async function assertImportPlansEmpty(
+  daemon: TestDaemon,
+  hcl: string,
+  imports: Array<[string, string]>,
+): Promise<void> {
+  const ws = new Workspace(daemon);
+  try {
+    ws.write(hcl);
+    for (const [address, ref] of imports) {
+      const imp = await ws.run("import", address, ref);
+      if (imp.code !== 0) {
+        throw new Error(`terraform import ${address} ${ref}:\n${imp.stdout}${imp.stderr}`);
+      }
+    }
+    const plan = await ws.run("plan", "-detailed-exitcode");
+    if (plan.code !== 0) {
+      throw new Error(`the plan after import is not empty:\n${plan.stdout}${plan.stderr}`);
+    }
+  } finally {
+    ws.cleanup();
+  }
 }

@@ -2,7 +2,10 @@
 // deleted, and reads as null (Terraform then plans a create); labels read back in the
 // prior's form.
 import { ApiError, Status } from "../../api/errors.ts";
-import { errorDiag } from "./diagnostics.ts";
+import type * as P from "../../api/gen/tfplugin6.ts";
+import { validateLabels, validateName } from "../../api/validate/common.ts";
+import { containsUnknown } from "./cty.ts";
+import { errorDiag, type FieldMap } from "./diagnostics.ts";
 import type { ApplyResult, Obj } from "./resource.ts";
 
 const gone = (e: unknown) => e instanceof ApiError && e.code === Status.NOT_FOUND;
@@ -34,4 +37,24 @@ export function labelsLike(labels: Record<string, string>, prior: Obj | null) {
   const p = prior?.labels as Record<string, string> | null | undefined;
   if (Object.keys(labels).length > 0) return labels;
   return p && Object.keys(p).length === 0 ? p : null;
+}
+
+/**
+ * The checks every kind's configuration starts with (name, labels), and `check`, which
+ * turns an ApiError from a shared validator into a diagnostic on its attribute.
+ */
+export function metaChecks(config: Obj, fields: FieldMap) {
+  const out: P.Diagnostic[] = [];
+  const check = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      out.push(errorDiag(e, "Invalid configuration", fields));
+    }
+  };
+  if (typeof config.name === "string") check(() => validateName(config.name, "meta.name"));
+  if (config.labels && !containsUnknown(config.labels)) {
+    check(() => validateLabels(config.labels as Record<string, string>, "meta.labels"));
+  }
+  return { out, check };
 }

@@ -3,11 +3,10 @@
 import type * as T from "../../api/gen/infrasim.v1.ts";
 import type { InfrasimClient } from "../../api/client.ts";
 import { ApiError, Status } from "../../api/errors.ts";
-import { validateLabels, validateName } from "../../api/validate/common.ts";
-import { containsUnknown } from "../framework/cty.ts";
+
 import { diag, errorDiag, type FieldMap } from "../framework/diagnostics.ts";
 import type { ApplyResult, Obj, Resource } from "../framework/resource.ts";
-import { deleteObject, labelsLike, readObject } from "../framework/crud.ts";
+import { deleteObject, labelsLike, metaChecks, readObject } from "../framework/crud.ts";
 import { type BlockDef, nullObject } from "../framework/schema.ts";
 import { TIMEOUTS_BLOCK, timeoutSeconds } from "../framework/timeouts.ts";
 import { labelsOf, str } from "./vm_convert.ts";
@@ -88,18 +87,7 @@ export function objectFromImage(i: T.Image, prior: Obj | null): Obj {
 }
 
 function validate(config: Obj) {
-  const out = [];
-  const check = (fn: () => unknown) => {
-    try {
-      fn();
-    } catch (e) {
-      out.push(errorDiag(e, "Invalid configuration", FIELDS));
-    }
-  };
-  if (typeof config.name === "string") check(() => validateName(config.name, "meta.name"));
-  if (config.labels && !containsUnknown(config.labels)) {
-    check(() => validateLabels(labelsOf(config), "meta.labels"));
-  }
+  const { out } = metaChecks(config, FIELDS);
   // One spelling only, as sha256sum prints it: the state then always equals the config.
   if (typeof config.sha256 === "string" && !/^[0-9a-f]{64}$/.test(config.sha256)) {
     out.push(diag("Invalid sha256", "must be 64 lowercase hex digits, as sha256sum prints it", [

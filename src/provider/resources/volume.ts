@@ -3,13 +3,12 @@
 // a replacement that would lose the data.
 import type * as T from "../../api/gen/infrasim.v1.ts";
 import type { InfrasimClient } from "../../api/client.ts";
-import { validateLabels, validateName } from "../../api/validate/common.ts";
 import { normalizeVolumeSpec } from "../../api/validate/volume.ts";
 import type * as P from "../../api/gen/tfplugin6.ts";
-import { containsUnknown, isUnknown, toNumber, UNKNOWN } from "../framework/cty.ts";
+import { isUnknown, toNumber, UNKNOWN } from "../framework/cty.ts";
 import { diag, errorDiag, type FieldMap } from "../framework/diagnostics.ts";
 import type { ApplyResult, Obj, Resource } from "../framework/resource.ts";
-import { deleteObject, labelsLike, readObject } from "../framework/crud.ts";
+import { deleteObject, labelsLike, metaChecks, readObject } from "../framework/crud.ts";
 import { type BlockDef, nullObject } from "../framework/schema.ts";
 import { TIMEOUTS_BLOCK, timeoutSeconds } from "../framework/timeouts.ts";
 import { labelsOf, str } from "./vm_convert.ts";
@@ -89,18 +88,7 @@ const sizeOf = (o: Obj) => {
 };
 
 function validate(config: Obj): P.Diagnostic[] {
-  const out: P.Diagnostic[] = [];
-  const check = (fn: () => unknown) => {
-    try {
-      fn();
-    } catch (e) {
-      out.push(errorDiag(e, "Invalid configuration", FIELDS));
-    }
-  };
-  if (typeof config.name === "string") check(() => validateName(config.name, "meta.name"));
-  if (config.labels && !containsUnknown(config.labels)) {
-    check(() => validateLabels(labelsOf(config), "meta.labels"));
-  }
+  const { out, check } = metaChecks(config, FIELDS);
   if (!isUnknown(config.image_id) && !isUnknown(config.size_gb)) {
     check(() => normalizeVolumeSpec({ image: str(config.image_id), size_gb: sizeOf(config) }));
   }
