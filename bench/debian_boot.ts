@@ -15,7 +15,7 @@ import { seedFiles } from "../src/cloudinit/seed.ts";
 import { writeSeed } from "../src/cloudinit/iso.ts";
 import { ensureKeyPair } from "../src/ssh/keys.ts";
 import { probePort } from "../src/daemon/controllers/vm_wait.ts";
-import { median } from "./lib.ts";
+import { median, rawPaths } from "./lib.ts";
 
 const argv = process.argv.slice(2);
 const rounds = Number(argv[argv.indexOf("--rounds") + 1] || 2);
@@ -70,13 +70,7 @@ async function raw(): Promise<number> {
     spec,
     accelerator: "tcg",
     ports: [{ protocol: "tcp", host_port: port, guest_port: 22 }],
-    paths: {
-      qmpSocket: join(dir, "qmp.sock"),
-      serialSocket: join(dir, "serial.sock"),
-      serialLog: join(dir, "serial.log"),
-      pidFile: join(dir, "qemu.pid"),
-      firmwareVars: join(dir, "vars.fd"),
-    },
+    paths: rawPaths(dir),
     firmwareCode: fw.code,
     supervised: false,
     volumes: [{ id: "root", path: overlay, readOnly: false, boot: true }],

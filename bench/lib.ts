@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
-import { buildQemuArgs } from "../src/qemu/args.ts";
+import { buildQemuArgs, type RunPaths } from "../src/qemu/args.ts";
 import { normalizeVmSpec as normalizeSpec } from "../src/api/validate/vm.ts";
 import { findQemuBinary } from "../src/qemu/host.ts";
 import { type Guest, guestSpec, READY } from "../tests/helpers/env.ts";
@@ -17,6 +17,17 @@ export async function untilMarker(log: string, t0: number, timeoutMs = 180_000):
     await new Promise((r) => setTimeout(r, 5));
   }
   throw new Error(`no ${READY} in ${log}`);
+}
+
+/** A raw QEMU's sockets and files, all in one temporary dir. */
+export function rawPaths(dir: string): RunPaths {
+  return {
+    qmpSocket: join(dir, "qmp.sock"),
+    serialSocket: join(dir, "serial.sock"),
+    serialLog: join(dir, "serial.log"),
+    pidFile: join(dir, "qemu.pid"),
+    firmwareVars: join(dir, "vars.fd"),
+  };
 }
 
 /** Boots the guest with raw QEMU; resolves with ms from spawn to the ready marker. */
@@ -33,13 +44,7 @@ export async function rawQemuBoot(
     spec,
     accelerator: "tcg",
     ports: [{ protocol: "tcp", host_port: hostPort, guest_port: 80 }],
-    paths: {
-      qmpSocket: join(dir, "qmp.sock"),
-      serialSocket: join(dir, "serial.sock"),
-      serialLog: join(dir, "serial.log"),
-      pidFile: join(dir, "qemu.pid"),
-      firmwareVars: join(dir, "vars.fd"),
-    },
+    paths: rawPaths(dir),
     supervised: false,
   });
   const child = spawn(findQemuBinary(g.arch)!, args, { stdio: "ignore" });

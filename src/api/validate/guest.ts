@@ -74,7 +74,8 @@ export function normalizeCloudInit(
       throw invalid(`${f}.network_config`, "must say version: 1 or version: 2");
     }
   }
-  const hostname = (ci.hostname ?? "").trim();
+  // As given, like the keys: Terraform reads back exactly what it sent.
+  const hostname = ci.hostname ?? "";
   if (hostname && (hostname.length > 253 || !HOSTNAME.test(hostname))) {
     throw invalid(`${f}.hostname`, `${quote(hostname)} is not a host name`);
   }

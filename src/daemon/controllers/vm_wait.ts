@@ -2,8 +2,9 @@
 // networking accepts every connection on the host side and drops it only when the guest
 // refuses, so an accepted connect alone proves nothing), and/or a pattern on the serial
 // console. Bounded by a deadline; the VM is left as it is when it is not ready in time.
+import { Buffer } from "node:buffer";
 import { createConnection } from "node:net";
-import { readFile } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import type * as T from "../../api/gen/infrasim.v1.ts";
 import { ApiError, failedPrecondition, invalid, quote, Status } from "../../api/errors.ts";
 import { intIn, LIMITS } from "../../api/validate/common.ts";
@@ -45,6 +46,34 @@ export function probePort(hostPort: number, ssh: boolean, timeoutMs = 3000): Pro
   });
 }
 
+/** What a serial log holds so far, reading only what was added since the last call. */
+class LogTail {
+  #text = "";
+  #offset = 0;
+
+  async read(path: string): Promise<string> {
+    const f = await open(path, "r").catch(() => undefined);
+    if (!f) return this.#text;
+    try {
+      const { size } = await f.stat();
+      if (size < this.#offset) {
+        // A new log: the VM was restarted.
+        this.#text = "";
+        this.#offset = 0;
+      }
+      if (size > this.#offset) {
+        const buf = Buffer.alloc(size - this.#offset);
+        const { bytesRead } = await f.read(buf, 0, buf.length, this.#offset);
+        this.#offset += bytesRead;
+        this.#text += buf.subarray(0, bytesRead).toString("latin1");
+      }
+    } finally {
+      await f.close();
+    }
+    return this.#text;
+  }
+}
+
 function describe(w: T.WaitFor): string {
   const parts: string[] = [];
   if (w.guest_port) {
@@ -74,6 +103,7 @@ export async function waitReady(vm: StoredVm, req: T.WaitVmRequest, p: Probe): P
   }
   const pattern = w.serial ? new RegExp(w.serial) : undefined;
   const deadline = Date.now() + seconds * 1000;
+  const log = new LogTail();
   let portOk = !w.guest_port;
   let serialOk = !pattern;
   while (true) {
@@ -86,10 +116,7 @@ export async function waitReady(vm: StoredVm, req: T.WaitVmRequest, p: Probe): P
         }); start it first`,
       );
     }
-    if (!serialOk) {
-      const log = await readFile(cur.status.serial_log_path, "latin1").catch(() => "");
-      serialOk = pattern!.test(log);
-    }
+    if (!serialOk) serialOk = pattern!.test(await log.read(cur.status.serial_log_path));
     if (!portOk) {
       const fwd = cur.status.port_forwards.find((f) =>
         f.protocol === "tcp" && f.guest_port === w.guest_port

@@ -131,22 +131,20 @@ export function objectFromVm(vm: T.Vm, prior: Obj | null): Obj {
   };
 }
 
-/** cloud_init as configured: keys read back in the prior's form (file() keeps a newline). */
+/** cloud_init as stored (the daemon keeps keys and names as given); empty forms as the prior's. */
 function cloudInitObject(ci: T.CloudInit, prior: Obj | undefined): Obj {
   const emptyStr = (v: CtyValue) => v === "";
-  const priorKeys = Array.isArray(prior?.ssh_authorized_keys) ? prior.ssh_authorized_keys : [];
-  const keys = ci.ssh_authorized_keys.map((k, i) =>
-    typeof priorKeys[i] === "string" && (priorKeys[i] as string).trim() === k ? priorKeys[i] : k
-  );
-  const hostname = prior && str(prior.hostname).trim() === ci.hostname
-    ? prior.hostname
-    : ci.hostname;
+  const emptyList = (v: CtyValue) => Array.isArray(v) && v.length === 0;
   return {
     user_data: same(ci.user_data, prior?.user_data ?? null, emptyStr),
     meta_data: same(ci.meta_data, prior?.meta_data ?? null, emptyStr),
     network_config: same(ci.network_config, prior?.network_config ?? null, emptyStr),
-    hostname: same(hostname as string, prior?.hostname ?? null, emptyStr),
-    ssh_authorized_keys: keys.length ? keys : (prior?.ssh_authorized_keys ?? null),
+    hostname: same(ci.hostname, prior?.hostname ?? null, emptyStr),
+    ssh_authorized_keys: same(
+      ci.ssh_authorized_keys,
+      prior?.ssh_authorized_keys ?? null,
+      emptyList,
+    ),
     user: ci.user,
   };
 }
