@@ -19,7 +19,10 @@
 #   stamp       the recipe version and the Debian kernel package used.
 #
 # The guest's /init mounts proc/sys/devtmpfs, insmods the virtio/input modules,
-# sets eth0 to 10.0.2.15/24 via 10.0.2.2 (QEMU user networking), runs busybox
+# configures the private NICs infrasimd names on the kernel command line
+# (infrasim.nic=<mac>,<ip>/<prefix>,<mtu>; plus infrasim.route=<cidr>,<gw> and
+# infrasim.forward=1 for routing tests), sets eth0 (the user-mode NIC) to
+# 10.0.2.15/24 via 10.0.2.2 (QEMU user networking), runs busybox
 # acpid (ACPI/GPIO power button -> `poweroff -f`, so QMP system_powerdown makes
 # QEMU exit), busybox httpd on :80 serving "infrasim-guest-ok", an echo service
 # on :7, prints INFRASIM-READY on the console, then keeps a shell on the console.
@@ -31,7 +34,7 @@
 set -euo pipefail
 
 # Bump when anything that changes the outputs changes.
-RECIPE_VERSION=1
+RECIPE_VERSION=2
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # Editing this script also invalidates the cache (its hash is in the stamp).
@@ -197,15 +200,52 @@ done </lib/modules/load.order
 
 hostname infrasim-guest
 ip link set lo up
+# Private NICs, as infrasimd passes them: infrasim.nic=<mac>,<ip>/<prefix>,<mtu> each.
+# Test extras: infrasim.route=<cidr>,<gateway> and infrasim.forward=1 (a router).
+private=
+for arg in $(cat /proc/cmdline); do
+  case $arg in
+    infrasim.nic=*)
+      v=${arg#infrasim.nic=}; mac=${v%%,*}; rest=${v#*,}; addr=${rest%%,*}; mtu=${rest#*,}
+      dev=
+      i=0
+      while [ -z "$dev" ] && [ $i -lt 50 ]; do
+        for d in /sys/class/net/*; do
+          [ "$(cat "$d/address" 2>/dev/null)" = "$mac" ] && dev=${d##*/}
+        done
+        [ -n "$dev" ] || { usleep 100000; i=$((i + 1)); }
+      done
+      if [ -n "$dev" ]; then
+        ip link set "$dev" mtu "$mtu"
+        ip addr add "$addr" dev "$dev"
+        ip link set "$dev" up
+        private="$private $dev"
+      else
+        echo "infrasim-guest: no NIC with MAC $mac"
+      fi
+      ;;
+    infrasim.forward=1) echo 1 >/proc/sys/net/ipv4/ip_forward ;;
+  esac
+done
 i=0
 while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 50 ]; do usleep 100000; i=$((i + 1)); done
-if [ -e /sys/class/net/eth0 ]; then
-  ip addr add 10.0.2.15/24 dev eth0
-  ip link set eth0 up
-  ip route add default via 10.0.2.2
-else
-  echo "infrasim-guest: no eth0"
-fi
+case " $private " in
+  *" eth0 "*) ;;
+  *)
+    if [ -e /sys/class/net/eth0 ]; then
+      ip addr add 10.0.2.15/24 dev eth0
+      ip link set eth0 up
+      ip route add default via 10.0.2.2
+    else
+      echo "infrasim-guest: no eth0"
+    fi
+    ;;
+esac
+for arg in $(cat /proc/cmdline); do
+  case $arg in
+    infrasim.route=*) v=${arg#infrasim.route=}; ip route add "${v%%,*}" via "${v#*,}" ;;
+  esac
+done
 
 # Power button (ACPI button / gpio-keys -> evdev) -> /etc/acpi/PWRF/00000080.
 acpid -c /etc/acpi -l /var/log/acpid.log

@@ -89,6 +89,7 @@ export class InfrasimClient {
   readonly #health: grpc.Client;
   readonly #image: grpc.Client;
   readonly #volume: grpc.Client;
+  readonly #network: grpc.Client;
   readonly #tcp: boolean;
   readonly #target: string;
   #metadata?: grpc.Metadata;
@@ -109,6 +110,7 @@ export class InfrasimClient {
     this.#health = new (serviceClient("grpc.health.v1.Health"))(target, creds, shared);
     this.#image = new (serviceClient("infrasim.v1.ImageService"))(target, creds, shared);
     this.#volume = new (serviceClient("infrasim.v1.VolumeService"))(target, creds, shared);
+    this.#network = new (serviceClient("infrasim.v1.NetworkService"))(target, creds, shared);
   }
 
   close(): void {
@@ -330,6 +332,29 @@ export class InfrasimClient {
     return this.#unary<T.VolumeServiceMethods, "DeleteVolume">(this.#volume, "DeleteVolume", {
       ref,
     }, o);
+  }
+
+  #net<M extends keyof T.NetworkServiceMethods & string>(
+    m: M,
+    req: DeepPartial<Req<T.NetworkServiceMethods, M>>,
+    o?: CallOptions,
+  ) {
+    return this.#unary<T.NetworkServiceMethods, M>(this.#network, m, req, o);
+  }
+  createNetwork(req: DeepPartial<T.CreateNetworkRequest>, o?: CallOptions) {
+    return this.#net("CreateNetwork", req, o);
+  }
+  getNetwork(ref: string, o?: CallOptions) {
+    return this.#net("GetNetwork", { ref }, o);
+  }
+  async listNetworks(labelSelector = "", o?: CallOptions): Promise<T.Network[]> {
+    return (await this.#net("ListNetworks", { label_selector: labelSelector }, o)).networks;
+  }
+  updateNetwork(req: DeepPartial<T.UpdateNetworkRequest>, o?: CallOptions) {
+    return this.#net("UpdateNetwork", req, o);
+  }
+  deleteNetwork(ref: string, o?: CallOptions) {
+    return this.#net("DeleteNetwork", { ref }, o);
   }
 
   /** Attaches to the serial console. write() types into it; close() detaches. */

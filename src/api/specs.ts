@@ -38,6 +38,7 @@ export interface VmInput {
   volumes?: Array<{ volume: string; readOnly?: boolean }>;
   cloudInit?: Partial<T.CloudInit>;
   waitFor?: { guestPort?: number; serial?: string };
+  interfaces?: Array<{ network: string; ip?: string; mac?: string; linkQos?: T.LinkQos }>;
 }
 
 /** A complete, validated VmSpec; throws ApiError naming the API field. */
@@ -100,5 +101,11 @@ export function vmSpecFromInput(input: VmInput): T.VmSpec {
         serial: input.waitFor.serial ?? "",
       }
       : null,
+    network_interfaces: (input.interfaces ?? []).map((n) => ({
+      network: n.network,
+      ip: n.ip ?? "",
+      mac: n.mac ?? "",
+      link_qos: n.linkQos ?? {},
+    })),
   });
 }

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { parse as parseYaml, stringify } from "yaml";
 import type { CloudInit } from "../api/gen/infrasim.v1.ts";
+import type { PrivateNic } from "../qemu/args.ts";
 
 export interface SeedInput {
   vmId: string;
@@ -13,6 +14,10 @@ export interface SeedInput {
   hostKey: { privateKey: string; publicKey: string };
   /** The keys to authorize: the user's, or the data dir's own when the user gave none. */
   authorizedKeys: string[];
+  /** The user-mode NIC's MAC, when the VM has one; it keeps DHCP. */
+  userMac?: string;
+  /** NICs on private networks: static addresses from their networks. */
+  nics?: PrivateNic[];
 }
 
 export interface SeedFiles {
@@ -29,6 +34,7 @@ export function instanceId(input: SeedInput): string {
     input.cloudInit,
     input.hostKey.publicKey,
     input.authorizedKeys,
+    input.nics ?? [],
   ])).digest("hex");
   return `iid-${input.vmId.slice(0, 8)}-${h.slice(0, 16)}`;
 }
@@ -63,5 +69,23 @@ export function seedFiles(input: SeedInput): SeedFiles {
     "vendor-data": `#cloud-config\n${stringify(vendor)}`,
   };
   if (ci.network_config) files["network-config"] = ci.network_config;
+  else if (input.nics?.length) files["network-config"] = networkConfig(input.userMac, input.nics);
   return files;
+}
+
+/**
+ * network-config v2 for a VM with private NICs (without them the image's default, DHCP on
+ * the first NIC, is right): NICs matched by MAC, the user-mode one on DHCP.
+ */
+export function networkConfig(userMac: string | undefined, nics: PrivateNic[]): string {
+  const ethernets: Record<string, unknown> = {};
+  if (userMac) ethernets.user0 = { match: { macaddress: userMac }, dhcp4: true };
+  nics.forEach((n, i) => {
+    ethernets[`net${i}`] = {
+      match: { macaddress: n.mac },
+      addresses: [`${n.ip}/${n.prefix}`],
+      ...(n.mtu !== 1500 ? { mtu: n.mtu } : {}),
+    };
+  });
+  return stringify({ version: 2, ethernets });
 }

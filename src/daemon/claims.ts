@@ -1,6 +1,7 @@
-// Shared claims: object names per kind and forwarded host ports. All of them are
-// taken under one lock (after the object's own), so concurrent creates and updates
-// can never collide. IP addresses of networks will be claimed here too.
+// Shared claims: object names per kind, forwarded host ports, and (through
+// controllers/vm_interfaces.ts) addresses on private networks. All of them are taken
+// under one lock (after the object's own), so concurrent creates and updates can never
+// collide.
 import type * as T from "../api/gen/infrasim.v1.ts";
 import { ApiError, invalid, quote, Status } from "../api/errors.ts";
 import type { ObjectStore } from "../store/objects.ts";

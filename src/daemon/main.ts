@@ -25,6 +25,9 @@ import { VolumeStore } from "../store/volume_store.ts";
 import type { ObjectStore } from "../store/objects.ts";
 import { VolumeController } from "./controllers/volume.ts";
 import { volumeService } from "./services/volume.ts";
+import { networkService } from "./services/network.ts";
+import { NetworkController } from "./controllers/network.ts";
+import { NetworkStore } from "../store/network_store.ts";
 import { Supervisor } from "./supervisor/supervisor.ts";
 import { lockDataDir } from "./instance.ts";
 import { withTimeout } from "../timeout.ts";
@@ -99,10 +102,12 @@ export async function runDaemon(argv: string[]): Promise<number> {
   const refs = new RefStore(db);
   const imageStore = new ImageStore(db);
   const volumeStore = new VolumeStore(db);
+  const networkStore = new NetworkStore(db);
   const stores: Record<string, ObjectStore<unknown, unknown>> = {
     VM: vmStore,
     IMAGE: imageStore,
     VOLUME: volumeStore,
+    NETWORK: networkStore,
   };
   const nameOf = (kind: string, id: string) => stores[kind]?.get(id)?.meta.name ?? id;
   const images = new ImageController(
@@ -124,9 +129,30 @@ export async function runDaemon(argv: string[]): Promise<number> {
     host.qemuImg,
     nameOf,
   );
-  const vms = new VmController(vmStore, refs, supervisor, locks, claims, cfg, host, volumes);
+  const networks = new NetworkController(
+    networkStore,
+    refs,
+    locks,
+    claims,
+    supervisor,
+    cfg.data_dir,
+    nameOf,
+  );
+  const vms = new VmController(
+    vmStore,
+    refs,
+    supervisor,
+    locks,
+    claims,
+    cfg,
+    host,
+    volumes,
+    networks,
+  );
   await images.init();
   await volumes.init();
+  // Switches first: the VMs' links plug into them.
+  await networks.init();
 
   // Adoption takes every VM's lock before the first call is served.
   const adopted = vms.adoptAll();
@@ -135,6 +161,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
     "infrasim.v1.VmService",
     "infrasim.v1.ImageService",
     "infrasim.v1.VolumeService",
+    "infrasim.v1.NetworkService",
     "infrasim.v1.DaemonService",
   ]);
   let server;
@@ -143,6 +170,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
       { name: "infrasim.v1.VmService", impl: vmService(vms) },
       { name: "infrasim.v1.ImageService", impl: imageService(images) },
       { name: "infrasim.v1.VolumeService", impl: volumeService(volumes) },
+      { name: "infrasim.v1.NetworkService", impl: networkService(networks) },
       {
         name: "infrasim.v1.DaemonService",
         impl: daemonService({
@@ -176,6 +204,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
         log.warn("shutting down with operations under way", { error: String(e) })
       );
       vms.detachAll();
+      networks.detachAll();
       db.close();
       unlock();
       resolve(0);

@@ -1,37 +1,36 @@
 // Command lines of the vde2 tools that carry private networks (a vde_switch per network,
-// a wirefilter per VM link), and the management commands that change a link's
-// impairment live. Pure functions; checked against vde2 2.3.2.
-export interface LinkQos {
-  latency_ms: number;
-  jitter_ms: number;
-  loss_percent: number;
-  duplicate_percent: number;
-  rate_kbps: number;
-}
+// and per VM link a small switch the VM plugs into plus a wirefilter from it to the
+// network's), and the management commands that change a link's impairment live. Pure
+// functions; checked against vde2 2.3.2.
+import type { FullQos } from "../api/validate/network.ts";
+
+export type LinkQos = FullQos;
 
 export interface SwitchPaths {
   /** vde_switch -s: a directory of sockets, what `-netdev vde,sock=` and wirefilter name. */
   sock: string;
-  mgmt: string;
+  /** The management console; a VM's own port switch has none. */
+  mgmt?: string;
   pidFile: string;
 }
 
 /** A switch that daemonizes itself (it outlives the daemon, like QEMU with -daemonize). */
 export function switchArgs(p: SwitchPaths): string[] {
-  return ["-s", p.sock, "-M", p.mgmt, "-p", p.pidFile, "-d"];
+  return ["-s", p.sock, ...(p.mgmt ? ["-M", p.mgmt] : []), "-p", p.pidFile, "-d"];
 }
 
 /**
- * wirefilter's values for a link. Each applies in both directions, so a ping's round trip
- * sees twice the latency, and loss on both legs (1 - (1 - l)^2).
+ * wirefilter's values for a link, for the left-to-right channel only: the wire runs from
+ * the VM's switch (left) to the network's, so this is what the VM sends, like tc netem
+ * on an interface's egress. A ping between two impaired VMs crosses two such channels.
  */
 export function qosValues(q: LinkQos): Record<"delay" | "loss" | "dup" | "bandwidth", string> {
   return {
-    delay: q.jitter_ms ? `${q.latency_ms}+${q.jitter_ms}` : String(q.latency_ms),
-    loss: String(q.loss_percent),
-    dup: String(q.duplicate_percent),
+    delay: `LR${q.jitter_ms ? `${q.latency_ms}+${q.jitter_ms}` : q.latency_ms}`,
+    loss: `LR${q.loss_percent}`,
+    dup: `LR${q.duplicate_percent}`,
     // wirefilter takes bytes per second; 0 is unlimited.
-    bandwidth: String(Math.round((q.rate_kbps * 1000) / 8)),
+    bandwidth: `LR${Math.round((q.rate_kbps * 1000) / 8)}`,
   };
 }
 

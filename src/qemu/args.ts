@@ -31,6 +31,25 @@ export interface QemuArgsInput {
   volumes?: VolumeDrive[];
   /** The cloud-init NoCloud seed image (raw, read-only). */
   seed?: string;
+  /** NICs on private networks, after the user-mode one. */
+  nics?: PrivateNic[];
+}
+
+/** A NIC plugged into a vde switch (the VM's own, in front of its link to a network). */
+export interface PrivateNic {
+  sock: string;
+  mac: string;
+  ip: string;
+  prefix: number;
+  mtu: number;
+}
+
+/**
+ * What a direct-boot guest learns of its private NICs: `infrasim.nic=<mac>,<ip>/<prefix>,<mtu>`
+ * once per NIC on the kernel command line (the project's test guests read it).
+ */
+export function nicCmdline(nics: PrivateNic[]): string {
+  return nics.map((n) => `infrasim.nic=${n.mac},${n.ip}/${n.prefix},${n.mtu}`).join(" ");
 }
 
 export interface VolumeDrive {
@@ -106,7 +125,8 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
   if (boot?.kernel) {
     args.push("-kernel", boot.kernel.kernel_path);
     if (boot.kernel.initrd_path) args.push("-initrd", boot.kernel.initrd_path);
-    if (boot.kernel.cmdline) args.push("-append", boot.kernel.cmdline);
+    const cmdline = [boot.kernel.cmdline, nicCmdline(input.nics ?? [])].filter(Boolean).join(" ");
+    if (cmdline) args.push("-append", cmdline);
   }
   if (boot?.disk || !boot?.kernel) {
     // UEFI: read-only code plus a per-VM variable store.
@@ -171,6 +191,15 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
       `virtio-net-pci,netdev=net0,mac=${macAddress(input.id, 0)}`,
     );
   }
+  (input.nics ?? []).forEach((n, i) => {
+    args.push(
+      "-netdev",
+      `vde,id=vnet${i},sock=${e(n.sock)}`,
+      "-device",
+      // host_mtu tells the guest's virtio-net driver the segment's MTU.
+      `virtio-net-pci,netdev=vnet${i},mac=${n.mac}${n.mtu !== 1500 ? `,host_mtu=${n.mtu}` : ""}`,
+    );
+  });
   args.push(
     "-object",
     "rng-random,id=rng0,filename=/dev/urandom",

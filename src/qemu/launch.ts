@@ -9,7 +9,7 @@ import { invalid } from "../api/errors.ts";
 import { checkUserFile, detectDiskFormat } from "../api/host_files.ts";
 import { checkKernelArch } from "../api/kernel_arch.ts";
 import type { Accelerator, Arch } from "../api/validate/common.ts";
-import { buildQemuArgs, type RunPaths, type VolumeDrive } from "./args.ts";
+import { buildQemuArgs, type PrivateNic, type RunPaths, type VolumeDrive } from "./args.ts";
 import { withTimeout } from "../timeout.ts";
 import { acceleratorProblem, findFirmware, type HostInfo } from "./host.ts";
 
@@ -94,7 +94,7 @@ export async function prepareLaunch(
   ports: T.PortForward[],
   vmDir: string,
   host: HostInfo,
-  guest: { volumes: VolumeDrive[]; seed?: string } = { volumes: [] },
+  guest: { volumes: VolumeDrive[]; seed?: string; nics?: PrivateNic[] } = { volumes: [] },
 ): Promise<PreparedLaunch> {
   const { spec } = vm;
   const arch = spec.arch as Arch;
@@ -142,6 +142,7 @@ export async function prepareLaunch(
     diskFormats,
     volumes: guest.volumes,
     seed: guest.seed,
+    nics: guest.nics,
   });
   return { binary, accelerator, args };
 }

@@ -80,6 +80,18 @@ const MIGRATIONS: string[] = [
      updated_at TEXT NOT NULL,
      generation INTEGER NOT NULL
    );`,
+  // 5: private networks (their switch runs in networks/<id>/).
+  `CREATE TABLE networks (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     labels TEXT NOT NULL,
+     annotations TEXT NOT NULL,
+     spec TEXT NOT NULL,
+     status TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     generation INTEGER NOT NULL
+   );`,
 ];
 
 export function openDatabase(path: string): DatabaseSync {

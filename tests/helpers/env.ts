@@ -206,11 +206,14 @@ export class TestDaemon {
             () => {},
           );
         }
+        for (const n of await this.client.listNetworks("", { timeoutSeconds: 10 })) {
+          await this.client.deleteNetwork(n.meta!.id, { timeoutSeconds: 20 }).catch(() => {});
+        }
       }
     } finally {
       await this.stop();
       // Anything left (a test that failed half-way) must not outlive the test.
-      spawnSync("pkill", ["-9", "-f", `${this.dataDir}/vms/`]);
+      spawnSync("pkill", ["-9", "-f", `${this.dataDir}/`]);
       rmSync(this.dataDir, { recursive: true, force: true });
     }
   }

@@ -43,6 +43,7 @@ function apiVm(
       disks: [],
       network: { mode: "user", port_forwards: [] },
       volumes: [],
+      network_interfaces: [],
       accelerator: "",
       power_state: "POWER_ON",
       ...over.spec,
@@ -58,6 +59,7 @@ function apiVm(
       message: "",
       observed_generation: 1,
       qemu_binary: "/usr/bin/qemu-system-x86_64",
+      links: [],
       ...over.status,
     },
   };

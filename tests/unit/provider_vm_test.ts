@@ -79,6 +79,7 @@ Deno.test("specFromObject: a kernel-booted plan", () => {
     volumes: [],
     cloud_init: null,
     wait_for: null,
+    network_interfaces: [],
   });
 });
 

@@ -33,6 +33,7 @@ function spec(extra: Partial<VmSpec> = {}): VmSpec {
     disks: [],
     network: { mode: "user", port_forwards: [] },
     volumes: [],
+    network_interfaces: [],
     accelerator: "",
     power_state: "POWER_ON",
     ...extra,

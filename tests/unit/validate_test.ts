@@ -21,6 +21,7 @@ function wire(extra: Partial<VmSpec> = {}): VmSpec {
     disks: [],
     network: null,
     volumes: [],
+    network_interfaces: [],
     accelerator: "",
     power_state: "POWER_STATE_UNSPECIFIED",
     ...extra,
@@ -44,6 +45,7 @@ Deno.test("normalizeSpec fills defaults for x86_64", () => {
     volumes: [],
     cloud_init: null,
     wait_for: null,
+    network_interfaces: [],
   });
 });
 

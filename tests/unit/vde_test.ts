@@ -27,24 +27,31 @@ Deno.test("vde: switch and wirefilter command lines; rates in bytes per second",
     "/r/sw.pid",
     "-d",
   ]);
+  assert.deepEqual(switchArgs({ sock: "/r/p", pidFile: "/r/p.pid" }), [
+    "-s",
+    "/r/p",
+    "-p",
+    "/r/p.pid",
+    "-d",
+  ]);
   const a = wirefilterArgs("/r/vm", "/r/net", Q, "/r/wf.mgmt", "/r/wf.pid");
   assert.deepEqual(a.slice(0, 10), [
     "-v",
     "/r/vm:/r/net",
     "-d",
-    "40+5",
+    "LR40+5",
     "-l",
-    "1",
+    "LR1",
     "-D",
-    "0",
+    "LR0",
     "-b",
-    "1250000",
+    "LR1250000",
   ]);
   assert.deepEqual(qosCommands({ ...Q, jitter_ms: 0, rate_kbps: 0 }), [
-    "delay 40",
-    "loss 1",
-    "dup 0",
-    "bandwidth 0",
+    "delay LR40",
+    "loss LR1",
+    "dup LR0",
+    "bandwidth LR0",
   ]);
   assert.deepEqual(replyStatus("1000 Success\n\nVDEwf$ "), { code: 1000, message: "Success" });
   assert.deepEqual(replyStatus("1038 Function not implemented\n"), {

@@ -86,6 +86,7 @@ function insertVm(store: VmStore): string {
       disks: [],
       network: { mode: "none", port_forwards: [] },
       volumes: [],
+      network_interfaces: [],
       accelerator: "",
       power_state: "POWER_ON",
     }),
@@ -100,6 +101,7 @@ function insertVm(store: VmStore): string {
       message: "",
       observed_generation: 0,
       qemu_binary: "",
+      links: [],
     },
   }, []);
   return id;

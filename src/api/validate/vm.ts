@@ -12,6 +12,7 @@ import {
   validatePathSyntax,
 } from "./common.ts";
 import { normalizeCloudInit, normalizeVolumes, normalizeWaitFor, validateRef } from "./guest.ts";
+import { normalizeInterfaces } from "./network.ts";
 
 /** The defaults every client and the daemon share. */
 export const VM_DEFAULTS = { cpuCores: 1, memoryMb: 512 } as const;
@@ -126,5 +127,6 @@ export function normalizeVmSpec(spec: VmSpec | null | undefined, field = "spec")
     volumes: normalizeVolumes(spec.volumes, normBoot.volume?.volume, field),
     cloud_init: normalizeCloudInit(spec.cloud_init, field),
     wait_for: normalizeWaitFor(spec.wait_for, port_forwards, field),
+    network_interfaces: normalizeInterfaces(spec.network_interfaces, field),
   };
 }

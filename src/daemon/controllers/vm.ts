@@ -24,9 +24,15 @@ import { claimVolumes, volumeDrives } from "./vm_volumes.ts";
 import { waitReady } from "./vm_wait.ts";
 import type { VolumeController } from "./volume.ts";
 import { volumeDriveId } from "../../qemu/args.ts";
+import { assertQemuHasVde } from "../../network/tools.ts";
+import type { NetworkController } from "./network.ts";
+import { claimInterfaces } from "./vm_interfaces.ts";
+import { isLinkRole, linkStatus, VmLinks } from "./vm_links.ts";
+import { networkUsers } from "./vm_network_users.ts";
 
 export class VmController {
   readonly runner: VmRunner;
+  readonly links: VmLinks;
   /** Adoption after a restart; a VM created meanwhile would look like a stray to it. */
   #adopted: Promise<void> = Promise.resolve();
 
@@ -39,18 +45,29 @@ export class VmController {
     readonly config: DaemonConfig,
     private readonly host: HostInfo,
     private readonly volumes: VolumeController,
+    private readonly networks: NetworkController,
   ) {
     this.runner = new VmRunner(store, supervisor, host, config, claims, (id) => this.vmDir(id));
+    this.links = new VmLinks(supervisor, locks, networks, (id) => this.vmDir(id));
+    this.links.running = (id) => !!this.runner.runtime(id);
+    this.links.vm = (id) => store.get(id);
+    networks.users = networkUsers(this.links, store, refs);
     this.runner.guest = async (vm, ports) => {
       const drives = volumeDrives(vm.spec, volumes.store);
+      const nics = this.links.plan(vm);
+      if (nics.length) await assertQemuHasVde(host.binaries[vm.spec.arch as "x86_64"]!.path);
       const g = await prepareGuest(
         { id: vm.meta.id, name: vm.meta.name, spec: vm.spec },
         ports,
         this.vmDir(vm.meta.id),
         config.data_dir,
+        nics,
       );
-      return { volumes: drives, seed: g?.seed, ssh: g?.ssh };
+      await this.links.up(vm, nics);
+      return { volumes: drives, seed: g?.seed, ssh: g?.ssh, nics };
     };
+    this.runner.released = (id) => this.links.down(id);
+    this.runner.adopted = (vm) => this.links.adopt(vm);
     volumes.resizeAttached = (vmId, volumeId, size, offline) =>
       this.#locked(vmId, async () => {
         const rt = this.runner.runtime(vmId);
@@ -82,13 +99,24 @@ export class VmController {
   }
 
   get(ref: string): StoredVm {
-    return this.runner.view(this.find(ref));
+    return this.#view(this.find(ref));
+  }
+
+  /** The status as reported: QMP's health, and each private link as it is now. */
+  #view(vm: StoredVm): StoredVm {
+    const v = this.runner.view(vm);
+    try {
+      v.status.links = linkStatus(this.links.plan(v), (i) => this.links.state(v.meta.id, i));
+    } catch {
+      v.status.links = []; // a network gone meanwhile: the next read shows it
+    }
+    return v;
   }
 
   list(selector: string): StoredVm[] {
     const reqs = parseSelector(selector);
     return this.store.list().filter((vm) => matches(reqs, vm.meta.labels)).map((vm) =>
-      this.runner.view(vm)
+      this.#view(vm)
     );
   }
 
@@ -111,6 +139,8 @@ export class VmController {
     await this.claims.run(async () => {
       this.claims.assertNameFree(this.store, VM, name);
       const vrefs = claimVolumes(id, spec, this.volumes.store, this.refs, this.store);
+      const nics = claimInterfaces(id, spec, undefined, this.networks.store, this.refs, this.store);
+      spec.network_interfaces = nics.interfaces;
       const ports = await this.claims.allocatePorts(spec.network!.port_forwards, []);
       const t = now();
       this.store.insertWithPorts({
@@ -118,7 +148,7 @@ export class VmController {
         spec,
         status: emptyStatus(runPaths(this.vmDir(id)).serialLog),
       }, ports);
-      this.refs.set({ kind: VM, id }, vrefs);
+      this.refs.set({ kind: VM, id }, [...vrefs, ...nics.refs]);
     });
     log.info("vm created", { id, name });
     if (spec.power_state !== "POWER_ON") return this.get(id);
@@ -158,6 +188,15 @@ export class VmController {
       await checkVmSpecOnHost(spec, this.host, this.config.data_dir);
       await this.claims.run(async () => {
         const vrefs = claimVolumes(id, spec, this.volumes.store, this.refs, this.store);
+        const nics = claimInterfaces(
+          id,
+          spec,
+          cur.spec,
+          this.networks.store,
+          this.refs,
+          this.store,
+        );
+        spec.network_interfaces = nics.interfaces;
         const ports = await this.claims.allocatePorts(
           spec.network!.port_forwards,
           this.store.ports(id),
@@ -169,11 +208,17 @@ export class VmController {
           meta: nextMeta(cur.meta, changed, { labels, annotations }),
           spec,
         }, ports);
-        this.refs.set({ kind: VM, id }, vrefs);
+        this.refs.set({ kind: VM, id }, [...vrefs, ...nics.refs]);
       });
-      // cloud-init input reaches the guest at its next boot, and wait_for is the
-      // daemon's own: neither restarts a running VM.
-      const hw = (s: T.VmSpec) => ({ ...s, power_state: "", cloud_init: null, wait_for: null });
+      // cloud-init input reaches the guest at its next boot, wait_for is the daemon's
+      // own, and a link's impairment changes live: none of them restarts a running VM.
+      const hw = (s: T.VmSpec) => ({
+        ...s,
+        power_state: "",
+        cloud_init: null,
+        wait_for: null,
+        network_interfaces: s.network_interfaces.map((n) => ({ ...n, link_qos: null })),
+      });
       const hwChanged = !sameJson(hw(spec), hw(cur.spec));
       if (this.runner.runtime(id)) {
         if (spec.power_state === "POWER_OFF") await this.runner.stop(id, false, 0);
@@ -181,6 +226,8 @@ export class VmController {
           // QEMU cannot change CPUs, memory, disks or forwards of a running VM: restart it.
           await this.runner.stop(id, false, 0, "restarted");
           await this.runner.start(id);
+        } else if (!sameJson(spec.network_interfaces, cur.spec.network_interfaces)) {
+          await this.links.apply(id);
         }
       } else if (spec.power_state === "POWER_ON") {
         await this.runner.start(id);
@@ -279,13 +326,22 @@ export class VmController {
       if (r.pid) this.supervisor.store.put(r); // records migrated from schema 1 had neither
     }
     const root = `${join(this.config.data_dir, "vms")}/`;
-    // A QEMU whose pid file is in our vms dir but that is no known VM's is a stray.
+    // A QEMU or link process whose pid file is in our vms dir but that is no known
+    // VM's is a stray.
+    const pidIn = (argv: string[], flag: string) =>
+      argv.some((a, i) => a === flag && argv[i + 1]?.startsWith(root));
     const orphan = (argv: string[]) =>
-      argv.some((a, i) => a === "-pidfile" && argv[i + 1]?.startsWith(root)) &&
-      argv.includes("-uuid");
-    const resolved = this.supervisor.resolveAll(recs, orphan);
+      (pidIn(argv, "-pidfile") && argv.includes("-uuid")) ||
+      (/(^|\/)vde_switch$/.test(argv[0] ?? "") && pidIn(argv, "-p")) ||
+      (/(^|\/)wirefilter$/.test(argv[0] ?? "") && pidIn(argv, "--pidfile"));
+    const links = this.supervisor.store.list(VM).filter((r) => isLinkRole(r.role));
+    const resolved = this.supervisor.resolveAll([...recs, ...links], orphan);
+    // Links of VMs that are gone: nothing will adopt them.
+    const gone = links.filter((r) => !this.store.get(r.owner.id));
+    const cleared = resolved.then(() => Promise.all(gone.map((r) => this.supervisor.reap(r))));
     return this.#adopted = Promise.all(vms.map((vm, i) =>
       this.#locked(vm.meta.id, async () => {
+        await cleared;
         const pid = (await resolved).get(recs[i]);
         const known = this.supervisor.record({ kind: VM, id: vm.meta.id }, QEMU);
         await this.runner.adopt(this.find(vm.meta.id), pid, known ?? (pid ? recs[i] : undefined));
@@ -295,6 +351,7 @@ export class VmController {
 
   detachAll(): void {
     this.runner.detachAll();
+    this.links.detachAll();
   }
 }
 
@@ -329,5 +386,6 @@ function emptyStatus(serialLog: string): T.VmStatus {
     message: "",
     observed_generation: 0,
     qemu_binary: "",
+    links: [],
   };
 }

@@ -7,6 +7,7 @@ import type * as T from "../../api/gen/infrasim.v1.ts";
 import { writeSeed } from "../../cloudinit/iso.ts";
 import { seedFiles } from "../../cloudinit/seed.ts";
 import { ensureKeyPair } from "../../ssh/keys.ts";
+import { macAddress, type PrivateNic } from "../../qemu/args.ts";
 
 export interface GuestSetup {
   seed: string;
@@ -21,6 +22,7 @@ export async function prepareGuest(
   ports: T.PortForward[],
   vmDir: string,
   dataDir: string,
+  nics: PrivateNic[] = [],
 ): Promise<GuestSetup | undefined> {
   const ci = vm.spec.cloud_init;
   if (!ci) return undefined;
@@ -35,6 +37,8 @@ export async function prepareGuest(
       cloudInit: ci,
       hostKey,
       authorizedKeys: userKey ? [userKey.publicKey] : own,
+      userMac: vm.spec.network?.mode === "none" ? undefined : macAddress(vm.id, 0),
+      nics,
     }),
     seed,
   );

@@ -4,7 +4,7 @@ import type * as T from "../../api/gen/infrasim.v1.ts";
 import { ApiError, failedPrecondition } from "../../api/errors.ts";
 import { checkVmSpecOnHost, prepareLaunch, runPaths } from "../../qemu/launch.ts";
 import type { HostInfo } from "../../qemu/host.ts";
-import type { VolumeDrive } from "../../qemu/args.ts";
+import type { PrivateNic, VolumeDrive } from "../../qemu/args.ts";
 import { NOT_ANSWERING, VmRuntime } from "../../qemu/runtime.ts";
 import type { ProcessRecord } from "../../store/processes.ts";
 import type { StoredVm, VmStore } from "../../store/vm_store.ts";
@@ -26,11 +26,13 @@ const owner = (id: string) => ({ kind: VM, id });
 /** How long a forced stop may take before SIGKILL (QMP quit, then its wait). */
 const FORCE_QUIT_MS = 2000;
 
-/** What a start attaches beside the spec's own files: volumes, a seed, SSH facts. */
+/** What a start attaches beside the spec's own files: volumes, a seed, SSH facts, NICs. */
 export interface GuestLaunch {
   volumes: VolumeDrive[];
   seed?: string;
   ssh?: T.SshAccess;
+  /** Private NICs, whose link processes run by now. */
+  nics?: PrivateNic[];
 }
 
 export class VmRunner {
@@ -38,6 +40,10 @@ export class VmRunner {
   /** Resolves a VM's volumes and cloud-init for a start; the VM controller sets it. */
   guest: (vm: StoredVm, ports: T.PortForward[]) => Promise<GuestLaunch> = () =>
     Promise.resolve({ volumes: [] });
+  /** Called once a VM's QEMU is gone or never came up: its helpers (links) go too. */
+  released: (id: string) => Promise<void> = () => Promise.resolve();
+  /** Called once a running QEMU was adopted: its helpers are adopted or repaired. */
+  adopted: (vm: StoredVm) => Promise<void> = () => Promise.resolve();
   /** Set at daemon shutdown: a start cut short then leaves its QEMU to the next daemon. */
   #detached = false;
 
@@ -127,6 +133,9 @@ export class VmRunner {
         this.#runtimes.delete(id);
         await this.supervisor.reap(launched);
       }
+      await this.released(id).catch((r) =>
+        log.error("cannot stop the links of a vm that failed to start", { id, error: String(r) })
+      );
       this.setStatus(id, { state: "ERROR", message: msg, pid: 0, started_at: "" });
       log.warn("vm failed to start", { id, error: msg });
       if (e instanceof ApiError) throw e;
@@ -178,6 +187,9 @@ export class VmRunner {
     rt.exited.then((info) => {
       if (this.#runtimes.get(id) === rt) this.#runtimes.delete(id);
       this.supervisor.forget(owner(id), QEMU);
+      void this.released(id).catch((e) =>
+        log.error("cannot stop the links of an exited vm", { id, error: String(e) })
+      );
       if (!this.store.get(id)) return;
       this.#exited(id, info.clean ? "STOPPED" : "CRASHED", info.reason);
       log.info("vm exited", { id, clean: info.clean, reason: info.reason });
@@ -198,6 +210,7 @@ export class VmRunner {
         await this.supervisor.reap(rec);
         this.#exited(id, "STOPPED", `${why} (killed: qemu was not supervised)`);
       }
+      await this.released(id);
       return;
     }
     this.setStatus(id, { state: "STOPPING" });
@@ -236,6 +249,8 @@ export class VmRunner {
       );
     }
     await rt.exited;
+    // The exit handler let the helpers go; this waits until they are gone.
+    await this.released(id);
   }
 
   /**
@@ -246,6 +261,7 @@ export class VmRunner {
   async adopt(vm: StoredVm, pid: number | undefined, rec?: ProcessRecord): Promise<boolean> {
     if (pid === undefined) {
       if (rec) this.supervisor.forget(owner(vm.meta.id), QEMU);
+      await this.released(vm.meta.id);
       if (ACTIVE.includes(vm.status.state)) {
         this.#exited(vm.meta.id, "STOPPED", "qemu exited while infrasimd was not running");
         log.info("vm found stopped", { id: vm.meta.id });
@@ -270,6 +286,9 @@ export class VmRunner {
         observed_generation: vm.status.observed_generation || vm.meta.generation,
       });
       log.info("vm re-adopted", { id, pid });
+      await this.adopted(vm).catch((e) =>
+        log.error("cannot adopt the links of a vm", { id, error: String(e) })
+      );
       if (vm.spec.power_state === "POWER_OFF") {
         await this.stop(id, true, 0, "stopped (a stop interrupted by a daemon restart)");
       } else if (st.status === "prelaunch" || st.status === "paused") {
@@ -283,6 +302,7 @@ export class VmRunner {
       this.#runtimes.delete(id);
       log.error("vm adoption failed; killing its qemu", { id, pid, error: msg });
       if (rec) await this.supervisor.reap(rec);
+      await this.released(id);
       this.#exited(id, "STOPPED", `killed: qemu pid ${pid} could not be re-adopted (${msg})`);
       return false;
     }

@@ -15,6 +15,7 @@ const CLOSE_FDS_AND_EXEC =
   'for fd in /dev/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null; done; exec "$@"';
 
 const LAUNCH_TIMEOUT_MS = 60_000;
+const PID_FILE_WAIT_MS = 3000;
 
 /**
  * Runs a program that daemonizes itself and writes a pid file (QEMU -daemonize,
@@ -55,7 +56,12 @@ export function launchDaemonizing(
         reject(new Error(`${name} failed to start: ${why}`));
         return;
       }
-      const pid = await readPidFile(pidFile);
+      // vde_switch -d writes its pid file from the child, after the parent exits.
+      let pid = await readPidFile(pidFile);
+      for (const t = Date.now(); !pid && Date.now() - t < PID_FILE_WAIT_MS;) {
+        await sleep(10);
+        pid = await readPidFile(pidFile);
+      }
       if (pid) resolve(pid);
       else reject(new Error(`${name} started but its pid file ${pidFile} is unreadable`));
     });

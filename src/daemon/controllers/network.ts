@@ -1,0 +1,320 @@
+// The network kind: a private Ethernet segment, carried by one supervised vde_switch that
+// runs as long as the network exists. The record is written before the switch starts,
+// so a daemon killed in between finds a network without a switch and starts one; a
+// switch that dies is started again, and the VMs' links are plugged back into it.
+import { randomUUID } from "node:crypto";
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type * as T from "../../api/gen/infrasim.v1.ts";
+import { ApiError, failedPrecondition, invalid, quote, Status } from "../../api/errors.ts";
+import { matches, parseSelector } from "../../api/labels.ts";
+import { validateName } from "../../api/validate/common.ts";
+import { normalizeNetworkSpec } from "../../api/validate/network.ts";
+import { netmask, parseCidr } from "../../network/ipv4.ts";
+import { switchArgs, type SwitchPaths } from "../../network/vde.ts";
+import { vdeTools } from "../../network/tools.ts";
+import type { RefStore } from "../../store/refs.ts";
+import type { ProcessRecord } from "../../store/processes.ts";
+import type { NetworkStore, StoredNetwork } from "../../store/network_store.ts";
+import type { Claims } from "../claims.ts";
+import type { KeyedMutex } from "../locks.ts";
+import type { Supervisor } from "../supervisor/supervisor.ts";
+import { marker } from "../supervisor/os.ts";
+import { ProcessWatch } from "../supervisor/watch.ts";
+import { log } from "../log.ts";
+import { assertUnused, findOr404, lockKey, metaMaps, nextMeta, now, sameJson } from "./common.ts";
+
+export const NETWORK = "NETWORK";
+const SWITCH = "switch";
+const owner = (id: string) => ({ kind: NETWORK, id });
+/** vde_switch -s is a directory; its clients' sockets go inside (".NNNNN-NNNNN"). */
+const MAX_SOCKET_DIR = 90;
+
+/** What the network kind needs to know of the VMs on it. */
+export interface NetworkUsers {
+  /** The attachments of a network's VMs, as its status lists them. */
+  attachments(network: StoredNetwork): T.NetworkAttachment[];
+  /** A network's defaults changed: apply them to its running links. */
+  qosChanged(networkId: string): Promise<void>;
+  /** A network's switch was started again: plug its running links back in. */
+  switchRestarted(networkId: string): Promise<void>;
+}
+
+export class NetworkController {
+  #watches = new Map<string, ProcessWatch>();
+  users: NetworkUsers = {
+    attachments: () => [],
+    qosChanged: () => Promise.resolve(),
+    switchRestarted: () => Promise.resolve(),
+  };
+
+  constructor(
+    readonly store: NetworkStore,
+    private readonly refs: RefStore,
+    private readonly locks: KeyedMutex,
+    private readonly claims: Claims,
+    private readonly supervisor: Supervisor,
+    private readonly dataDir: string,
+    private readonly nameOf: (kind: string, id: string) => string,
+  ) {}
+
+  dir(id: string): string {
+    return join(this.dataDir, "networks", id);
+  }
+
+  switchPaths(id: string): SwitchPaths {
+    const d = this.dir(id);
+    return { sock: join(d, "sw"), mgmt: join(d, "sw.mgmt"), pidFile: join(d, "sw.pid") };
+  }
+
+  #locked<R>(id: string, fn: () => Promise<R>): Promise<R> {
+    return this.locks.run(lockKey(NETWORK, id), fn);
+  }
+
+  find(ref: string, field = "ref"): StoredNetwork {
+    return findOr404(this.store, NETWORK, ref, field);
+  }
+
+  view(n: StoredNetwork): StoredNetwork {
+    const c = parseCidr(n.spec.cidr) as { prefix: number };
+    const rec = this.supervisor.record(owner(n.meta.id), SWITCH);
+    const up = this.supervisor.alive(rec);
+    n.status = {
+      ...n.status,
+      state: n.status.state === "ERROR" || up ? n.status.state : "STARTING",
+      prefix_length: c.prefix,
+      netmask: netmask(c.prefix),
+      attachments: this.users.attachments(n),
+      switch_pid: up ? rec!.pid : 0,
+    };
+    return n;
+  }
+
+  get(ref: string): StoredNetwork {
+    return this.view(this.find(ref));
+  }
+
+  list(selector: string): StoredNetwork[] {
+    const reqs = parseSelector(selector);
+    return this.store.list().filter((n) => matches(reqs, n.meta.labels)).map((n) => this.view(n));
+  }
+
+  async create(req: T.CreateNetworkRequest): Promise<StoredNetwork> {
+    const name = validateName(req.meta?.name, "meta.name");
+    const { labels, annotations } = metaMaps(req.meta, undefined);
+    const spec = normalizeNetworkSpec(req.spec);
+    vdeTools();
+    const id = randomUUID();
+    if (this.switchPaths(id).sock.length > MAX_SOCKET_DIR) {
+      throw failedPrecondition(
+        `the data dir ${this.dataDir} is too long for unix socket paths; use a shorter --data-dir`,
+      );
+    }
+    await this.claims.run(() => {
+      this.claims.assertNameFree(this.store, NETWORK, name);
+      const t = now();
+      this.store.insert({
+        meta: { id, name, labels, annotations, created_at: t, updated_at: t, generation: 1 },
+        spec,
+        status: emptyStatus(),
+      });
+    });
+    return await this.#locked(id, async () => {
+      try {
+        await this.#startSwitch(id);
+      } catch (e) {
+        // Nothing half-made: the switch is reaped by #startSwitch, the record goes too.
+        this.store.delete(id);
+        await rm(this.dir(id), { recursive: true, force: true });
+        throw failedPrecondition(`network ${quote(name)}: ${(e as Error).message}`);
+      }
+      log.info("network created", { id, name, cidr: spec.cidr });
+      return this.get(id);
+    });
+  }
+
+  update(req: T.UpdateNetworkRequest): Promise<StoredNetwork> {
+    const id = this.find(req.ref).meta.id;
+    return this.#locked(id, async () => {
+      const cur = this.find(id);
+      if (req.meta?.name && req.meta.name !== cur.meta.name) {
+        throw invalid("meta.name", "cannot be changed; create a new network instead");
+      }
+      const { labels, annotations } = metaMaps(req.meta, cur.meta);
+      const spec = req.spec ? normalizeNetworkSpec(req.spec) : cur.spec;
+      for (const f of ["cidr", "mtu"] as const) {
+        if (spec[f] === cur.spec[f]) continue;
+        const users = this.refs.usersOf(owner(id));
+        if (users.length === 0) continue;
+        const names = [...new Set(users.map((u) => quote(this.nameOf(u.kind, u.id))))];
+        throw failedPrecondition(
+          `spec.${f}: cannot change while VMs are attached to network ${quote(cur.meta.name)} (${
+            names.join(", ")
+          }); detach them first`,
+        );
+      }
+      const changed = !sameJson(spec, cur.spec) || !sameJson(labels, cur.meta.labels) ||
+        !sameJson(annotations, cur.meta.annotations);
+      this.store.update({
+        ...cur,
+        meta: nextMeta(cur.meta, changed, { labels, annotations }),
+        spec,
+      });
+      if (!sameJson(spec.link_qos, cur.spec.link_qos)) await this.users.qosChanged(id);
+      return this.get(id);
+    });
+  }
+
+  delete(ref: string): Promise<string> {
+    const id = this.find(ref).meta.id;
+    return this.#locked(id, async () => {
+      const cur = this.find(id);
+      await this.claims.run(() => assertUnused(this.refs, NETWORK, cur.meta, this.nameOf));
+      await this.#stopSwitch(id);
+      this.store.delete(id);
+      await rm(this.dir(id), { recursive: true, force: true });
+      log.info("network deleted", { id, name: cur.meta.name });
+      return id;
+    });
+  }
+
+  /** After a restart: adopts each network's switch or starts it; strays are killed. */
+  async init(): Promise<void> {
+    await mkdir(join(this.dataDir, "networks"), { recursive: true, mode: 0o700 });
+    const nets = this.store.list();
+    const recs = nets.map((n) => this.#record(n.meta.id));
+    const root = `${join(this.dataDir, "networks")}/`;
+    const orphan = (argv: string[]) =>
+      /(^|\/)vde_switch$/.test(argv[0] ?? "") &&
+      argv.some((a, i) => a === "-p" && argv[i + 1]?.startsWith(root));
+    const live = await this.supervisor.resolveAll(recs, orphan);
+    for (const f of await readdir(join(this.dataDir, "networks"))) {
+      if (!this.store.get(f)) await rm(join(this.dataDir, "networks", f), { recursive: true });
+    }
+    await Promise.all(nets.map((n, i) =>
+      this.#locked(n.meta.id, async () => {
+        const pid = live.get(recs[i]);
+        if (pid) {
+          this.supervisor.store.put(recs[i]);
+          this.#watch(n.meta.id, pid);
+          this.#setStatus(n.meta.id, { state: "ACTIVE", message: "" });
+          return;
+        }
+        log.warn("network switch not running; starting it", { id: n.meta.id });
+        await this.#startSwitch(n.meta.id).catch((e) =>
+          this.#setStatus(n.meta.id, { state: "ERROR", message: (e as Error).message })
+        );
+      })
+    ));
+  }
+
+  /** Daemon shutdown: switches keep running for the next daemon. */
+  detachAll(): void {
+    for (const w of this.#watches.values()) w.detach();
+    this.#watches.clear();
+  }
+
+  /** The switch record, with the marker and pid file even when none was persisted. */
+  #record(id: string): ProcessRecord {
+    const p = this.switchPaths(id);
+    const rec = this.supervisor.record(owner(id), SWITCH);
+    return {
+      owner: owner(id),
+      role: SWITCH,
+      pid: 0,
+      startTime: "",
+      info: {},
+      launchedAt: "",
+      ...rec,
+      marker: marker("-p", p.pidFile),
+      pidFile: p.pidFile,
+    };
+  }
+
+  async #startSwitch(id: string): Promise<void> {
+    const tools = vdeTools();
+    const p = this.switchPaths(id);
+    await mkdir(this.dir(id), { recursive: true, mode: 0o700 });
+    // A switch refuses a socket dir left by a dead one.
+    await Promise.all(
+      [p.sock, p.mgmt!, p.pidFile].map((f) => rm(f, { recursive: true, force: true })),
+    );
+    const rec = await this.supervisor.launch({
+      owner: owner(id),
+      role: SWITCH,
+      binary: tools.vdeSwitch,
+      args: switchArgs(p),
+      pidFile: p.pidFile,
+      marker: marker("-p", p.pidFile),
+    });
+    this.#watch(id, rec.pid);
+    this.#setStatus(id, { state: "ACTIVE", message: "" });
+  }
+
+  async #stopSwitch(id: string): Promise<void> {
+    this.#watches.get(id)?.detach();
+    this.#watches.delete(id);
+    const rec = this.supervisor.record(owner(id), SWITCH);
+    if (rec) await this.supervisor.reap(rec);
+  }
+
+  /** A switch that exits while its network exists is started again. */
+  #watch(id: string, pid: number): void {
+    this.#watches.get(id)?.detach();
+    const w = new ProcessWatch(pid);
+    this.#watches.set(id, w);
+    w.exited.then(() =>
+      this.#locked(id, async () => {
+        if (this.#watches.get(id) !== w || !this.store.get(id)) return;
+        this.#watches.delete(id);
+        log.warn("network switch exited; starting it again", { id, pid });
+        for (let attempt = 1;; attempt++) {
+          try {
+            await this.#startSwitch(id);
+            break;
+          } catch (e) {
+            const message = (e as Error).message;
+            this.#setStatus(id, { state: "ERROR", message });
+            if (attempt >= 5) return log.error("network switch cannot start", { id, message });
+            await new Promise((r) => setTimeout(r, 500 * attempt));
+          }
+        }
+        await this.users.switchRestarted(id);
+      })
+    ).catch((e) => log.error("network switch repair failed", { id, error: String(e) }));
+  }
+
+  #setStatus(id: string, patch: Partial<T.PrivateNetworkStatus>): void {
+    const n = this.store.get(id);
+    if (n) this.store.setStatus(id, { ...n.status, ...patch, attachments: [] });
+  }
+
+  /** A network id by reference, or an INVALID_ARGUMENT on the field. */
+  resolve(ref: string, field: string): StoredNetwork {
+    const n = this.store.find(ref);
+    if (!n) throw invalid(field, `network ${quote(ref)} not found`);
+    return n;
+  }
+
+  assertActive(n: StoredNetwork, field: string): void {
+    const rec = this.supervisor.record(owner(n.meta.id), SWITCH);
+    if (this.supervisor.alive(rec)) return;
+    throw new ApiError(
+      Status.UNAVAILABLE,
+      `${field}: the switch of network ${quote(n.meta.name)} is not running${
+        n.status.message ? ` (${n.status.message})` : ""
+      }; try again shortly`,
+    );
+  }
+}
+
+function emptyStatus(): T.PrivateNetworkStatus {
+  return {
+    state: "STARTING",
+    message: "",
+    prefix_length: 0,
+    netmask: "",
+    attachments: [],
+    switch_pid: 0,
+  };
+}
