@@ -16,9 +16,10 @@ Install it once, then open a new shell (infrasim must be on PATH):
   zsh   echo 'source <(infrasim completion zsh)' >> ~/.zshrc
         (after compinit in ~/.zshrc)
   fish  infrasim completion fish > ~/.config/fish/completions/infrasim.fish
-VM names are completed from the daemon when it answers within a second.`;
+VM and network names are completed from the daemon when it answers within a second.`;
 
-/** vm subcommands (and aliases) whose positional arguments are VM names or ids. */
+/** Subcommands (and aliases) whose positional arguments name objects of their kind. */
+const NETWORK_REF_COMMANDS = new Set(["get", "update", "qos", "delete", "rm"]);
 const VM_REF_COMMANDS = new Set([
   "get",
   "start",
@@ -46,18 +47,24 @@ export function completionWords(argv: string[]): string[] | undefined {
   return i >= 0 && argv[i + 1] === "--" ? argv.slice(i + 2) : undefined;
 }
 
-/** True when the word being completed is a VM argument, e.g. `vm start ""`. */
-export function completesVmName(words: string[]): boolean {
+/** The kind whose name the word being completed is, e.g. "vm" for `vm start ""`. */
+export function completesName(words: string[]): "vm" | "network" | undefined {
   const positional = words.slice(0, -1).filter((w) => !w.startsWith("-"));
-  return positional[0] === "vm" && VM_REF_COMMANDS.has(positional[1]) &&
-    !words[words.length - 1]?.startsWith("-");
+  if (words[words.length - 1]?.startsWith("-")) return undefined;
+  if (positional[0] === "vm" && VM_REF_COMMANDS.has(positional[1])) return "vm";
+  if (positional[0] === "network" && NETWORK_REF_COMMANDS.has(positional[1])) return "network";
+  return undefined;
 }
 
-/** [name, state] of the daemon's VMs; none when it cannot answer within a second. */
-async function vmNames(ctx: Ctx): Promise<Array<[string, string]>> {
+/** [name, state] of the daemon's objects; none when it cannot answer within a second. */
+async function names(ctx: Ctx, kind: "vm" | "network"): Promise<Array<[string, string]>> {
+  const o = { timeoutSeconds: NAMES_TIMEOUT_SECONDS };
   try {
-    const vms = await (await ctx.client()).listVms("", { timeoutSeconds: NAMES_TIMEOUT_SECONDS });
-    return vms.map((v) => [v.meta!.name, v.status!.state]);
+    const client = await ctx.client();
+    if (kind === "network") {
+      return (await client.listNetworks("", o)).map((n) => [n.meta!.name, n.spec!.cidr]);
+    }
+    return (await client.listVms("", o)).map((v) => [v.meta!.name, v.status!.state]);
   } catch {
     return [];
   }
@@ -78,24 +85,25 @@ export async function addCompletion(program: Command, ctx: Ctx, argv: string[]):
   if (listed) listed.description = DESCRIPTION;
   // The adapter's handlers are synchronous, so the names are fetched before it runs:
   // in a hook, where the global options (--daemon-address) have been parsed.
-  const names: Array<[string, string]> = [];
+  const found: Array<[string, string]> = [];
   program.hook("preAction", async (_, action) => {
     const words = completionWords(argv);
-    if (action.name() === "complete" && words && completesVmName(words)) {
-      names.push(...await vmNames(ctx));
-    }
+    const kind = action.name() === "complete" && words ? completesName(words) : undefined;
+    if (kind) found.push(...await names(ctx, kind));
   });
-  const vm = program.commands.find((c) => c.name() === "vm");
-  for (const sub of vm?.commands ?? []) {
-    const entry = root.commands.get(`vm ${sub.name()}`);
-    if (!entry) continue;
-    const arg = entry.arguments.get("vm");
-    if (arg) arg.handler = (complete) => names.forEach(([n, state]) => complete(n, state));
-    // The adapter knows commands by name only; `vm rm <TAB>` should work like delete.
-    for (const alias of sub.aliases()) {
-      const a = root.command(`vm ${alias}`, entry.description);
-      a.options = entry.options;
-      a.arguments = entry.arguments;
+  for (const kind of ["vm", "network"]) {
+    const group = program.commands.find((c) => c.name() === kind);
+    for (const sub of group?.commands ?? []) {
+      const entry = root.commands.get(`${kind} ${sub.name()}`);
+      if (!entry) continue;
+      const arg = entry.arguments.get(kind);
+      if (arg) arg.handler = (complete) => found.forEach(([n, what]) => complete(n, what));
+      // The adapter knows commands by name only; `vm rm <TAB>` should work like delete.
+      for (const alias of sub.aliases()) {
+        const a = root.command(`${kind} ${alias}`, entry.description);
+        a.options = entry.options;
+        a.arguments = entry.arguments;
+      }
     }
   }
 }

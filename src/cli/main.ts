@@ -15,6 +15,7 @@ import { vmPowerCommands } from "./commands/vm_power.ts";
 import { vmConsoleCommands } from "./commands/vm_console.ts";
 import { imageCommands } from "./commands/image.ts";
 import { volumeCommands } from "./commands/volume.ts";
+import { networkCommands } from "./commands/network.ts";
 import { vmCreateCommand } from "./commands/vm_create.ts";
 import { vmSshCommands } from "./commands/vm_ssh.ts";
 import { addCompletion, addCompletionStandIn, wantsCompletion } from "./completion.ts";
@@ -51,6 +52,10 @@ export async function buildProgram(ctx: Ctx, argv: string[]): Promise<Command> {
   vmConsoleCommands(vm, ctx);
   imageCommands(program.command("image").description("manage disk images"), ctx);
   volumeCommands(program.command("volume").description("manage volumes (a VM's disks)"), ctx);
+  networkCommands(
+    program.command("network").description("manage private networks and their link impairment"),
+    ctx,
+  );
   if (wantsCompletion(argv)) await addCompletion(program, ctx, argv);
   else addCompletionStandIn(program);
   // A usage error prints the error and one line naming the command's own --help.

@@ -1,13 +1,18 @@
 // Rendering for the CLI: table for people; json and yaml are the complete API objects.
 import { stringify as toYaml } from "yaml";
 import type * as T from "../api/gen/infrasim.v1.ts";
+import { formatQos } from "./qos_flags.ts";
 
 export type OutputFormat = "table" | "json" | "yaml";
 
-/** Bytes fields are not part of CLI objects; everything else is plain data. */
+/**
+ * Bytes fields are not part of CLI objects; everything else is plain data. The decoder's
+ * markers of which optional field is set ("_latency_ms") are not the API's: left out.
+ */
 export function render(format: OutputFormat, data: unknown, table: () => string): string {
-  if (format === "json") return JSON.stringify(data, null, 2);
-  if (format === "yaml") return toYaml(data).trimEnd();
+  const plain = JSON.parse(JSON.stringify(data, (k, v) => (k.startsWith("_") ? undefined : v)));
+  if (format === "json") return JSON.stringify(plain, null, 2);
+  if (format === "yaml") return toYaml(plain).trimEnd();
   return table();
 }
 
@@ -94,6 +99,12 @@ export function formatVm(v: T.Vm): string {
         : "-",
     ],
     ["Network", s.network?.mode ?? "user"],
+    ...(st.links ?? []).map((l, i): [string, string] => [
+      `Link ${i}`,
+      `${l.network_name} ${l.ip}/${l.prefix_length} ${l.mac} ${l.state}${
+        l.message ? ` (${l.message})` : ""
+      }, ${formatQos(l.link_qos)}`,
+    ]),
     ["Ports", ports(st.port_forwards)],
     ["Accelerator", st.accelerator || "-"],
     ["PID", st.pid ? String(st.pid) : "-"],
@@ -204,4 +215,50 @@ export function formatVolume(v: T.Volume): string {
     ["Created", m.created_at],
   ];
   return columns(rows.map(([k, val]) => [`${k}:`, val]));
+}
+
+export function formatNetworkTable(nets: T.Network[]): string {
+  if (nets.length === 0) return "No networks.";
+  return columns([
+    ["NAME", "CIDR", "STATE", "VMS", "LINK QOS", "AGE", "ID"],
+    ...nets.map((n) => [
+      n.meta!.name,
+      n.spec!.cidr,
+      n.status!.state,
+      String(n.status!.attachments.length),
+      formatQos(n.spec!.link_qos),
+      age(n.meta!.created_at),
+      n.meta!.id,
+    ]),
+  ]);
+}
+
+export function formatNetwork(n: T.Network): string {
+  const m = n.meta!, st = n.status!;
+  const rows: [string, string][] = [
+    ["Name", m.name],
+    ["ID", m.id],
+    ["State", st.state + (st.message ? ` (${st.message})` : "")],
+    ["CIDR", `${n.spec!.cidr} (netmask ${st.netmask})`],
+    ["MTU", String(n.spec!.mtu)],
+    ["Link QoS", formatQos(n.spec!.link_qos)],
+    ["Switch PID", st.switch_pid ? String(st.switch_pid) : "-"],
+    ["Labels", Object.entries(m.labels).map(([k, val]) => `${k}=${val}`).join(",") || "-"],
+    ["Created", m.created_at],
+  ];
+  const head = columns(rows.map(([k, val]) => [`${k}:`, val]));
+  if (st.attachments.length === 0) return `${head}\n\nNo VMs attached.`;
+  return `${head}\n\n${
+    columns([
+      ["VM", "IF", "IP", "MAC", "LINK", "QOS"],
+      ...st.attachments.map((a) => [
+        a.vm_name,
+        String(a.interface),
+        a.ip,
+        a.mac,
+        a.state,
+        formatQos(a.link_qos),
+      ]),
+    ])
+  }`;
 }

@@ -41,7 +41,17 @@ Deno.test({
 
 e2eTest("completion: commands, options and the daemon's VM names", async (d) => {
   for (const name of ["web", "db"]) assert.equal(d.cli(["vm", "create", "--name", name]).code, 0);
-  assert.deepEqual(complete(d, "").slice(0, 5), ["status", "vm", "image", "volume", "completion"]);
+  assert.deepEqual(complete(d, "").slice(0, 6), [
+    "status",
+    "vm",
+    "image",
+    "volume",
+    "network",
+    "completion",
+  ]);
+  assert.equal(d.cli(["network", "create", "--name", "lan", "--cidr", "10.9.0.0/24"]).code, 0);
+  assert.deepEqual(complete(d, "network", "qos", ""), ["lan"]);
+  assert.deepEqual(complete(d, "network", "rm", "l"), ["lan"], "an alias");
   const vm = complete(d, "vm", "");
   for (const c of ["list", "create", "start", "stop", "delete", "console", "logs"]) {
     assert.ok(vm.includes(c), c);

@@ -4,6 +4,13 @@ import assert from "node:assert/strict";
 import { e2eTest } from "../helpers/env.ts";
 import { guestSh, parsePing } from "../helpers/guest_shell.ts";
 import { bootAll, netVm } from "../helpers/networks.ts";
+import { ApiError, Status } from "../../src/api/errors.ts";
+
+/** A test guest on networks that is created stopped. */
+const off = (name: string, nics: Parameters<typeof netVm>[1]) => {
+  const r = netVm(name, nics);
+  return { ...r, spec: { ...r.spec, power_state: "POWER_OFF" as const } };
+};
 
 e2eTest(
   "two VMs on a network reach each other by IP; a VM on another network does not",
@@ -57,5 +64,84 @@ e2eTest(
     await guestSh(d.client, r, "echo 0 > /proc/sys/net/ipv4/ip_forward");
     const off = await guestSh(d.client, a, "ping -c 2 -W 1 10.2.0.20");
     assert.notEqual(off.code, 0, off.out);
+  },
+);
+
+e2eTest("bad network input fails with the field named, and nothing is created", async (d) => {
+  const invalid = async (p: Promise<unknown>, field: RegExp, code = "INVALID_ARGUMENT") => {
+    const e = await p.then(() => undefined, (x) => x as ApiError);
+    assert.ok(e, `accepted, expected ${field}`);
+    assert.equal(Status[e.code], code, e.message);
+    assert.match(e.message, field);
+  };
+  await d.client.createNetwork({ meta: { name: "a" }, spec: { cidr: "10.20.0.0/24" } });
+  // Overlapping cidrs are separate segments: allowed.
+  await d.client.createNetwork({ meta: { name: "b" }, spec: { cidr: "10.20.0.0/16" } });
+  const net = (spec: object) => d.client.createNetwork({ meta: { name: "x" }, spec });
+  await invalid(net({ cidr: "10.0.0.0/8" }), /^spec\.cidr: prefix \/8/);
+  await invalid(net({ cidr: "10.20.0.0/30" }), /^spec\.cidr: /);
+  await invalid(net({ cidr: "banana" }), /^spec\.cidr: "banana" is not an IPv4 cidr/);
+  await invalid(net({ cidr: "10.0.0.0/24", mtu: 100 }), /^spec\.mtu: must be between 576/);
+  await invalid(
+    net({ cidr: "10.0.0.0/24", link_qos: { latency_ms: -5 } }),
+    /^spec\.link_qos\.latency_ms: must be a whole number between 0 and 60000/,
+  );
+  await invalid(
+    net({ cidr: "10.0.0.0/24", link_qos: { loss_percent: 101 } }),
+    /^spec\.link_qos\.loss_percent: must be between 0 and 100/,
+  );
+  const vm = (name: string, n: object) => d.client.createVm(off(name, [n]));
+  await d.client.createVm(off("one", [{ network: "a", ip: "10.20.0.5" }]));
+  const bad: Array<[object, RegExp]> = [
+    [
+      { network: "a", ip: "10.20.0.5" },
+      /ip: 10\.20\.0\.5 is already used on network "a" by VM "one"/,
+    ],
+    [{ network: "a", ip: "10.20.1.5" }, /ip: 10\.20\.1\.5 is outside 10\.20\.0\.0\/24/],
+    [{ network: "a", ip: "10.20.0.0" }, /ip: 10\.20\.0\.0 is the network address/],
+    [{ network: "a", ip: "10.20.0.255" }, /ip: 10\.20\.0\.255 is the broadcast address/],
+    [{ network: "a", ip: "10.20.0.256" }, /ip: "10\.20\.0\.256" is not an IPv4 address/],
+    [{ network: "a", link_qos: { latency_ms: -1 } }, /link_qos\.latency_ms: must be/],
+    [{ network: "a", link_qos: { loss_percent: 100.5 } }, /link_qos\.loss_percent: must be/],
+    [{ network: "a", mac: "01:00:5e:00:00:01" }, /mac: 01:00:5e:00:00:01 is a multicast/],
+    [{ network: "nope" }, /network: network "nope" not found/],
+  ];
+  for (const [n, re] of bad) {
+    await invalid(vm("two", n), new RegExp(`^spec\\.network_interfaces\\[0\\]\\.${re.source}`));
+  }
+  await invalid(
+    d.client.deleteNetwork("a"),
+    /network "a" is in use by vm "one"/,
+    "FAILED_PRECONDITION",
+  );
+  assert.deepEqual((await d.client.listVms()).map((v) => v.meta!.name), ["one"]);
+  assert.deepEqual((await d.client.listNetworks()).map((n) => n.meta!.name), ["a", "b"]);
+  assert.equal((await d.client.getNetwork("a")).status!.attachments.length, 1);
+});
+
+e2eTest(
+  "concurrent creates on one network get distinct IPs and MACs, until the cidr is full",
+  async (d) => {
+    await d.client.createNetwork({ meta: { name: "n" }, spec: { cidr: "10.9.0.0/28" } });
+    // A /28 holds 14 hosts: seven VMs with two NICs each fill it.
+    const vms = await Promise.all(
+      Array.from(
+        { length: 7 },
+        (_, i) => d.client.createVm(off(`v${i}`, [{ network: "n" }, { network: "n" }])),
+      ),
+    );
+    const ips = vms.flatMap((v) => v.spec!.network_interfaces.map((n) => n.ip));
+    const macs = vms.flatMap((v) => v.spec!.network_interfaces.map((n) => n.mac));
+    assert.equal(new Set(ips).size, 14, `IPs: ${ips.join(" ")}`);
+    assert.equal(new Set(macs).size, 14);
+    const e = await d.client.createVm(off("full", [{ network: "n" }])).then(
+      () => assert.fail("a VM was created on a full network"),
+      (x) => x as ApiError,
+    );
+    assert.equal(Status[e.code], "INVALID_ARGUMENT");
+    assert.match(
+      e.message,
+      /^spec\.network_interfaces\[0\]\.ip: network "n" has no free address left/,
+    );
   },
 );

@@ -1,7 +1,7 @@
 // Which command lines load the completion library, and which completion requests are
 // worth a ListVms while the user waits on TAB.
 import assert from "node:assert/strict";
-import { completesVmName, completionWords, wantsCompletion } from "../../src/cli/completion.ts";
+import { completesName, completionWords, wantsCompletion } from "../../src/cli/completion.ts";
 
 Deno.test("the library is loaded only when argv names a completion command", () => {
   assert.ok(wantsCompletion(["completion", "bash"]));
@@ -20,7 +20,7 @@ Deno.test("completionWords: what follows `complete --`, nothing otherwise", () =
   assert.equal(completionWords(["vm", "list"]), undefined);
 });
 
-Deno.test("completesVmName: a VM argument of a command that takes one", () => {
+Deno.test("completesName: a VM or network argument of a command that takes one", () => {
   for (
     const words of [
       ["vm", "start", ""],
@@ -34,7 +34,7 @@ Deno.test("completesVmName: a VM argument of a command that takes one", () => {
       ["vm", "port", ""],
     ]
   ) {
-    assert.ok(completesVmName(words), words.join(" "));
+    assert.equal(completesName(words), "vm", words.join(" "));
   }
   for (
     const words of [
@@ -44,10 +44,16 @@ Deno.test("completesVmName: a VM argument of a command that takes one", () => {
       ["vm", "create", "--name", ""],
       ["vm", "start", "--"],
       ["status", ""],
+      ["network", "create", ""],
       [""],
       [],
     ]
   ) {
-    assert.ok(!completesVmName(words), words.join(" "));
+    assert.equal(completesName(words), undefined, words.join(" "));
+  }
+  for (
+    const words of [["network", "qos", ""], ["network", "rm", "a", ""], ["network", "get", "w"]]
+  ) {
+    assert.equal(completesName(words), "network", words.join(" "));
   }
 });

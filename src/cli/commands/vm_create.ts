@@ -31,7 +31,22 @@ async function readUserFile(flag: string, path: string, max = 1 << 20): Promise<
   return text;
 }
 
+/**
+ * --network NAME[:IP] (repeatable) and --no-network share commander's "network" key;
+ * the private networks are collected here, whatever order the two come in.
+ */
+function networkFlag() {
+  const state = { nets: [] as string[], noUser: false };
+  const add = (v: string, prev: unknown) => {
+    if (prev === false) state.noUser = true;
+    state.nets.push(v);
+    return state.nets;
+  };
+  return { state, add };
+}
+
 export function vmCreateCommand(vm: Command, ctx: Ctx): void {
+  const net = networkFlag();
   vm.command("create").description("create a VM (stopped unless --start or --wait)")
     .option("--name <name>", "unique name, a DNS label (required)")
     .option("--arch <arch>", "aarch64 | x86_64", defaultArch())
@@ -64,7 +79,12 @@ export function vmCreateCommand(vm: Command, ctx: Ctx): void {
     )
     .option("--label <key=value>", "label (repeatable)", collect)
     .option("--accelerator <name>", "hvf | kvm | tcg (default: best available)")
-    .option("--no-network", "no network interface")
+    .option(
+      "--network <network[:ip]>",
+      "a NIC on this private network, at this IP or an allocated one (repeatable)",
+      net.add,
+    )
+    .option("--no-network", "no user-mode (NAT) interface, so no --port either")
     .option("--start", "start the VM after creating it")
     .option("--wait", "start it and wait until it is ready (with --image: SSH answers)")
     .option(
@@ -82,7 +102,8 @@ export function vmCreateCommand(vm: Command, ctx: Ctx): void {
       if (!o.kernel && (o.initrd || o.cmdline)) {
         throw new UsageError("--initrd and --cmdline need --kernel");
       }
-      if (!o.network && o.port?.length) {
+      const userNet = o.network !== false && !net.state.noUser;
+      if (!userNet && o.port?.length) {
         throw new UsageError("--port needs a network: drop --no-network to forward ports");
       }
       const boots = [o.kernel && "--kernel", o.image && "--image", o.bootVolume && "--boot-volume"]
@@ -97,11 +118,11 @@ export function vmCreateCommand(vm: Command, ctx: Ctx): void {
       const userData = o.userData ? await readUserFile("--user-data", o.userData) : undefined;
       const wantsCloudInit = !!(o.image || keys.length || userData || o.hostname);
       const ports: PortInput[] = parsePorts(o.port);
-      if (o.image && o.network && !ports.some((p) => p.guestPort === 22)) {
+      if (o.image && userNet && !ports.some((p) => p.guestPort === 22)) {
         ports.push({ guestPort: 22, protocol: "tcp" });
       }
       const volumeName = `${o.name}-root`;
-      const waitPort = o.waitPort ?? (o.image && o.network ? 22 : undefined);
+      const waitPort = o.waitPort ?? (o.image && userNet ? 22 : undefined);
       let spec!: T.VmSpec;
       localUsage(() => {
         spec = vmSpecFromInput({
@@ -123,7 +144,11 @@ export function vmCreateCommand(vm: Command, ctx: Ctx): void {
             readOnly: v.endsWith(":ro"),
           })),
           disks,
-          network: o.network,
+          network: userNet,
+          interfaces: net.state.nets.map((n) => {
+            const i = n.indexOf(":");
+            return i < 0 ? { network: n } : { network: n.slice(0, i), ip: n.slice(i + 1) };
+          }),
           ports,
           accelerator: o.accelerator,
           running: !!(o.start || o.wait),

@@ -1,0 +1,132 @@
+// `infrasim network create|list|get|update|qos|delete`.
+import type { Command } from "@commander-js/extra-typings";
+import type * as T from "../../api/gen/infrasim.v1.ts";
+import type { Ctx } from "../context.ts";
+import { collect, parseIntArg, parseKeyValues, UsageError } from "../flags.ts";
+import { formatNetwork, formatNetworkTable, render } from "../output.ts";
+import { qosFromFlags } from "../qos_flags.ts";
+
+const QOS_HELP =
+  "\nImpairment applies to what each VM sends into the network (like tc netem on its\n" +
+  "interface), so a ping between two VMs with latency 40ms takes 80 ms.\n";
+
+const merge = (cur: T.LinkQos | null | undefined, add: T.LinkQos): T.LinkQos => {
+  const out: T.LinkQos = {};
+  for (const [k, v] of Object.entries({ ...cur, ...add })) {
+    if (!k.startsWith("_") && v !== null && v !== undefined) {
+      (out as Record<string, unknown>)[k] = v;
+    }
+  }
+  return out;
+};
+
+export function networkCommands(network: Command, ctx: Ctx): void {
+  network.command("create").description("create a private network (a switch VMs plug into)")
+    .option("--name <name>", "unique name, a DNS label (required)")
+    .option("--cidr <cidr>", "its IPv4 network, /16 to /29, e.g. 10.20.0.0/24 (required)")
+    .option("--mtu <bytes>", "MTU of its links (default 1500)", parseIntArg("--mtu"))
+    .option("--label <key=value>", "label (repeatable)", collect)
+    .option("--latency <time>", "added delay, e.g. 40ms")
+    .option("--jitter <time>", "delay variation (±), e.g. 5ms")
+    .option("--loss <percent>", "packet loss, e.g. 1%")
+    .option("--duplicate <percent>", "packet duplication, e.g. 0.5%")
+    .option("--rate <rate>", "rate limit, e.g. 10mbit, 512kbit (0 = unlimited)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  infrasim network create --name wan --cidr 10.20.0.0/24 --latency 40ms --loss 1%\n" +
+        QOS_HELP,
+    )
+    .action(async (o) => {
+      if (!o.name) throw new UsageError("required option '--name <name>' not specified");
+      if (!o.cidr) throw new UsageError("required option '--cidr <cidr>' not specified");
+      const n = await (await ctx.client()).createNetwork({
+        meta: { name: o.name, labels: parseKeyValues("--label", o.label) },
+        spec: { cidr: o.cidr, mtu: o.mtu ?? 0, link_qos: qosFromFlags(o) },
+      });
+      ctx.print(render(ctx.format(), n, () => formatNetwork(n)));
+    });
+
+  network.command("list").alias("ls").description("list networks")
+    .option("-l, --selector <selector>", "label selector")
+    .action(async (o) => {
+      const nets = await (await ctx.client()).listNetworks(o.selector ?? "");
+      ctx.print(render(ctx.format(), nets, () => formatNetworkTable(nets)));
+    });
+
+  network.command("get").description("show one network and the VMs on it")
+    .argument("<network>", "id or name")
+    .action(async (ref) => {
+      const n = await (await ctx.client()).getNetwork(ref);
+      ctx.print(render(ctx.format(), n, () => formatNetwork(n)));
+    });
+
+  network.command("update").description("change a network's cidr or mtu (no VMs attached), labels")
+    .argument("<network>", "id or name")
+    .option("--cidr <cidr>", "its IPv4 network")
+    .option("--mtu <bytes>", "MTU of its links", parseIntArg("--mtu"))
+    .option("--label <key=value>", "label (repeatable; replaces all labels)", collect)
+    .action(async (ref, o) => {
+      const client = await ctx.client();
+      const cur = await client.getNetwork(ref);
+      const n = await client.updateNetwork({
+        ref,
+        meta: o.label ? { labels: parseKeyValues("--label", o.label) } : undefined,
+        spec: {
+          cidr: o.cidr ?? cur.spec!.cidr,
+          mtu: o.mtu ?? cur.spec!.mtu,
+          link_qos: merge(cur.spec!.link_qos, {}),
+        },
+      });
+      ctx.print(render(ctx.format(), n, () => formatNetwork(n)));
+    });
+
+  network.command("qos").description(
+    "change link impairment live: the network's defaults, or one VM's link (--vm)",
+  )
+    .argument("<network>", "id or name")
+    .option("--vm <vm>", "only this VM's link(s) on the network")
+    .option("--reset", "clear what was set before (the network's: to none; a VM's: inherit)")
+    .option("--latency <time>", "added delay, e.g. 40ms")
+    .option("--jitter <time>", "delay variation (±), e.g. 5ms")
+    .option("--loss <percent>", "packet loss, e.g. 1%")
+    .option("--duplicate <percent>", "packet duplication, e.g. 0.5%")
+    .option("--rate <rate>", "rate limit, e.g. 10mbit, 512kbit (0 = unlimited)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  infrasim network qos wan --latency 80ms --jitter 10ms\n" +
+        "  infrasim network qos wan --vm client --loss 5%\n  infrasim network qos wan --reset\n" +
+        QOS_HELP,
+    )
+    .action(async (ref, o) => {
+      const add = qosFromFlags(o);
+      const client = await ctx.client();
+      const net = await client.getNetwork(ref);
+      if (!o.vm) {
+        const spec = { ...net.spec!, link_qos: merge(o.reset ? {} : net.spec!.link_qos, add) };
+        const n = await client.updateNetwork({ ref: net.meta!.id, spec });
+        return ctx.print(render(ctx.format(), n, () => formatNetwork(n)));
+      }
+      const vm = await client.getVm(o.vm);
+      const on = vm.status!.links.map((l, i) => l.network_id === net.meta!.id ? i : -1)
+        .filter((i) => i >= 0);
+      if (on.length === 0) {
+        throw new UsageError(`--vm: vm ${o.vm} has no interface on network ${net.meta!.name}`);
+      }
+      const network_interfaces = vm.spec!.network_interfaces.map((n, i) =>
+        on.includes(i) ? { ...n, link_qos: merge(o.reset ? {} : n.link_qos, add) } : n
+      );
+      await client.updateVm({ ref: vm.meta!.id, spec: { ...vm.spec!, network_interfaces } });
+      const n = await client.getNetwork(net.meta!.id);
+      ctx.print(render(ctx.format(), n, () => formatNetwork(n)));
+    });
+
+  network.command("delete").alias("rm").description("delete networks (refused while VMs use one)")
+    .argument("<network...>", "ids or names")
+    .action(async (refs) => {
+      const client = await ctx.client();
+      for (const ref of refs) {
+        const r = await client.deleteNetwork(ref);
+        ctx.print(render(ctx.format(), r, () => `deleted ${ref} (${r.id})`));
+      }
+    });
+}
