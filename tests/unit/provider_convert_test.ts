@@ -92,6 +92,7 @@ Deno.test("objectFromVm: maps every attribute of a running VM", () => {
     cloud_init: [],
     wait_for: [],
     ssh_host_key: null,
+    network_interface: [],
     timeouts: null,
   });
 });

@@ -225,7 +225,8 @@ Deno.test("nullObject: every attribute null, LIST blocks empty, SINGLE blocks nu
   assert.deepEqual(o.port_forward, []);
   assert.equal(o.timeouts, null);
   assert.deepEqual(o.cloud_init, []);
-  assert.equal(Object.keys(o).length, VM_SCHEMA.attributes.length + 6);
+  assert.deepEqual(o.network_interface, []);
+  assert.equal(Object.keys(o).length, VM_SCHEMA.attributes.length + 7);
 });
 
 Deno.test("applyDefaults: only where the configuration is null", () => {

@@ -7,14 +7,14 @@ import { ApiError, Status } from "../../api/errors.ts";
 import { checkUserFile } from "../../api/host_files.ts";
 import { defaultDataDir } from "../../api/client.ts";
 import { validateLabels, validateName } from "../../api/validate/common.ts";
-import { containsUnknown, type CtyValue, UNKNOWN } from "../framework/cty.ts";
+import { containsUnknown, type CtyValue } from "../framework/cty.ts";
 import { diag, errorDiag, type FieldMap } from "../framework/diagnostics.ts";
-import { changed } from "../framework/plan.ts";
-import type { ApplyResult, Obj, PlanContext, Resource } from "../framework/resource.ts";
+import type { ApplyResult, Obj, Resource } from "../framework/resource.ts";
 import { timeoutSeconds } from "../framework/timeouts.ts";
 import { deleteObject, readObject } from "../framework/crud.ts";
 import { nullObject } from "../framework/schema.ts";
 import { VM_SCHEMA } from "./vm_schema.ts";
+import { derivePlan, modifyPlan } from "./vm_plan.ts";
 import { labelsOf, listOf, objectFromVm, specFromObject, str } from "./vm_convert.ts";
 
 const VM_FIELDS: FieldMap = [
@@ -37,6 +37,14 @@ const VM_FIELDS: FieldMap = [
   [/^spec\.disks\[(\d+)\]\.(\w+)$/, (m) => ["disk", Number(m[1]), m[2]]],
   [/^spec\.network\.port_forwards\[(\d+)\]\.(\w+)$/, (m) => ["port_forward", Number(m[1]), m[2]]],
   [/^spec\.accelerator$/, () => ["accelerator"]],
+  [
+    /^spec\.network_interfaces\[(\d+)\]\.link_qos\.(\w+)$/,
+    (m) => ["network_interface", Number(m[1]), "link_qos", 0, m[2]],
+  ],
+  [
+    /^spec\.network_interfaces\[(\d+)\]\.(network|ip|mac)$/,
+    (m) => ["network_interface", Number(m[1]), m[2] === "network" ? "network_id" : m[2]],
+  ],
 ];
 
 /** Syntax-level checks of a configuration, skipping unknown values. */
@@ -112,6 +120,12 @@ async function validate(config: Obj): Promise<P.Diagnostic[]> {
       host_port: known(p.host_port, null),
       protocol: known(p.protocol, null),
     })),
+    network_interface: listOf(config.network_interface).map((n, i) => ({
+      network_id: known(n.network_id, `unknown-network-${i}`),
+      ip: known(n.ip, null),
+      mac: known(n.mac, null),
+      link_qos: known(n.link_qos, []),
+    })),
   };
   await check(() => specFromObject(probe));
   // Files must exist on this host (the daemon is local: it only listens on loopback).
@@ -127,62 +141,6 @@ async function validate(config: Obj): Promise<P.Diagnostic[]> {
     }
   }
   return out;
-}
-
-/** Machine from arch, and host ports kept where held. */
-function derivePlan(planned: Obj, prior: Obj | null): void {
-  if (planned.machine === null) {
-    planned.machine = typeof planned.arch === "string"
-      ? (planned.arch === "aarch64" ? "virt" : "q35")
-      : UNKNOWN;
-  }
-  const priorPorts = listOf(prior?.port_forward);
-  if (Array.isArray(planned.port_forward)) {
-    planned.port_forward = listOf(planned.port_forward).map((p) => {
-      if (p.host_port !== null) return p;
-      const held = priorPorts.find((q) =>
-        q.guest_port === p.guest_port && q.protocol === p.protocol
-      );
-      return { ...p, host_port: held?.host_port ?? UNKNOWN };
-    });
-  }
-}
-
-/** The state the daemon will report (a VM created stopped was never started: PENDING). */
-function modifyPlan(planned: Obj, { prior, config, replacing }: PlanContext): void {
-  // Replacing: Terraform plans the new object again as a create; state stays unknown here.
-  if (replacing) return;
-  const target = planned.running !== false
-    ? "RUNNING"
-    : prior === null
-    ? "PENDING"
-    : prior.running === true
-    ? "STOPPED"
-    : prior.state;
-  if (prior === null) {
-    planned.state = target;
-    return;
-  }
-  const { state: _s, ...rest } = planned;
-  const { state: _p, ...priorRest } = prior;
-  if (changed(rest, { ...priorRest, timeouts: rest.timeouts })) planned.state = target;
-  if (
-    listOf(planned.cloud_init).length && prior.ssh_host_key === null && planned.running !== false
-  ) {
-    planned.ssh_host_key = UNKNOWN; // made at the first start
-  }
-  if (!listOf(planned.cloud_init).length) planned.ssh_host_key = null;
-  if (planned.running !== false && prior.running !== true) {
-    // A start picks the accelerator (none yet if it never ran) and replaces an
-    // allocated host port that another program took meanwhile.
-    planned.accelerator = UNKNOWN;
-    const configured = listOf(config.port_forward);
-    if (Array.isArray(planned.port_forward)) {
-      planned.port_forward = listOf(planned.port_forward).map((p, i) =>
-        configured[i]?.host_port == null ? { ...p, host_port: UNKNOWN } : p
-      );
-    }
-  }
 }
 
 /** How to bring a VM that exists in the daemon under this configuration's management. */

@@ -4,6 +4,7 @@ import type * as T from "../../api/gen/infrasim.v1.ts";
 import { type VmInput, vmSpecFromInput } from "../../api/specs.ts";
 import { type CtyValue, isUnknown, toNumber } from "../framework/cty.ts";
 import type { Obj } from "../framework/resource.ts";
+import { objectFromQos, qosFromObject } from "./link_qos.ts";
 
 export const str = (v: CtyValue): string => (typeof v === "string" ? v : "");
 const num = (v: CtyValue, path: string): number | undefined => {
@@ -63,6 +64,12 @@ function inputFromObject(o: Obj): VmInput {
       }
       : undefined,
     waitFor: w ? { guestPort: num(w.guest_port, "guest_port"), serial: str(w.serial) } : undefined,
+    interfaces: listOf(o.network_interface).map((n) => ({
+      network: str(n.network_id),
+      ip: isUnknown(n.ip) ? "" : str(n.ip),
+      mac: isUnknown(n.mac) ? "" : str(n.mac),
+      linkQos: qosFromObject(n.link_qos),
+    })),
   };
 }
 
@@ -127,6 +134,12 @@ export function objectFromVm(vm: T.Vm, prior: Obj | null): Obj {
       }]
       : [],
     ssh_host_key: (s.cloud_init && st.ssh?.host_key) || null,
+    network_interface: (s.network_interfaces ?? []).map((n, i) => ({
+      network_id: n.network,
+      ip: n.ip,
+      mac: n.mac,
+      link_qos: objectFromQos(n.link_qos, listOf(p.network_interface)[i]?.link_qos ?? []),
+    })),
     timeouts: p.timeouts ?? null,
   };
 }

@@ -4,6 +4,7 @@ import { defaultArch } from "../../api/arch.ts";
 import { VM_DEFAULTS } from "../../api/validate/vm.ts";
 import { CLOUD_INIT_DEFAULTS } from "../../api/validate/guest.ts";
 import type { BlockDef } from "../framework/schema.ts";
+import { linkQosBlock } from "./link_qos.ts";
 import { TIMEOUTS_BLOCK } from "../framework/timeouts.ts";
 
 export const VM_SCHEMA: BlockDef = {
@@ -266,6 +267,39 @@ export const VM_SCHEMA: BlockDef = {
             optional: true,
             description: "A regular expression seen on the serial console.",
           },
+        ],
+      },
+    },
+    {
+      typeName: "network_interface",
+      nesting: "LIST",
+      block: {
+        description: "A NIC on a private network (after the user-mode one). Adding, removing " +
+          "or moving one restarts a running VM; its link_qos changes live.",
+        attributes: [
+          {
+            name: "network_id",
+            type: "string",
+            required: true,
+            description: "The network (id or name).",
+          },
+          {
+            name: "ip",
+            type: "string",
+            optional: true,
+            computed: true,
+            description: "IPv4 address in the network's cidr; unset: allocated (and kept).",
+          },
+          {
+            name: "mac",
+            type: "string",
+            optional: true,
+            computed: true,
+            description: "MAC address; unset: allocated, unique (52:54:00:...).",
+          },
+        ],
+        blocks: [
+          linkQosBlock("Overrides of the network's link_qos, field by field, for this link."),
         ],
       },
     },
