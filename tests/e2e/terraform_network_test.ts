@@ -2,7 +2,9 @@
 // addresses allocated and kept in state, link_qos changed in place without restarting
 // anything, a restart announced when interfaces change, drift, import and destroy.
 import assert from "node:assert/strict";
-import { e2eTest, guest, READY } from "../helpers/env.ts";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { e2eTest, guest, GUEST_DIR, READY, ROOT } from "../helpers/env.ts";
 import { guestSh, median, parsePing } from "../helpers/guest_shell.ts";
 import { vdePids } from "../helpers/networks.ts";
 import { assertImportPlansEmpty, vmHcl, Workspace } from "../helpers/terraform.ts";
@@ -166,3 +168,37 @@ e2eTest("terraform: a network deleted outside Terraform plans a re-create", asyn
     ws.cleanup();
   }
 });
+
+e2eTest(
+  "terraform: examples/terraform/wan applies; the client reaches the server through the router",
+  async (d) => {
+    const ws = new Workspace(d);
+    try {
+      const src = readFileSync(join(ROOT, "examples/terraform/wan/main.tf"), "utf8");
+      writeFileSync(
+        join(ws.dir, "main.tf"),
+        src.replace(
+          'provider "infrasim" {}',
+          `provider "infrasim" {\n  daemon_address = "unix://${d.socket}"\n}`,
+        ),
+      );
+      const r = await ws.run("apply", "-auto-approve", "-var", `guest_dir=${GUEST_DIR}`);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.equal(await ws.output("client_ip"), "10.1.0.10");
+      const client = await d.client.getVm("client");
+      for (const n of ["router", "client", "server"]) {
+        await d.waitSerial(await d.client.getVm(n), READY);
+      }
+      await guestSh(d.client, client, "ping -c 2 -W 3 10.2.0.20");
+      const p = await guestSh(d.client, client, "ping -c 10 -i 0.2 -W 3 10.2.0.20");
+      assert.match(p.out, /ttl=63/);
+      // The router's 40 ms into the WAN plus the server's own 80 ms.
+      const m = median(parsePing(p.out).rtts);
+      assert.ok(m >= 120 && m < 150, `RTT ${m} ms`);
+      const down = await ws.run("destroy", "-auto-approve", "-var", `guest_dir=${GUEST_DIR}`);
+      assert.equal(down.code, 0, down.stdout + down.stderr);
+    } finally {
+      ws.cleanup();
+    }
+  },
+);
