@@ -1,0 +1,229 @@
+// The pure parts of private networks: IPv4 arithmetic and allocation, the shared
+// validation of networks, link impairment and interfaces, the CLI's units, what QEMU
+// and the guest are given, and the QEMU netdev check.
+import assert from "node:assert/strict";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { ApiError } from "../../src/api/errors.ts";
+import {
+  effectiveQos,
+  normalizeInterfaces,
+  normalizeLinkQos,
+  normalizeNetworkSpec,
+} from "../../src/api/validate/network.ts";
+import {
+  allocateIp,
+  formatIp,
+  hostProblem,
+  netmask,
+  parseCidr,
+  parseIp,
+} from "../../src/network/ipv4.ts";
+import { assertQemuHasVde } from "../../src/network/tools.ts";
+import { buildQemuArgs, nicCmdline, type PrivateNic } from "../../src/qemu/args.ts";
+import { networkConfig } from "../../src/cloudinit/seed.ts";
+import {
+  formatQos,
+  parseDurationMs,
+  parsePercent,
+  parseRateKbps,
+  qosFromFlags,
+} from "../../src/cli/qos_flags.ts";
+import { UsageError } from "../../src/cli/flags.ts";
+
+const throwsField = (fn: () => unknown, re: RegExp) =>
+  assert.throws(fn, (e: unknown) => e instanceof ApiError && re.test(e.message));
+
+Deno.test("ipv4: parsing, cidrs, host addresses and netmasks", () => {
+  assert.equal(parseIp("10.20.0.1"), 0x0a140001);
+  for (const bad of ["10.20.0", "10.20.0.256", "010.1.1.1", " 10.1.1.1", "a.b.c.d"]) {
+    assert.equal(parseIp(bad), undefined, bad);
+  }
+  assert.equal(formatIp(0x0a140001), "10.20.0.1");
+  assert.deepEqual(parseCidr("10.20.0.0/24"), { base: 0x0a140000, prefix: 24 });
+  assert.deepEqual(parseCidr("10.20.0.7/24"), { hostBits: "10.20.0.0/24" });
+  assert.equal(parseCidr("10.20.0.0/33"), "syntax");
+  const c = parseCidr("10.20.0.0/24") as { base: number; prefix: number };
+  assert.equal(hostProblem(c, parseIp("10.20.0.0")!), "is the network address");
+  assert.equal(hostProblem(c, parseIp("10.20.0.255")!), "is the broadcast address");
+  assert.equal(hostProblem(c, parseIp("10.20.1.1")!), "is outside 10.20.0.0/24");
+  assert.equal(hostProblem(c, parseIp("10.20.0.1")!), undefined);
+  assert.equal(netmask(24), "255.255.255.0");
+  assert.equal(netmask(29), "255.255.255.248");
+});
+
+Deno.test("ipv4: allocation starts at .10 on larger networks, wraps, and fills up", () => {
+  const c = parseCidr("10.20.0.0/24") as { base: number; prefix: number };
+  assert.equal(formatIp(allocateIp(c, new Set())!), "10.20.0.10");
+  const taken = new Set([c.base + 10, c.base + 11]);
+  assert.equal(formatIp(allocateIp(c, taken)!), "10.20.0.12");
+  const small = parseCidr("10.9.0.0/29") as { base: number; prefix: number };
+  const got: number[] = [];
+  for (let i = 0; i < 6; i++) got.push(allocateIp(small, new Set(got))!);
+  assert.deepEqual(got.map(formatIp), [1, 2, 3, 4, 5, 6].map((n) => `10.9.0.${n}`));
+  assert.equal(allocateIp(small, new Set(got)), undefined, "network and broadcast never given");
+  const all = new Set<number>();
+  for (let i = 0; i < 254; i++) all.add(allocateIp(c, all)!);
+  assert.equal(all.size, 254);
+  assert.ok(![...all].includes(c.base) && ![...all].includes(c.base + 255));
+});
+
+Deno.test("validate: networks, link impairment and interfaces name the field", () => {
+  assert.deepEqual(normalizeNetworkSpec({ cidr: " 10.20.0.0/24 ", mtu: 0, link_qos: null }), {
+    cidr: "10.20.0.0/24",
+    mtu: 1500,
+    link_qos: {},
+  });
+  throwsField(() => normalizeNetworkSpec({ cidr: "", mtu: 0 }), /^spec\.cidr: is required/);
+  throwsField(() => normalizeNetworkSpec({ cidr: "10.0.0.0/15", mtu: 0 }), /^spec\.cidr: prefix/);
+  throwsField(() => normalizeNetworkSpec({ cidr: "10.0.0.0/24", mtu: 9001 }), /^spec\.mtu:/);
+  // Only what is set is kept: the rest inherits.
+  assert.deepEqual(normalizeLinkQos({ latency_ms: 0, loss_percent: 1.5 }, "q"), {
+    latency_ms: 0,
+    loss_percent: 1.5,
+  });
+  throwsField(() => normalizeLinkQos({ jitter_ms: 1.5 }, "q"), /^q\.jitter_ms: must be a whole/);
+  throwsField(() => normalizeLinkQos({ duplicate_percent: 60 }, "q"), /^q\.duplicate_percent:/);
+  throwsField(() => normalizeLinkQos({ rate_kbps: -1 }, "q"), /^q\.rate_kbps:/);
+  assert.deepEqual(effectiveQos({ latency_ms: 40, loss_percent: 1 }, { latency_ms: 0 }), {
+    latency_ms: 0,
+    jitter_ms: 0,
+    loss_percent: 1,
+    duplicate_percent: 0,
+    rate_kbps: 0,
+  });
+  const n = normalizeInterfaces([{ network: "wan", ip: "", mac: "52:54:00:AA:BB:CC" }]);
+  assert.deepEqual(n, [{ network: "wan", ip: "", mac: "52:54:00:aa:bb:cc", link_qos: {} }]);
+  const f = "spec.network_interfaces";
+  throwsField(() => normalizeInterfaces([{ network: "", ip: "", mac: "" }]), /\[0\]\.network:/);
+  throwsField(
+    () => normalizeInterfaces([{ network: "a", ip: "1.2.3", mac: "" }]),
+    new RegExp(`^${f.replaceAll(".", "\\.")}\\[0\\]\\.ip: "1\\.2\\.3" is not an IPv4 address`),
+  );
+  throwsField(
+    () => normalizeInterfaces([{ network: "a", ip: "", mac: "03:00:00:00:00:01" }]),
+    /multicast/,
+  );
+  throwsField(
+    () =>
+      normalizeInterfaces([
+        { network: "a", ip: "", mac: "52:54:00:00:00:01" },
+        { network: "b", ip: "", mac: "52:54:00:00:00:01" },
+      ]),
+    /\[1\]\.mac: 52:54:00:00:00:01 is used twice/,
+  );
+  throwsField(
+    () => normalizeInterfaces(Array.from({ length: 9 }, () => ({ network: "a", ip: "", mac: "" }))),
+    /at most 8 interfaces/,
+  );
+});
+
+Deno.test("cli: delays, percentages and rates in tc and containerlab units", () => {
+  assert.equal(parseDurationMs("--latency", "40ms"), 40);
+  assert.equal(parseDurationMs("--latency", "1.5s"), 1500);
+  assert.equal(parseDurationMs("--latency", "40"), 40);
+  assert.equal(parseDurationMs("--latency", "2000us"), 2);
+  assert.throws(() => parseDurationMs("--latency", "1.5ms"), UsageError);
+  assert.throws(() => parseDurationMs("--latency", "-5ms"), /--latency: "-5ms" is not a duration/);
+  assert.equal(parsePercent("--loss", "1%"), 1);
+  assert.equal(parsePercent("--loss", "0.5"), 0.5);
+  assert.equal(parseRateKbps("--rate", "10mbit"), 10_000);
+  assert.equal(parseRateKbps("--rate", "1gbit"), 1_000_000);
+  assert.equal(parseRateKbps("--rate", "1000"), 1000, "a bare number is kbit/s");
+  assert.equal(parseRateKbps("--rate", "125kbps"), 1000, "kbps is kilobytes, as in tc");
+  assert.equal(parseRateKbps("--rate", "0"), 0);
+  assert.throws(() => parseRateKbps("--rate", "100bit"), /lowest rate is 1kbit/);
+  assert.throws(() => parseRateKbps("--rate", "fast"), /--rate: "fast" is not a rate/);
+  assert.throws(() => qosFromFlags({ loss: "150%" }), /--loss: must be between 0 and 100/);
+  assert.deepEqual(qosFromFlags({ latency: "40ms", rate: "10mbit" }), {
+    latency_ms: 40,
+    rate_kbps: 10_000,
+  });
+  assert.equal(
+    formatQos({ latency_ms: 40, jitter_ms: 5, rate_kbps: 10_000 }),
+    "latency 40ms, jitter 5ms, rate 10mbit",
+  );
+  assert.equal(formatQos({ rate_kbps: 1_000_000 }), "rate 1gbit");
+  assert.equal(formatQos({ latency_ms: 0 }), "-");
+});
+
+const NICS: PrivateNic[] = [
+  { sock: "/d/vms/x/nic0/port", mac: "52:54:00:00:00:0a", ip: "10.20.0.10", prefix: 24, mtu: 1500 },
+  { sock: "/d/vms/x/nic1/port", mac: "52:54:00:00:00:0b", ip: "10.2.0.1", prefix: 16, mtu: 9000 },
+];
+
+Deno.test("qemu: each private NIC plugs into its own vde switch; direct boot learns its address", () => {
+  const args = buildQemuArgs({
+    id: "0a1b2c3d-4e5f-6789-abcd-ef0123456789",
+    name: "r",
+    spec: {
+      arch: "x86_64",
+      machine: "q35",
+      cpu_cores: 1,
+      memory_mb: 256,
+      boot: { source: "kernel", kernel: { kernel_path: "/k", initrd_path: "", cmdline: "quiet" } },
+      disks: [],
+      network: { mode: "user", port_forwards: [] },
+      volumes: [],
+      network_interfaces: [],
+      accelerator: "",
+      power_state: "POWER_ON",
+    },
+    accelerator: "tcg",
+    ports: [],
+    paths: {
+      qmpSocket: "/q",
+      serialSocket: "/s",
+      serialLog: "/l",
+      pidFile: "/p",
+      firmwareVars: "/f",
+    },
+    supervised: false,
+    nics: NICS,
+  });
+  const after = (opt: string) => args.filter((_, i) => args[i - 1] === opt);
+  assert.deepEqual(after("-netdev").slice(1), [
+    "vde,id=vnet0,sock=/d/vms/x/nic0/port",
+    "vde,id=vnet1,sock=/d/vms/x/nic1/port",
+  ]);
+  const devices = after("-device").filter((d) => d.includes("vnet"));
+  assert.deepEqual(devices, [
+    "virtio-net-pci,netdev=vnet0,mac=52:54:00:00:00:0a",
+    "virtio-net-pci,netdev=vnet1,mac=52:54:00:00:00:0b,host_mtu=9000",
+  ]);
+  assert.deepEqual(after("-append"), [
+    "quiet infrasim.nic=52:54:00:00:00:0a,10.20.0.10/24,1500 infrasim.nic=52:54:00:00:00:0b,10.2.0.1/16,9000",
+  ]);
+  assert.equal(nicCmdline([]), "");
+});
+
+Deno.test("cloud-init: network-config v2 matches NICs by MAC, the user-mode one on DHCP", () => {
+  assert.deepEqual(parseYaml(networkConfig("52:54:00:00:00:01", NICS)), {
+    version: 2,
+    ethernets: {
+      user0: { match: { macaddress: "52:54:00:00:00:01" }, dhcp4: true },
+      net0: { match: { macaddress: "52:54:00:00:00:0a" }, addresses: ["10.20.0.10/24"] },
+      net1: { match: { macaddress: "52:54:00:00:00:0b" }, addresses: ["10.2.0.1/16"], mtu: 9000 },
+    },
+  });
+});
+
+Deno.test("a QEMU without the vde netdev is refused, saying what to install", async () => {
+  const dir = mkdtempSync("/tmp/isu-");
+  try {
+    const fake = join(dir, "qemu-system-x86_64");
+    writeFileSync(fake, "#!/bin/sh\nprintf 'Available netdev backend types:\\nuser\\nsocket\\n'\n");
+    chmodSync(fake, 0o755);
+    await assert.rejects(
+      assertQemuHasVde(fake),
+      /has no vde network backend.*install a QEMU built with vde/s,
+    );
+    const good = join(dir, "qemu-good");
+    writeFileSync(good, "#!/bin/sh\nprintf 'Available netdev backend types:\\nuser\\nvde\\n'\n");
+    chmodSync(good, 0o755);
+    await assertQemuHasVde(good);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
