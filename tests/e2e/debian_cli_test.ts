@@ -1,7 +1,8 @@
 // A real Debian 12 cloud image through the CLI: `vm create --image --wait` makes the
 // overlay volume and returns once sshd answers; `vm ssh` logs in with the daemon's key
 // and checks the daemon-made host key strictly; the root grows to --disk-size, and
-// again while running; the VM survives a daemon restart still reachable.
+// again while running; a private NIC gets its address from cloud-init; the VM survives a
+// daemon restart still reachable.
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { debianImage, e2eTest } from "../helpers/env.ts";
@@ -16,6 +17,7 @@ e2eTest("debian (CLI): --image --wait, vm ssh with a pinned host key, grow root"
     return r.stdout;
   };
   ok(["image", "import", "--name", "debian-12", IMAGE]);
+  ok(["network", "create", "--name", "lan", "--cidr", "10.50.0.0/24"]);
   const t0 = Date.now();
   const created = ok([
     "vm",
@@ -28,6 +30,8 @@ e2eTest("debian (CLI): --image --wait, vm ssh with a pinned host key, grow root"
     "4G",
     "--memory",
     "1024",
+    "--network",
+    "lan:10.50.0.5",
     "--wait",
     "--timeout",
     "400",
@@ -47,6 +51,10 @@ e2eTest("debian (CLI): --image --wait, vm ssh with a pinned host key, grow root"
   );
   assert.ok(size > 3.5 * GIB, `root is ${size} bytes`);
   assert.equal(ok(["vm", "ssh", "web", "--", "hostname"]).trim(), "web");
+  // The private NIC got its address from the generated network-config (matched by MAC),
+  // and the user-mode NIC kept DHCP (ssh came through it).
+  const addrs = ok(["vm", "ssh", "web", "--", "ip", "-4", "-o", "addr"]);
+  assert.match(addrs, /inet 10\.50\.0\.5\/24 /, addrs);
 
   // Strict host key checking: a different pinned key is refused, never replaced.
   const vm = await d.client.getVm("web");
