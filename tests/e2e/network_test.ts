@@ -145,3 +145,28 @@ e2eTest(
     );
   },
 );
+
+e2eTest(
+  "a network deleted while a VM is created on it: one of the two fails, never both succeed",
+  async (d) => {
+    for (let i = 0; i < 6; i++) {
+      await d.client.createNetwork({ meta: { name: `race${i}` }, spec: { cidr: "10.8.0.0/24" } });
+      const [del, vm] = await Promise.allSettled([
+        d.client.deleteNetwork(`race${i}`),
+        (async () => {
+          await new Promise((r) => setTimeout(r, i * 5));
+          return await d.client.createVm(off(`vm${i}`, [{ network: `race${i}` }]));
+        })(),
+      ]);
+      assert.ok(
+        del.status === "rejected" || vm.status === "rejected",
+        `round ${i}: the network was deleted and a VM was created on it`,
+      );
+      if (vm.status === "fulfilled") {
+        assert.equal((await d.client.getVm(`vm${i}`)).status!.links.length, 1);
+        await d.client.deleteVm(`vm${i}`, { force: true });
+        await d.client.deleteNetwork(`race${i}`);
+      }
+    }
+  },
+);

@@ -169,9 +169,12 @@ export class NetworkController {
     const id = this.find(ref).meta.id;
     return this.#locked(id, async () => {
       const cur = this.find(id);
-      await this.claims.run(() => assertUnused(this.refs, NETWORK, cur.meta, this.nameOf));
+      // Checked and removed under the claims lock: no VM can claim it in between.
+      await this.claims.run(() => {
+        assertUnused(this.refs, NETWORK, cur.meta, this.nameOf);
+        this.store.delete(id);
+      });
       await this.#stopSwitch(id);
-      this.store.delete(id);
       await rm(this.dir(id), { recursive: true, force: true });
       log.info("network deleted", { id, name: cur.meta.name });
       return id;
@@ -188,6 +191,11 @@ export class NetworkController {
       /(^|\/)vde_switch$/.test(argv[0] ?? "") &&
       argv.some((a, i) => a === "-p" && argv[i + 1]?.startsWith(root));
     const live = await this.supervisor.resolveAll(recs, orphan);
+    // Records of networks deleted by a daemon that died before forgetting them (their
+    // switches were orphans above).
+    for (const r of this.supervisor.store.list(NETWORK)) {
+      if (!this.store.get(r.owner.id)) this.supervisor.forget(r.owner, r.role);
+    }
     for (const f of await readdir(join(this.dataDir, "networks"))) {
       if (!this.store.get(f)) await rm(join(this.dataDir, "networks", f), { recursive: true });
     }
