@@ -1,9 +1,25 @@
 // Link impairment measured between real guests: latency, loss, rate and jitter, and a
 // change applied live. Tolerances allow for TCG's own noise (a ping RTT of 1-5 ms).
 import assert from "node:assert/strict";
-import { e2eTest } from "../helpers/env.ts";
+import { e2eTest, type TestDaemon } from "../helpers/env.ts";
+import type * as T from "../../src/api/gen/infrasim.v1.ts";
 import { guestSh, median, parsePing, stddev } from "../helpers/guest_shell.ts";
 import { bootAll, netVm } from "../helpers/networks.ts";
+
+/**
+ * A network with these defaults and two booted guests a and b on it; ARP is done, so the
+ * first measured ping is not the slow one. Returns them and b's IP.
+ */
+async function pair(d: TestDaemon, name: string, cidr: string, qos: T.LinkQos) {
+  await d.client.createNetwork({ meta: { name }, spec: { cidr, link_qos: qos } });
+  const [a, b] = await bootAll(d, [
+    netVm("a", [{ network: name }]),
+    netVm("b", [{ network: name }]),
+  ]);
+  const ip = b.status!.links[0].ip;
+  await guestSh(d.client, a, `ping -c 2 -W 2 ${ip}`);
+  return { a, b, ip };
+}
 
 /** The 99% two-sided interval of a binomial count (exact, from its cumulative sums). */
 function binomialInterval(n: number, p: number): [number, number] {
@@ -21,20 +37,12 @@ function binomialInterval(n: number, p: number): [number, number] {
 }
 
 e2eTest("latency 50 ms on a network: a ping between two of its VMs takes 100-115 ms", async (d) => {
-  await d.client.createNetwork({
-    meta: { name: "wan" },
-    spec: { cidr: "10.20.0.0/24", link_qos: { latency_ms: 50 } },
-  });
-  const [a, b] = await bootAll(d, [
-    netVm("a", [{ network: "wan" }]),
-    netVm("b", [{ network: "wan" }]),
-  ]);
+  const { a, ip } = await pair(d, "wan", "10.20.0.0/24", { latency_ms: 50 });
   assert.equal(a.status!.links[0].link_qos!.latency_ms, 50);
-  const ip = b.status!.links[0].ip;
-  await guestSh(d.client, a, `ping -c 2 -W 2 ${ip}`); // ARP first
   const r = parsePing((await guestSh(d.client, a, `ping -c 50 -i 0.1 -W 2 ${ip}`)).out);
   assert.equal(r.received, 50);
   const m = median(r.rtts);
+  console.log(`latency 50: median RTT ${m} ms over ${r.received} pings`);
   assert.ok(m >= 100 && m <= 115, `median RTT ${m} ms`);
 });
 
@@ -52,6 +60,7 @@ e2eTest(
     assert.equal(r.transmitted, 500);
     const lost = r.transmitted - r.received;
     const [lo, hi] = binomialInterval(500, 0.1);
+    console.log(`loss 10%: ${lost} of 500 lost (99% interval ${lo}..${hi})`);
     assert.ok(lost >= lo && lost <= hi, `lost ${lost} of 500, expected ${lo}..${hi}`);
   },
 );
@@ -74,28 +83,21 @@ e2eTest("rate 1000 kbps on the sender's link: 1 MB takes 8 s ± 15%", async (d) 
   assert.equal(t.code, 0, t.out);
   const [a, b] = t.out.match(/T=([\d.]+),([\d.]+)/)!.slice(1).map(Number);
   const s = b - a;
+  console.log(`rate 1000 kbps: 1 MB in ${s.toFixed(2)} s`);
   assert.ok(s >= 8 * 0.85 && s <= 8 * 1.15, `1 MB took ${s.toFixed(2)} s`);
 });
 
 e2eTest("jitter: the RTT spread grows with jitter_ms", async (d) => {
-  await d.client.createNetwork({
-    meta: { name: "jit" },
-    spec: { cidr: "10.50.0.0/24", link_qos: { latency_ms: 30 } },
-  });
-  const [a, b] = await bootAll(d, [
-    netVm("a", [{ network: "jit" }]),
-    netVm("b", [{ network: "jit" }]),
-  ]);
-  const ip = b.status!.links[0].ip;
+  const { a, ip } = await pair(d, "jit", "10.50.0.0/24", { latency_ms: 30 });
   const spread = async () =>
     stddev(parsePing((await guestSh(d.client, a, `ping -c 40 -i 0.2 -W 2 ${ip}`)).out).rtts);
-  await guestSh(d.client, a, `ping -c 2 -W 2 ${ip}`);
   const calm = await spread();
   await d.client.updateNetwork({
     ref: "jit",
     spec: { cidr: "10.50.0.0/24", link_qos: { latency_ms: 30, jitter_ms: 20 } },
   });
   const shaky = await spread();
+  console.log(`jitter: RTT stddev ${calm.toFixed(1)} ms at jitter 0, ${shaky.toFixed(1)} at 20`);
   assert.ok(
     shaky > calm + 4,
     `stddev ${calm.toFixed(1)} ms without jitter, ${shaky.toFixed(1)} with`,
@@ -105,16 +107,7 @@ e2eTest("jitter: the RTT spread grows with jitter_ms", async (d) => {
 e2eTest(
   "live: latency 50 -> 5 ms while pinging; the RTT drops within 1 s, no reboot",
   async (d) => {
-    await d.client.createNetwork({
-      meta: { name: "live" },
-      spec: { cidr: "10.60.0.0/24", link_qos: { latency_ms: 50 } },
-    });
-    const [a, b] = await bootAll(d, [
-      netVm("a", [{ network: "live" }]),
-      netVm("b", [{ network: "live" }]),
-    ]);
-    const ip = b.status!.links[0].ip;
-    await guestSh(d.client, a, `ping -c 2 -W 2 ${ip}`);
+    const { a, ip } = await pair(d, "live", "10.60.0.0/24", { latency_ms: 50 });
     // Replies are streamed from the console as they come, stamped with the host's clock.
     const seen: Array<{ at: number; ms: number }> = [];
     let buf = "";
@@ -137,6 +130,7 @@ e2eTest(
     s.close();
     const fast = seen.find((x) => x.at > changed && x.ms < 20);
     assert.ok(fast, `no fast reply after the change: ${JSON.stringify(seen.slice(-5))}`);
+    console.log(`live: RTT below 20 ms ${fast.at - changed} ms after the change`);
     assert.ok(fast.at - changed < 1000, `the RTT dropped ${fast.at - changed} ms after the change`);
     const after = await d.client.getVm("a");
     assert.equal(after.status!.pid, a.status!.pid, "same QEMU");

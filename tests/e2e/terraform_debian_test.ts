@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { debianImage, e2eTest, ROOT } from "../helpers/env.ts";
+import { debianImage, e2eTest } from "../helpers/env.ts";
 import { assertImportPlansEmpty, Workspace } from "../helpers/terraform.ts";
 
 const IMAGE = debianImage("x86_64");
@@ -137,15 +137,7 @@ e2eTest(
 e2eTest("terraform: examples/terraform/cloud-image plans against the real schema", async (d) => {
   const ws = new Workspace(d);
   try {
-    const src = readFileSync(join(ROOT, "examples/terraform/cloud-image/main.tf"), "utf8");
-    // The example as it is, its provider block pointed at this test's daemon.
-    writeFileSync(
-      join(ws.dir, "main.tf"),
-      src.replace(
-        'provider "infrasim" {}',
-        `provider "infrasim" {\n  daemon_address = "unix://${d.socket}"\n}`,
-      ),
-    );
+    ws.writeExample("examples/terraform/cloud-image/main.tf");
     const plan = await ws.run("plan", "-var", `image=${IMAGE}`);
     assert.equal(plan.code, 0, plan.stdout + plan.stderr);
     assert.match(plan.stdout, /Plan: 3 to add, 0 to change, 0 to destroy/);

@@ -2,9 +2,7 @@
 // addresses allocated and kept in state, link_qos changed in place without restarting
 // anything, a restart announced when interfaces change, drift, import and destroy.
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { e2eTest, guest, GUEST_DIR, READY, ROOT } from "../helpers/env.ts";
+import { e2eTest, guest, GUEST_DIR, READY } from "../helpers/env.ts";
 import { guestSh, median, parsePing } from "../helpers/guest_shell.ts";
 import { vdePids } from "../helpers/networks.ts";
 import { assertImportPlansEmpty, vmHcl, Workspace } from "../helpers/terraform.ts";
@@ -80,7 +78,7 @@ e2eTest(
       assert.ok(r30 >= 60 && r30 < 75, `RTT ${r30} ms with latency 30 on right`);
 
       // link_qos of the network, in place: no VM changes, none restarts.
-      const pids = async () =>
+      const pids = () =>
         Promise.all(
           ["router", "client", "server"].map(async (n) => (await d.client.getVm(n)).status!.pid),
         );
@@ -174,14 +172,7 @@ e2eTest(
   async (d) => {
     const ws = new Workspace(d);
     try {
-      const src = readFileSync(join(ROOT, "examples/terraform/wan/main.tf"), "utf8");
-      writeFileSync(
-        join(ws.dir, "main.tf"),
-        src.replace(
-          'provider "infrasim" {}',
-          `provider "infrasim" {\n  daemon_address = "unix://${d.socket}"\n}`,
-        ),
-      );
+      ws.writeExample("examples/terraform/wan/main.tf");
       const r = await ws.run("apply", "-auto-approve", "-var", `guest_dir=${GUEST_DIR}`);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.equal(await ws.output("client_ip"), "10.1.0.10");

@@ -43,8 +43,10 @@ export function guestSh(
       clearTimeout(timer);
       reject(e);
     });
-    // Two lines, so that a command ending in "&" is still valid shell.
-    session.write(`echo @@S$((${tag}+0)); ${cmd}\necho @@E$((${tag}+0)) $?\n`);
+    // One line (a second one typed ahead would be echoed into the output); "cmd &" is
+    // already separated from what follows.
+    const sep = cmd.trim().endsWith("&") ? " " : "; ";
+    session.write(`echo @@S$((${tag}+0)); ${cmd}${sep}echo @@E$((${tag}+0)) $?\n`);
   });
 }
 

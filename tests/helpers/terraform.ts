@@ -2,9 +2,9 @@
 // workspace in its own temporary directory.
 import { type ChildProcessByStdio, spawn, spawnSync } from "node:child_process";
 import type { Readable } from "node:stream";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BIN, type TestDaemon } from "./env.ts";
+import { BIN, ROOT, type TestDaemon } from "./env.ts";
 
 export function terraformBinary(): string {
   const r = spawnSync("terraform", ["version"], { encoding: "utf8" });
@@ -43,6 +43,18 @@ export class Workspace {
         `provider "infrasim" {\n  daemon_address = "unix://${this.daemon.socket}"\n}\n\n`
       : "";
     writeFileSync(join(this.dir, file), header + hcl);
+  }
+
+  /** Writes an example's main.tf as it is, its provider block pointed at this daemon. */
+  writeExample(relPath: string): void {
+    const src = readFileSync(join(ROOT, relPath), "utf8");
+    writeFileSync(
+      join(this.dir, "main.tf"),
+      src.replace(
+        'provider "infrasim" {}',
+        `provider "infrasim" {\n  daemon_address = "unix://${this.daemon.socket}"\n}`,
+      ),
+    );
   }
 
   /** Starts terraform in this workspace; detached puts it in its own process group. */
