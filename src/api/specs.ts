@@ -29,7 +29,7 @@ export interface VmInput {
   kernel?: { path: string; initrd?: string; cmdline?: string };
   bootDisk?: string;
   disks?: DiskInput[];
-  /** false: no network interface at all. */
+  /** false: no user-mode (NAT) interface; interfaces on private networks still attach. */
   network?: boolean;
   ports?: PortInput[];
   accelerator?: string;

@@ -1,5 +1,5 @@
 // Link impairment as people type it, in the units of tc and containerlab: delays in ms
-// (40ms, 1.5s, 500us), loss as a percentage (1%, 0.5), rates as tc writes them
+// (40ms, 1.5s, 2000us: whole milliseconds), loss as a percentage (1%, 0.5), rates as tc writes them
 // (10mbit, 512kbit, 1gbit; kbps is kilobytes per second, as in tc; a bare number is
 // kbit/s, as containerlab's --rate).
 import type * as T from "../api/gen/infrasim.v1.ts";

@@ -1,6 +1,6 @@
-// Whether this host can carry private networks: the vde2 tools, and a QEMU built with
-// the vde netdev. Looked up at first use and remembered; a missing part is a
-// FAILED_PRECONDITION that says what to install.
+// Whether this host can carry private networks: the vde2 tools (looked up on each use,
+// so installing them needs no daemon restart), and a QEMU built with the vde netdev
+// (asked once per binary). A missing part is a FAILED_PRECONDITION saying what to install.
 import { execFile } from "node:child_process";
 import { failedPrecondition } from "../api/errors.ts";
 import { findTool } from "../qemu/host.ts";

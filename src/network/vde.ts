@@ -12,11 +12,21 @@ export interface SwitchPaths {
   /** The management console; a VM's own port switch has none. */
   mgmt?: string;
   pidFile: string;
+  /** How many ports (vde_switch's default is 32). */
+  ports?: number;
 }
 
 /** A switch that daemonizes itself (it outlives the daemon, like QEMU with -daemonize). */
 export function switchArgs(p: SwitchPaths): string[] {
-  return ["-s", p.sock, ...(p.mgmt ? ["-M", p.mgmt] : []), "-p", p.pidFile, "-d"];
+  return [
+    "-s",
+    p.sock,
+    ...(p.mgmt ? ["-M", p.mgmt] : []),
+    ...(p.ports ? ["-n", String(p.ports)] : []),
+    "-p",
+    p.pidFile,
+    "-d",
+  ];
 }
 
 /**

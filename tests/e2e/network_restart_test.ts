@@ -18,7 +18,7 @@ e2eTest(
       netVm("e", [{ network: "n2", ip: "10.71.0.3" }]),
     ]);
     const counts = () => ({
-      networkSwitches: vdePids(d.dataDir, "vde_switch", "networks/").length,
+      networkSwitches: vdePids(d.dataDir, "vde_switch", "net/").length,
       portSwitches: vdePids(d.dataDir, "vde_switch", "vms/").length,
       filters: vdePids(d.dataDir, "wirefilter").length,
     });
@@ -70,9 +70,7 @@ e2eTest(
     assert.equal(vdePids(d.dataDir, "wirefilter").length, 4);
 
     // kill -9 of a network's switch: it is started again and its links plugged back in.
-    const [sw] = vdePids(d.dataDir, "vde_switch", `networks/`).filter((p) =>
-      vdePids(d.dataDir, "vde_switch", `networks/${(vm.status!.links[0].network_id)}`).includes(p)
-    );
+    const [sw] = vdePids(d.dataDir, "vde_switch", `net/${vm.status!.links[0].network_id}/`);
     process.kill(sw, "SIGKILL");
     await waitFor(
       "n1 to carry traffic again",
@@ -100,3 +98,23 @@ e2eTest("stopping a VM stops its links; deleting its network then works", async 
   await d.client.deleteNetwork("n");
   assert.deepEqual(vdePids(d.dataDir, "vde_switch"), []);
 });
+
+e2eTest(
+  "a network switch killed while infrasimd is down: the next daemon plugs the links back in",
+  async (d) => {
+    await d.client.createNetwork({ meta: { name: "n" }, spec: { cidr: "10.73.0.0/24" } });
+    const [a] = await bootAll(d, [
+      netVm("a", [{ network: "n", ip: "10.73.0.2" }]),
+      netVm("b", [{ network: "n", ip: "10.73.0.3" }]),
+    ]);
+    assert.equal((await guestSh(d.client, a, "ping -c 2 -W 2 10.73.0.3")).code, 0);
+    await d.kill9();
+    for (const p of vdePids(d.dataDir, "vde_switch", "net/")) process.kill(p, "SIGKILL");
+    await sleep(300);
+    await d.launch();
+    const p = await guestSh(d.client, a, "ping -c 3 -W 2 10.73.0.3");
+    assert.equal(p.code, 0, p.out);
+    assert.equal(vdePids(d.dataDir, "vde_switch", "net/").length, 1);
+    assert.equal(vdePids(d.dataDir, "wirefilter").length, 2);
+  },
+);

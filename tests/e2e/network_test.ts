@@ -34,6 +34,15 @@ e2eTest(
     assert.equal(parsePing(ok.out).received, 3);
     const sep = await guestSh(d.client, c, "ping -c 2 -W 1 10.20.0.10");
     assert.notEqual(sep.code, 0, `c must not reach a on another network: ${sep.out}`);
+    // Naming the same network by its id instead of its name is no change: no restart.
+    const byId = await d.client.updateVm({
+      ref: "a",
+      spec: {
+        ...a.spec!,
+        network_interfaces: [{ ...a.spec!.network_interfaces[0], network: lan.meta!.id }],
+      },
+    });
+    assert.equal(byId.status!.pid, a.status!.pid);
     const net = await d.client.getNetwork("lan");
     assert.deepEqual(net.status!.attachments.map((x) => [x.vm_name, x.ip, x.state]).sort(), [
       ["a", "10.20.0.10", "up"],

@@ -18,15 +18,20 @@ const Q: LinkQos = {
 };
 
 Deno.test("vde: switch and wirefilter command lines; rates in bytes per second", () => {
-  assert.deepEqual(switchArgs({ sock: "/r/sw", mgmt: "/r/sw.mgmt", pidFile: "/r/sw.pid" }), [
-    "-s",
-    "/r/sw",
-    "-M",
-    "/r/sw.mgmt",
-    "-p",
-    "/r/sw.pid",
-    "-d",
-  ]);
+  assert.deepEqual(
+    switchArgs({ sock: "/r/sw", mgmt: "/r/sw.mgmt", pidFile: "/r/sw.pid", ports: 1024 }),
+    [
+      "-s",
+      "/r/sw",
+      "-M",
+      "/r/sw.mgmt",
+      "-n",
+      "1024",
+      "-p",
+      "/r/sw.pid",
+      "-d",
+    ],
+  );
   assert.deepEqual(switchArgs({ sock: "/r/p", pidFile: "/r/p.pid" }), [
     "-s",
     "/r/p",

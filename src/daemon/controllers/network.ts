@@ -27,8 +27,8 @@ import { assertUnused, findOr404, lockKey, metaMaps, nextMeta, now, sameJson } f
 export const NETWORK = "NETWORK";
 const SWITCH = "switch";
 const owner = (id: string) => ({ kind: NETWORK, id });
-/** vde_switch -s is a directory; its clients' sockets go inside (".NNNNN-NNNNN"). */
-const MAX_SOCKET_DIR = 90;
+/** Ports of a network's switch: one per VM interface on it (a VM's own switch needs 2). */
+const SWITCH_PORTS = 1024;
 
 /** What the network kind needs to know of the VMs on it. */
 export interface NetworkUsers {
@@ -42,6 +42,11 @@ export interface NetworkUsers {
 
 export class NetworkController {
   #watches = new Map<string, ProcessWatch>();
+  /**
+   * Networks whose switch init() had to start anew: the filters of running VMs still
+   * point at the dead one (they neither exit nor reconnect), so adoption replaces them.
+   */
+  readonly restartedAtInit = new Set<string>();
   users: NetworkUsers = {
     attachments: () => [],
     qosChanged: () => Promise.resolve(),
@@ -58,13 +63,23 @@ export class NetworkController {
     private readonly nameOf: (kind: string, id: string) => string,
   ) {}
 
+  /**
+   * Short names: the switch's clients bind "<port>.<n>" sockets inside its socket dir,
+   * and <data_dir>/net/<id>/s/1024.2047 must stay within the socket path limit that
+   * data_dir's length is checked against (as <data_dir>/vms/<id>/serial.sock does).
+   */
   dir(id: string): string {
-    return join(this.dataDir, "networks", id);
+    return join(this.dataDir, "net", id);
   }
 
   switchPaths(id: string): SwitchPaths {
     const d = this.dir(id);
-    return { sock: join(d, "sw"), mgmt: join(d, "sw.mgmt"), pidFile: join(d, "sw.pid") };
+    return {
+      sock: join(d, "s"),
+      mgmt: join(d, "sw.mgmt"),
+      pidFile: join(d, "sw.pid"),
+      ports: SWITCH_PORTS,
+    };
   }
 
   #locked<R>(id: string, fn: () => Promise<R>): Promise<R> {
@@ -105,11 +120,6 @@ export class NetworkController {
     const spec = normalizeNetworkSpec(req.spec);
     vdeTools();
     const id = randomUUID();
-    if (this.switchPaths(id).sock.length > MAX_SOCKET_DIR) {
-      throw failedPrecondition(
-        `the data dir ${this.dataDir} is too long for unix socket paths; use a shorter --data-dir`,
-      );
-    }
     await this.claims.run(() => {
       this.claims.assertNameFree(this.store, NETWORK, name);
       const t = now();
@@ -183,10 +193,10 @@ export class NetworkController {
 
   /** After a restart: adopts each network's switch or starts it; strays are killed. */
   async init(): Promise<void> {
-    await mkdir(join(this.dataDir, "networks"), { recursive: true, mode: 0o700 });
+    await mkdir(join(this.dataDir, "net"), { recursive: true, mode: 0o700 });
     const nets = this.store.list();
     const recs = nets.map((n) => this.#record(n.meta.id));
-    const root = `${join(this.dataDir, "networks")}/`;
+    const root = `${join(this.dataDir, "net")}/`;
     const orphan = (argv: string[]) =>
       /(^|\/)vde_switch$/.test(argv[0] ?? "") &&
       argv.some((a, i) => a === "-p" && argv[i + 1]?.startsWith(root));
@@ -196,8 +206,8 @@ export class NetworkController {
     for (const r of this.supervisor.store.list(NETWORK)) {
       if (!this.store.get(r.owner.id)) this.supervisor.forget(r.owner, r.role);
     }
-    for (const f of await readdir(join(this.dataDir, "networks"))) {
-      if (!this.store.get(f)) await rm(join(this.dataDir, "networks", f), { recursive: true });
+    for (const f of await readdir(join(this.dataDir, "net"))) {
+      if (!this.store.get(f)) await rm(join(this.dataDir, "net", f), { recursive: true });
     }
     await Promise.all(nets.map((n, i) =>
       this.#locked(n.meta.id, async () => {
@@ -209,6 +219,7 @@ export class NetworkController {
           return;
         }
         log.warn("network switch not running; starting it", { id: n.meta.id });
+        this.restartedAtInit.add(n.meta.id);
         await this.#startSwitch(n.meta.id).catch((e) =>
           this.#setStatus(n.meta.id, { state: "ERROR", message: (e as Error).message })
         );

@@ -218,7 +218,12 @@ export class VmController {
         power_state: "",
         cloud_init: null,
         wait_for: null,
-        network_interfaces: s.network_interfaces.map((n) => ({ ...n, link_qos: null })),
+        // A network named by its id or by its name is the same network.
+        network_interfaces: s.network_interfaces.map((n) => ({
+          ...n,
+          network: this.networks.store.find(n.network)?.meta.id ?? n.network,
+          link_qos: null,
+        })),
       });
       const hwChanged = !sameJson(hw(spec), hw(cur.spec));
       if (this.runner.runtime(id)) {

@@ -35,7 +35,6 @@ export interface NicPlan extends PrivateNic {
 }
 
 interface LinkPaths {
-  dir: string;
   port: { sock: string; pidFile: string };
   mgmt: string;
   filterPid: string;
@@ -53,13 +52,16 @@ export class VmLinks {
     private readonly vmDir: (id: string) => string,
   ) {}
 
+  /**
+   * In the VM's dir, named short: the port switch's socket dir <vm dir>/nic<i> holds its
+   * clients' "<port>.<n>" sockets, within the path limit data_dir is checked against.
+   */
   paths(vmId: string, i: number): LinkPaths {
-    const dir = join(this.vmDir(vmId), `nic${i}`);
+    const base = join(this.vmDir(vmId), `nic${i}`);
     return {
-      dir,
-      port: { sock: join(dir, "port"), pidFile: join(dir, "port.pid") },
-      mgmt: join(dir, "wf.mgmt"),
-      filterPid: join(dir, "wf.pid"),
+      port: { sock: base, pidFile: `${base}.pid` },
+      mgmt: `${base}.wf`,
+      filterPid: `${base}.wf.pid`,
     };
   }
 
@@ -97,8 +99,11 @@ export class VmLinks {
           const net = this.networks.find(p.networkId);
           this.networks.assertActive(net, `spec.network_interfaces[${p.index}].network`);
           const lp = this.paths(id, p.index);
-          await rm(lp.dir, { recursive: true, force: true });
-          await mkdir(lp.dir, { recursive: true, mode: 0o700 });
+          await mkdir(this.vmDir(id), { recursive: true, mode: 0o700 });
+          // A switch refuses a socket dir (and a pid file) left by a killed one.
+          await Promise.all(
+            [lp.port.sock, lp.port.pidFile].map((f) => rm(f, { recursive: true, force: true })),
+          );
           await this.supervisor.launch({
             owner: owner(id),
             role: portRole(p.index),
@@ -195,11 +200,17 @@ export class VmLinks {
     return this.#serial(id, async () => {
       for (const p of this.plan(vm)) {
         const filter = this.supervisor.record(owner(id), filterRole(p.index));
-        if (filter && this.supervisor.alive(filter)) {
+        const fresh = this.networks.restartedAtInit.has(p.networkId);
+        if (filter && this.supervisor.alive(filter) && !fresh) {
           this.#watchFilter(id, p.index, filter.pid);
           continue;
         }
-        log.warn("link filter not running after restart; starting it", { vm: id, nic: p.index });
+        log.warn(
+          fresh
+            ? "link filter plugged into a network switch that was started anew; replacing it"
+            : "link filter not running after restart; starting it",
+          { vm: id, nic: p.index },
+        );
         await this.#restartFilter(id, p.index).catch((e) =>
           log.error("link filter cannot start", { vm: id, error: String(e) })
         );
@@ -230,7 +241,16 @@ export class VmLinks {
       for (const p of this.plan(vm)) {
         const rec = this.supervisor.record(owner(vmId), filterRole(p.index));
         if (!this.supervisor.alive(rec)) continue; // its restart takes the new values
-        await runConsole(this.paths(vmId, p.index).mgmt, qosCommands(p.qos));
+        try {
+          await runConsole(this.paths(vmId, p.index).mgmt, qosCommands(p.qos));
+        } catch (e) {
+          // The new values are stored: a filter started anew takes them, so the link
+          // never keeps impairment that its status no longer reports.
+          log.warn("link console failed; restarting the filter", { vm: vmId, error: String(e) });
+          this.#filters.get(`${vmId}/${p.index}`)?.detach();
+          this.#filters.delete(`${vmId}/${p.index}`);
+          await this.#restartFilter(vmId, p.index);
+        }
       }
     });
   }
