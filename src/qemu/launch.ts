@@ -103,7 +103,7 @@ export async function prepareLaunch(
   const accelerator = (spec.accelerator || host.accelerators[arch]) as Accelerator;
   await mkdir(vmDir, { recursive: true, mode: 0o700 });
   await Promise.all(
-    [paths.qmpSocket, paths.serialSocket, paths.pidFile].map((f) => rm(f, { force: true })),
+    [paths.qmpSocket, paths.serialSocket].map((f) => rm(f, { force: true })),
   );
   let firmwareCode: string | undefined;
   if (!spec.boot?.kernel) {

@@ -3,7 +3,7 @@
 // "restart" (a fresh Supervisor on the same store), strays and orphans killed.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openDatabase } from "../../src/store/db.ts";
 import { ProcessStore } from "../../src/store/processes.ts";
@@ -137,3 +137,29 @@ Deno.test("scanProcesses: an empty marker matches nothing", async () => {
   assert.deepEqual(byMarker.get(""), []);
   assert.deepEqual(orphans, []);
 });
+
+Deno.test(
+  "supervisor: a stale pid file is never taken for the new process's (its pid is written late)",
+  withStore(async (dir, store) => {
+    const marker = `${dir}/run-late/`;
+    const pidFile = join(dir, "late.pid");
+    // Left by a killed predecessor, naming a live process that is not ours.
+    writeFileSync(pidFile, `${process.pid}\n`);
+    // Like vde_switch -d: the launcher exits at once, the child writes its pid later.
+    const rec = await new Supervisor(store).launch({
+      owner,
+      role: "main",
+      binary: "/bin/bash",
+      args: [
+        "-c",
+        `nohup bash -c 'sleep 0.3; echo $$ > "$0"; sleep 300; :' '${pidFile}' '${marker}' ` +
+        ">/dev/null 2>&1 &",
+      ],
+      pidFile,
+      marker,
+    });
+    assert.notEqual(rec.pid, process.pid);
+    const { byMarker } = await scanProcesses([marker]);
+    assert.deepEqual(byMarker.get(marker), [rec.pid]);
+  }),
+);

@@ -256,7 +256,7 @@ export class NetworkController {
     await mkdir(this.dir(id), { recursive: true, mode: 0o700 });
     // A switch refuses a socket dir left by a dead one.
     await Promise.all(
-      [p.sock, p.mgmt!, p.pidFile].map((f) => rm(f, { recursive: true, force: true })),
+      [p.sock, p.mgmt!].map((f) => rm(f, { recursive: true, force: true })),
     );
     const rec = await this.supervisor.launch({
       owner: owner(id),

@@ -100,10 +100,8 @@ export class VmLinks {
           this.networks.assertActive(net, `spec.network_interfaces[${p.index}].network`);
           const lp = this.paths(id, p.index);
           await mkdir(this.vmDir(id), { recursive: true, mode: 0o700 });
-          // A switch refuses a socket dir (and a pid file) left by a killed one.
-          await Promise.all(
-            [lp.port.sock, lp.port.pidFile].map((f) => rm(f, { recursive: true, force: true })),
-          );
+          // A switch refuses a socket dir left by a killed one.
+          await rm(lp.port.sock, { recursive: true, force: true });
           await this.supervisor.launch({
             owner: owner(id),
             role: portRole(p.index),
@@ -123,8 +121,8 @@ export class VmLinks {
 
   async #startFilter(vmId: string, p: NicPlan): Promise<void> {
     const lp = this.paths(vmId, p.index);
-    // wirefilter refuses a pid file left by a killed one (and a bound console socket).
-    await Promise.all([lp.mgmt, lp.filterPid].map((f) => rm(f, { force: true })));
+    // wirefilter refuses a console socket left bound by a killed one.
+    await rm(lp.mgmt, { force: true });
     const rec = await this.supervisor.launch({
       owner: owner(vmId),
       role: filterRole(p.index),

@@ -2,6 +2,7 @@
 // launch (an intent with the marker and pid file) and completed right after it, so a
 // daemon killed at any moment can find the process again; after a restart every
 // process that carries one of our markers is either resolved to its owner or killed.
+import { rm } from "node:fs/promises";
 import type { Owner, ProcessRecord, ProcessStore } from "../../store/processes.ts";
 import { sleep } from "../../timeout.ts";
 import {
@@ -45,6 +46,9 @@ export class Supervisor {
     };
     this.store.put(rec);
     try {
+      // A pid file left by a killed predecessor would be read as the new process's (some
+      // programs write theirs late), and wirefilter refuses to start beside one.
+      await rm(spec.pidFile, { force: true });
       rec.pid = await launchDaemonizing(spec.binary, spec.args, spec.pidFile);
     } catch (e) {
       await this.reap(rec);
