@@ -4,7 +4,7 @@ import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { failedPrecondition } from "../api/errors.ts";
-import { findTool } from "../qemu/host.ts";
+import { findTool } from "../host/tools.ts";
 import type { SeedFiles } from "./seed.ts";
 
 export interface IsoTool {

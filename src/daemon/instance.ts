@@ -3,7 +3,7 @@
 // stops before it touches any VM; a lock left by a killed daemon is taken over.
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { processStartTime, sameProcess } from "./supervisor/os.ts";
+import { processStartTime, sameProcess } from "../process/os.ts";
 
 const LOCK = "infrasimd.lock";
 

@@ -3,7 +3,7 @@
 // (asked once per binary). A missing part is a FAILED_PRECONDITION saying what to install.
 import { execFile } from "node:child_process";
 import { failedPrecondition } from "../api/errors.ts";
-import { findTool } from "../qemu/host.ts";
+import { findTool } from "../host/tools.ts";
 
 export interface VdeTools {
   vdeSwitch: string;

@@ -2,29 +2,14 @@
 // guest arch, and edk2 firmware. Probed once at daemon start.
 import { execFileSync } from "node:child_process";
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
-import { delimiter, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
+import { findTool } from "../host/tools.ts";
 import { type Accelerator, type Arch, ARCHES } from "../api/validate/common.ts";
 import { hostArch } from "../api/arch.ts";
-
-const EXTRA_BIN_DIRS = ["/opt/homebrew/bin", "/usr/local/bin", "/usr/bin"];
 
 /** Finds qemu-system-<arch> on PATH (plus Homebrew's prefixes). */
 export function findQemuBinary(arch: Arch): string | undefined {
   return findTool(`qemu-system-${arch}`);
-}
-
-/** Finds an executable on PATH (plus Homebrew's prefixes). */
-export function findTool(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? "").split(delimiter), ...EXTRA_BIN_DIRS];
-  for (const d of dirs) {
-    if (!d) continue;
-    const p = join(d, name);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch { /* next */ }
-  }
-  return undefined;
 }
 
 export function qemuVersion(binary: string): string {

@@ -4,7 +4,7 @@
 // polls fast once the QMP socket closes.
 import { QmpClient, type QmpEvent } from "./qmp.ts";
 import { SerialPort } from "./serial.ts";
-import { ProcessWatch } from "../daemon/supervisor/watch.ts";
+import { ProcessWatch } from "../process/watch.ts";
 import { sleep } from "../timeout.ts";
 
 export interface ExitInfo {

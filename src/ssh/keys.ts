@@ -5,7 +5,7 @@ import { execFile } from "node:child_process";
 import { chmod, mkdir, readFile, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { failedPrecondition } from "../api/errors.ts";
-import { findTool } from "../qemu/host.ts";
+import { findTool } from "../host/tools.ts";
 
 export interface KeyPair {
   privateKey: string;

@@ -4,7 +4,7 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { ApiError, invalid, quote } from "../api/errors.ts";
-import { checkUserFile } from "../api/host_files.ts";
+import { checkUserFile } from "../host/files.ts";
 
 export interface Source {
   chunks: AsyncIterable<Uint8Array>;

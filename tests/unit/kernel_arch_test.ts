@@ -9,7 +9,7 @@ import {
   HEADER_BYTES,
   kernelArch,
   kernelArchOfHeader,
-} from "../../src/api/kernel_arch.ts";
+} from "../../src/host/kernel_arch.ts";
 import { ApiError, Status } from "../../src/api/errors.ts";
 
 const GUESTS = new URL("../../.cache/guests", import.meta.url).pathname;

@@ -19,7 +19,7 @@ import {
   netmask,
   parseCidr,
   parseIp,
-} from "../../src/network/ipv4.ts";
+} from "../../src/api/ipv4.ts";
 import { assertQemuHasVde } from "../../src/network/tools.ts";
 import { buildQemuArgs, nicCmdline, type PrivateNic } from "../../src/qemu/args.ts";
 import { networkConfig } from "../../src/cloudinit/seed.ts";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { openDatabase } from "../../src/store/db.ts";
 import { ProcessStore } from "../../src/store/processes.ts";
 import { Supervisor } from "../../src/daemon/supervisor/supervisor.ts";
-import { isAlive, scanProcesses, waitGone } from "../../src/daemon/supervisor/os.ts";
+import { isAlive, scanProcesses, waitGone } from "../../src/process/os.ts";
 import { sleep } from "../../src/timeout.ts";
 
 const owner = { kind: "TEST", id: "a" };

@@ -8,7 +8,7 @@ import { openDatabase } from "../../src/store/db.ts";
 import { ProcessStore } from "../../src/store/processes.ts";
 import { VmStore } from "../../src/store/vm_store.ts";
 import { Supervisor } from "../../src/daemon/supervisor/supervisor.ts";
-import { scanProcesses } from "../../src/daemon/supervisor/os.ts";
+import { scanProcesses } from "../../src/process/os.ts";
 import { Claims } from "../../src/daemon/claims.ts";
 import { KeyedMutex } from "../../src/daemon/locks.ts";
 import { QEMU, VM, VmRunner } from "../../src/daemon/controllers/vm_runner.ts";

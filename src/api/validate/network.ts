@@ -2,7 +2,7 @@
 // by the daemon (authoritative), the CLI and the provider.
 import { invalid, quote } from "../errors.ts";
 import type * as T from "../gen/infrasim.v1.ts";
-import { formatCidr, parseCidr, parseIp } from "../../network/ipv4.ts";
+import { formatCidr, parseCidr, parseIp } from "../ipv4.ts";
 import { validateRef } from "./guest.ts";
 
 export const NETWORK_DEFAULTS = { mtu: 1500 } as const;

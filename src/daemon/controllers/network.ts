@@ -10,7 +10,7 @@ import { ApiError, failedPrecondition, invalid, quote, Status } from "../../api/
 import { matches, parseSelector } from "../../api/labels.ts";
 import { validateName } from "../../api/validate/common.ts";
 import { normalizeNetworkSpec } from "../../api/validate/network.ts";
-import { netmask, parseCidr } from "../../network/ipv4.ts";
+import { netmask, parseCidr } from "../../api/ipv4.ts";
 import { switchArgs, type SwitchPaths } from "../../network/vde.ts";
 import { vdeTools } from "../../network/tools.ts";
 import type { RefStore } from "../../store/refs.ts";
@@ -19,8 +19,8 @@ import type { NetworkStore, StoredNetwork } from "../../store/network_store.ts";
 import type { Claims } from "../claims.ts";
 import type { KeyedMutex } from "../locks.ts";
 import type { Supervisor } from "../supervisor/supervisor.ts";
-import { marker } from "../supervisor/os.ts";
-import { ProcessWatch } from "../supervisor/watch.ts";
+import { marker } from "../../process/os.ts";
+import { ProcessWatch } from "../../process/watch.ts";
 import { log } from "../log.ts";
 import { assertUnused, findOr404, lockKey, metaMaps, nextMeta, now, sameJson } from "./common.ts";
 

@@ -11,7 +11,7 @@ import {
   hostProblem,
   parseCidr,
   parseIp,
-} from "../../network/ipv4.ts";
+} from "../../api/ipv4.ts";
 import { macAddress } from "../../qemu/args.ts";
 import type { Ref, RefStore } from "../../store/refs.ts";
 import type { VmStore } from "../../store/vm_store.ts";

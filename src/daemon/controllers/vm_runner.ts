@@ -12,8 +12,8 @@ import type { DaemonConfig } from "../config.ts";
 import type { Claims } from "../claims.ts";
 import { portFree } from "../ports.ts";
 import type { Supervisor } from "../supervisor/supervisor.ts";
-import { stopByEscalation, type StopStep } from "../supervisor/watch.ts";
-import { marker } from "../supervisor/os.ts";
+import { stopByEscalation, type StopStep } from "../../process/watch.ts";
+import { marker } from "../../process/os.ts";
 import { log } from "../log.ts";
 import { now } from "./common.ts";
 

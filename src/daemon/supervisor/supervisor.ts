@@ -12,7 +12,7 @@ import {
   readPidFile,
   sameProcess,
   scanProcesses,
-} from "./os.ts";
+} from "../../process/os.ts";
 import { log } from "../log.ts";
 
 export interface LaunchSpec {

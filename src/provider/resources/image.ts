@@ -9,7 +9,7 @@ import type { ApplyResult, Obj, Resource } from "../framework/resource.ts";
 import { deleteObject, labelsLike, metaChecks, readObject } from "../framework/crud.ts";
 import { type BlockDef, nullObject } from "../framework/schema.ts";
 import { TIMEOUTS_BLOCK, timeoutSeconds } from "../framework/timeouts.ts";
-import { labelsOf, str } from "./vm_convert.ts";
+import { labelsOf, str } from "../framework/values.ts";
 
 const computed = (name: string, type: string, description: string) => ({
   name,

@@ -6,7 +6,7 @@ import { QOS_KEYS } from "../../api/validate/network.ts";
 import { isUnknown } from "../framework/cty.ts";
 import type { Obj } from "../framework/resource.ts";
 import type { NestedBlockDef } from "../framework/schema.ts";
-import { listOf } from "./vm_convert.ts";
+import { listOf } from "../framework/values.ts";
 
 const DESCRIPTIONS: Record<string, string> = {
   latency_ms: "Added delay in ms of what the VM sends (0-60000).",

@@ -12,7 +12,7 @@ import { deleteObject, labelsLike, metaChecks, readObject } from "../framework/c
 import { type BlockDef, nullObject } from "../framework/schema.ts";
 import { TIMEOUTS_BLOCK, timeoutSeconds } from "../framework/timeouts.ts";
 import { linkQosBlock, objectFromQos, qosFromObject } from "./link_qos.ts";
-import { labelsOf, str } from "./vm_convert.ts";
+import { labelsOf, str } from "../framework/values.ts";
 import { computed } from "../data_sources/common.ts";
 
 export const NETWORK_SCHEMA: BlockDef = {

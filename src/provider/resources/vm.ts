@@ -4,7 +4,7 @@ import type * as P from "../../api/gen/tfplugin6.ts";
 import type { InfrasimClient } from "../../api/client.ts";
 import { defaultArch } from "../../api/arch.ts";
 import { ApiError, Status } from "../../api/errors.ts";
-import { checkUserFile } from "../../api/host_files.ts";
+import { checkUserFile } from "../../host/files.ts";
 import { defaultDataDir } from "../../api/client.ts";
 import { validateLabels, validateName } from "../../api/validate/common.ts";
 import { containsUnknown, type CtyValue } from "../framework/cty.ts";
@@ -15,7 +15,8 @@ import { deleteObject, readObject } from "../framework/crud.ts";
 import { nullObject } from "../framework/schema.ts";
 import { VM_SCHEMA } from "./vm_schema.ts";
 import { derivePlan, modifyPlan } from "./vm_plan.ts";
-import { labelsOf, listOf, objectFromVm, specFromObject, str } from "./vm_convert.ts";
+import { objectFromVm, specFromObject } from "./vm_convert.ts";
+import { labelsOf, listOf, str } from "../framework/values.ts";
 
 const VM_FIELDS: FieldMap = [
   [/^meta\.name$/, () => ["name"]],

@@ -3,25 +3,14 @@
 import type * as T from "../../api/gen/infrasim.v1.ts";
 import { type VmInput, vmSpecFromInput } from "../../api/specs.ts";
 import { type CtyValue, isUnknown, toNumber } from "../framework/cty.ts";
+import { listOf, str } from "../framework/values.ts";
 import type { Obj } from "../framework/resource.ts";
 import { objectFromQos, qosFromObject } from "./link_qos.ts";
 
-export const str = (v: CtyValue): string => (typeof v === "string" ? v : "");
 const num = (v: CtyValue, path: string): number | undefined => {
   const n = toNumber(v, path);
   return typeof n === "number" ? n : undefined;
 };
-
-/** A nested block list; an unknown list (dynamic block, unknown for_each) is empty here. */
-export function listOf(v: CtyValue | undefined): Obj[] {
-  return Array.isArray(v) ? (v as Obj[]) : [];
-}
-
-export function labelsOf(o: Obj): Record<string, string> {
-  return (o.labels && typeof o.labels === "object" && !Array.isArray(o.labels)
-    ? o.labels
-    : {}) as Record<string, string>;
-}
 
 /** The spec builder's input for a (known) configuration or plan object. */
 function inputFromObject(o: Obj): VmInput {

@@ -5,7 +5,7 @@ import { UNKNOWN } from "../framework/cty.ts";
 import { diag } from "../framework/diagnostics.ts";
 import { changed } from "../framework/plan.ts";
 import type { Obj, PlanContext } from "../framework/resource.ts";
-import { listOf, str } from "./vm_convert.ts";
+import { listOf, str } from "../framework/values.ts";
 
 /** Machine from arch, and host ports kept where held. */
 export function derivePlan(planned: Obj, prior: Obj | null): void {

@@ -3,8 +3,8 @@
 // broken guest; a newcomer who left --arch at the host's default gets a message instead.
 // Read asynchronously with a timeout, like every check of a user's file.
 import { open } from "node:fs/promises";
-import { invalid, quote } from "./errors.ts";
-import type { Arch } from "./validate/common.ts";
+import { invalid, quote } from "../api/errors.ts";
+import type { Arch } from "../api/validate/common.ts";
 import { TimeoutError, withTimeout } from "../timeout.ts";
 
 /** Enough for every signature below (the bzImage one ends at 0x206). */

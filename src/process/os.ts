@@ -4,7 +4,7 @@
 import { execFile, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
-import { sleep, withTimeout } from "../../timeout.ts";
+import { sleep, withTimeout } from "../timeout.ts";
 
 /**
  * bash closes every inherited descriptor above stderr, then execs the program:

@@ -2,7 +2,7 @@
 // children (they daemonize), so exit is seen by polling the pid; an owner that learns
 // of an exit sooner (QMP closing) calls hint() to poll fast.
 import { isAlive, signal, waitGone } from "./os.ts";
-import { sleep } from "../../timeout.ts";
+import { sleep } from "../timeout.ts";
 
 const POLL_MS = 250;
 const FAST_POLL_MS = 20;

@@ -6,8 +6,8 @@
 // at the line).
 import { access, constants, open, realpath, stat, statfs } from "node:fs/promises";
 import { sep } from "node:path";
-import { ApiError, invalid, quote } from "./errors.ts";
-import { validatePathSyntax } from "./validate/common.ts";
+import { ApiError, invalid, quote } from "../api/errors.ts";
+import { validatePathSyntax } from "../api/validate/common.ts";
 import { TimeoutError, withTimeout } from "../timeout.ts";
 
 const CHECK_TIMEOUT_MS = 5000;
