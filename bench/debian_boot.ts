@@ -14,7 +14,7 @@ import { normalizeVmSpec } from "../src/api/validate/vm.ts";
 import { seedFiles } from "../src/cloudinit/seed.ts";
 import { writeSeed } from "../src/cloudinit/iso.ts";
 import { ensureKeyPair } from "../src/ssh/keys.ts";
-import { probePort } from "../src/daemon/controllers/vm_wait.ts";
+import { probePort } from "../src/daemon/controllers/vm/wait.ts";
 import { median, rawPaths } from "./lib.ts";
 
 const argv = process.argv.slice(2);

@@ -7,6 +7,7 @@ import type * as T from "./gen/infrasim.v1.ts";
 import type * as H from "./gen/grpc.health.v1.ts";
 import { ApiError, quote, Status } from "./errors.ts";
 import { AUTH_HEADER, readToken } from "./auth.ts";
+import { decodeViolations, DETAILS_KEY } from "./status_details.ts";
 
 /** Default data dir of the daemon, also where its unix socket lives. */
 export function defaultDataDir(): string {
@@ -90,6 +91,7 @@ export class InfrasimClient {
   readonly #image: grpc.Client;
   readonly #volume: grpc.Client;
   readonly #network: grpc.Client;
+  readonly #watch: grpc.Client;
   readonly #tcp: boolean;
   readonly #target: string;
   #metadata?: grpc.Metadata;
@@ -111,6 +113,7 @@ export class InfrasimClient {
     this.#image = new (serviceClient("infrasim.v1.ImageService"))(target, creds, shared);
     this.#volume = new (serviceClient("infrasim.v1.VolumeService"))(target, creds, shared);
     this.#network = new (serviceClient("infrasim.v1.NetworkService"))(target, creds, shared);
+    this.#watch = new (serviceClient("infrasim.v1.WatchService"))(target, creds, shared);
   }
 
   close(): void {
@@ -183,7 +186,9 @@ export class InfrasimClient {
         : `start it with: infrasimd${dd ? ` --data-dir ${dd}` : ""}`;
       return new ApiError(err.code, `cannot reach infrasimd at ${this.address}; ${start}`);
     }
-    return new ApiError(err.code, err.details || err.message);
+    const details = err.metadata?.get(DETAILS_KEY)[0];
+    const violations = details instanceof Uint8Array ? decodeViolations(details) : [];
+    return new ApiError(err.code, err.details || err.message, violations);
   }
 
   createVm(req: DeepPartial<T.CreateVmRequest>, o?: CallOptions) {
@@ -355,6 +360,31 @@ export class InfrasimClient {
   }
   deleteNetwork(ref: string, o?: CallOptions) {
     return this.#net("DeleteNetwork", { ref }, o);
+  }
+
+  /**
+   * Watches changes: the current objects (ADDED, then SYNCED) or, with resource_version,
+   * every change after it; then each change as it happens. done resolves when the stream
+   * ends (cancel() ends it) and rejects with the daemon's status (OUT_OF_RANGE: list
+   * again; RESOURCE_EXHAUSTED: too slow, resume from the last version seen).
+   */
+  watch(
+    req: DeepPartial<T.WatchRequest>,
+    onEvent: (e: T.WatchEvent) => void,
+  ): { done: Promise<void>; cancel: () => void } {
+    // deno-lint-ignore no-explicit-any
+    const call = (this.#watch as any).Watch(req, this.#md()) as grpc.ClientReadableStream<
+      T.WatchEvent
+    >;
+    const done = new Promise<void>((resolve, reject) => {
+      call.on("data", (e: T.WatchEvent) => onEvent(e));
+      call.on("end", () => resolve());
+      call.on("error", (e: grpc.ServiceError) => {
+        if (e.code === Status.CANCELLED) resolve();
+        else reject(this.#wrap(e));
+      });
+    });
+    return { done, cancel: () => call.cancel() };
   }
 
   /** Attaches to the serial console. write() types into it; close() detaches. */

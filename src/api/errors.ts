@@ -1,6 +1,8 @@
-// API errors: a gRPC status code plus a message that names the offending field.
-// Messages quote at most a short part of the caller's input: a long echo would
-// overflow HTTP/2 header limits and take every other call on the channel down with it.
+// API errors: a gRPC status code, a message, and for bad input every field violation as
+// data (field path and description), which travels as google.rpc.BadRequest in the
+// status details. Messages quote at most a short part of the caller's input: a long
+// echo would overflow HTTP/2 header limits and take every other call on the channel
+// down with it.
 
 /**
  * gRPC status codes (the fixed list every gRPC library shares), here rather than
@@ -31,8 +33,19 @@ export enum Status {
 export const MAX_MESSAGE = 1024;
 const QUOTE_MAX = 100;
 
+/** One bad field: its path in the request ("spec.memory_mb") and what is wrong with it. */
+export interface FieldViolation {
+  field: string;
+  description: string;
+}
+
 export class ApiError extends Error {
-  constructor(readonly code: Status, message: string) {
+  constructor(
+    readonly code: Status,
+    message: string,
+    /** Every field that is wrong, when the error is about input. */
+    readonly violations: FieldViolation[] = [],
+  ) {
     super(capMessage(message));
     this.name = "ApiError";
   }
@@ -54,6 +67,54 @@ export function capMessage(msg: string): string {
 }
 
 export const invalid = (field: string, msg: string) =>
-  new ApiError(Status.INVALID_ARGUMENT, `${field}: ${msg}`);
+  new ApiError(Status.INVALID_ARGUMENT, `${field}: ${msg}`, [{ field, description: msg }]);
+
+/** The message for several violations: each as "field: description". */
+export function violationsMessage(vs: FieldViolation[]): string {
+  if (vs.length === 1) return `${vs[0].field}: ${vs[0].description}`;
+  return `${vs.length} invalid fields: ${vs.map((v) => `${v.field}: ${v.description}`).join("; ")}`;
+}
+
+/**
+ * Collects every violation instead of stopping at the first: each check runs, an
+ * INVALID_ARGUMENT it throws is kept (with all its violations) and a stand-in value is
+ * used, and done() throws them all at once.
+ */
+export class Violations {
+  readonly list: FieldViolation[] = [];
+
+  /** fn's value, or fallback when it threw an INVALID_ARGUMENT (kept); others propagate. */
+  check<R>(fn: () => R, fallback: R): R {
+    try {
+      return fn();
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.code !== Status.INVALID_ARGUMENT) throw e;
+      for (
+        const v of e.violations.length ? e.violations : [{ field: "", description: e.message }]
+      ) {
+        this.add(v.field, v.description);
+      }
+      return fallback;
+    }
+  }
+
+  add(field: string, description: string): void {
+    if (this.list.some((v) => v.field === field && v.description === description)) return;
+    this.list.push({ field, description });
+  }
+
+  get ok(): boolean {
+    return this.list.length === 0;
+  }
+
+  /** Throws one INVALID_ARGUMENT carrying every violation, if there is any. */
+  done(): void {
+    if (this.list.length === 0) return;
+    throw new ApiError(Status.INVALID_ARGUMENT, violationsMessage(this.list), this.list);
+  }
+}
+/** An error of any code about one field, with the field as data (as `invalid` has it). */
+export const fieldError = (code: Status, field: string, msg: string) =>
+  new ApiError(code, `${field}: ${msg}`, [{ field, description: msg }]);
 export const notFound = (msg: string) => new ApiError(Status.NOT_FOUND, msg);
 export const failedPrecondition = (msg: string) => new ApiError(Status.FAILED_PRECONDITION, msg);

@@ -4,6 +4,7 @@
 // API field; each client maps it to its own flag or attribute.
 import type * as T from "./gen/infrasim.v1.ts";
 import { defaultArch } from "./arch.ts";
+import { Violations } from "./errors.ts";
 import { intIn, LIMITS } from "./validate/common.ts";
 import { normalizeVmSpec, VM_DEFAULTS } from "./validate/vm.ts";
 
@@ -41,18 +42,24 @@ export interface VmInput {
   interfaces?: Array<{ network: string; ip?: string; mac?: string; linkQos?: T.LinkQos }>;
 }
 
-/** A complete, validated VmSpec; throws ApiError naming the API field. */
+/**
+ * A complete, validated VmSpec; throws one ApiError carrying every violation, each
+ * naming its API field. Numbers are range-checked before they are encoded.
+ */
 export function vmSpecFromInput(input: VmInput): T.VmSpec {
+  const vs = new Violations();
   const given = (v: number | undefined, limits: readonly [number, number], field: string) =>
-    v === undefined ? undefined : intIn(v, limits, field);
+    v === undefined ? undefined : vs.check(() => intIn(v, limits, field), v);
   const cpu = given(input.cpuCores, LIMITS.cpuCores, "spec.cpu_cores");
   const memory = given(input.memoryMb, LIMITS.memoryMb, "spec.memory_mb");
   const ports = (input.ports ?? []).map((p, i): T.PortForward => {
     const f = `spec.network.port_forwards[${i}]`;
     return {
       protocol: p.protocol || "tcp",
-      host_port: p.hostPort ? intIn(p.hostPort, LIMITS.hostPort, `${f}.host_port`) : 0,
-      guest_port: intIn(p.guestPort, LIMITS.port, `${f}.guest_port`),
+      host_port: p.hostPort
+        ? vs.check(() => intIn(p.hostPort!, LIMITS.hostPort, `${f}.host_port`), p.hostPort)
+        : 0,
+      guest_port: vs.check(() => intIn(p.guestPort, LIMITS.port, `${f}.guest_port`), p.guestPort),
     };
   });
   const boot: T.BootSpec = input.kernel
@@ -70,42 +77,45 @@ export function vmSpecFromInput(input: VmInput): T.VmSpec {
     : {};
   const ci = input.cloudInit;
   const waitPort = input.waitFor?.guestPort;
-  return normalizeVmSpec({
-    arch: input.arch || defaultArch(),
-    machine: input.machine ?? "",
-    cpu_cores: cpu ?? VM_DEFAULTS.cpuCores,
-    memory_mb: memory ?? VM_DEFAULTS.memoryMb,
-    boot,
-    disks: (input.disks ?? []).map((d) => ({
-      path: d.path,
-      format: d.format ?? "",
-      read_only: !!d.readOnly,
-    })),
-    network: { mode: input.network === false ? "none" : "user", port_forwards: ports },
-    accelerator: input.accelerator ?? "",
-    power_state: input.running ? "POWER_ON" : "POWER_OFF",
-    volumes: (input.volumes ?? []).map((v) => ({ volume: v.volume, read_only: !!v.readOnly })),
-    cloud_init: ci
-      ? {
-        user_data: ci.user_data ?? "",
-        meta_data: ci.meta_data ?? "",
-        network_config: ci.network_config ?? "",
-        hostname: ci.hostname ?? "",
-        ssh_authorized_keys: ci.ssh_authorized_keys ?? [],
-        user: ci.user ?? "",
-      }
-      : null,
-    wait_for: input.waitFor
-      ? {
-        guest_port: waitPort ? intIn(waitPort, LIMITS.port, "spec.wait_for.guest_port") : 0,
-        serial: input.waitFor.serial ?? "",
-      }
-      : null,
-    network_interfaces: (input.interfaces ?? []).map((n) => ({
-      network: n.network,
-      ip: n.ip ?? "",
-      mac: n.mac ?? "",
-      link_qos: n.linkQos ?? {},
-    })),
-  });
+  const checkedWait = waitPort
+    ? vs.check(() => intIn(waitPort, LIMITS.port, "spec.wait_for.guest_port"), waitPort)
+    : 0;
+  const spec = vs.check(() =>
+    normalizeVmSpec({
+      arch: input.arch || defaultArch(),
+      machine: input.machine ?? "",
+      cpu_cores: cpu ?? VM_DEFAULTS.cpuCores,
+      memory_mb: memory ?? VM_DEFAULTS.memoryMb,
+      boot,
+      disks: (input.disks ?? []).map((d) => ({
+        path: d.path,
+        format: d.format ?? "",
+        read_only: !!d.readOnly,
+      })),
+      network: { mode: input.network === false ? "none" : "user", port_forwards: ports },
+      accelerator: input.accelerator ?? "",
+      power_state: input.running ? "POWER_ON" : "POWER_OFF",
+      volumes: (input.volumes ?? []).map((v) => ({ volume: v.volume, read_only: !!v.readOnly })),
+      cloud_init: ci
+        ? {
+          user_data: ci.user_data ?? "",
+          meta_data: ci.meta_data ?? "",
+          network_config: ci.network_config ?? "",
+          hostname: ci.hostname ?? "",
+          ssh_authorized_keys: ci.ssh_authorized_keys ?? [],
+          user: ci.user ?? "",
+        }
+        : null,
+      wait_for: input.waitFor
+        ? { guest_port: checkedWait, serial: input.waitFor.serial ?? "" }
+        : null,
+      network_interfaces: (input.interfaces ?? []).map((n) => ({
+        network: n.network,
+        ip: n.ip ?? "",
+        mac: n.mac ?? "",
+        link_qos: n.linkQos ?? {},
+      })),
+    }), undefined);
+  vs.done(); // the same violation found twice (here and by the spec's checks) is said once
+  return spec!;
 }

@@ -6,7 +6,12 @@ import type { DiskInput, PortInput } from "../api/specs.ts";
 
 /** Bad command-line input: exit code 2. command: whose --help to point at, if not the running one. */
 export class UsageError extends Error {
-  constructor(message: string, readonly command?: string) {
+  constructor(
+    message: string,
+    readonly command?: string,
+    /** The check that failed, when it was the API's validation: said in flags. */
+    readonly apiError?: ApiError,
+  ) {
     super(message);
   }
 }
@@ -51,56 +56,70 @@ export function parseDisk(item: string): DiskInput {
   return { path: absolute(ro ? item.slice(0, -3) : item), readOnly: ro };
 }
 
-/** API field -> [flag, words put before the message]. */
-const FLAGS: Array<[RegExp, string, string]> = [
-  [/^meta\.name$/, "--name", ""],
-  [/^meta\.labels/, "--label", ""],
-  [/^spec\.arch$/, "--arch", ""],
-  [/^spec\.machine$/, "--machine", ""],
-  [/^spec\.cpu_cores$/, "--cpu", ""],
-  [/^spec\.memory_mb$/, "--memory", ""],
-  [/^spec\.boot\.kernel\.kernel_path$/, "--kernel", ""],
-  [/^spec\.boot\.kernel\.initrd_path$/, "--initrd", ""],
-  [/^spec\.boot\.kernel\.cmdline$/, "--cmdline", ""],
-  [/^spec\.boot\.disk\.path$/, "--disk", "the first (boot) disk: "],
-  [/^spec\.boot\.volume/, "--boot-volume", ""],
-  [/^spec\.volumes/, "--volume", ""],
-  [/^spec\.cloud_init\.ssh_authorized_keys/, "--ssh-key", ""],
-  [/^spec\.cloud_init\.hostname$/, "--hostname", ""],
-  [/^spec\.cloud_init\.user_data$/, "--user-data", ""],
-  [/^spec\.wait_for\.guest_port$/, "--wait-port", ""],
-  [/^spec\.wait_for\.serial$/, "--wait-serial", ""],
-  [/^spec\.image$/, "--image", ""],
-  [/^spec\.size_gb$/, "--size", ""],
-  [/^spec\.disks\[\d+\]\.\w+$/, "--disk", ""],
-  [/^spec\.network\.port_forwards\[\d+\]\.host_port$/, "--port", "host port "],
-  [/^spec\.network\.port_forwards\[\d+\]\.guest_port$/, "--port", "guest port "],
-  [/^spec\.network\.port_forwards/, "--port", ""],
-  [/^spec\.accelerator$/, "--accelerator", ""],
-  [/^spec\.network_interfaces/, "--network", ""],
-  [/^spec\.cidr$/, "--cidr", ""],
-  [/^spec\.mtu$/, "--mtu", ""],
-  [/^timeout_seconds$/, "--timeout", ""],
-  [/^spec\.source$/, "<source>", ""],
-  [/^spec\.sha256$/, "--sha256", ""],
-];
+/**
+ * The API fields a command's flags set: a field, or a field and everything below it,
+ * to the flag (with words said before the message, for a part of one flag). "[]" in a
+ * field stands for any index. Declared beside each command's options.
+ */
+export type FlagFields = Readonly<Record<string, string | readonly [string, string]>>;
 
-/** The message of an API error with its field said as a flag, when one is known. */
-export function inFlagTerms(e: ApiError): string {
-  const m = e.message.match(/^([\w.[\]"]+): (.*)$/s);
-  if (m) {
-    for (const [re, flag, words] of FLAGS) if (re.test(m[1])) return `${flag}: ${words}${m[2]}`;
-  }
-  return e.message;
+const declared = new WeakMap<object, FlagFields>();
+
+/** Declares which API fields a command's flags set (see FlagFields). */
+export function flagFields<C extends object>(command: C, fields: FlagFields): C {
+  declared.set(command, fields);
+  return command;
 }
 
-/** An ApiError raised by checks the CLI runs itself, before anything is sent: exit 2. */
+export function flagFieldsOf(command: object | undefined): FlagFields {
+  return (command && declared.get(command)) ?? {};
+}
+
+/** The flag (and words) for an API field: the entry that is its longest prefix. */
+export function flagFor(field: string, fields: FlagFields): readonly [string, string] | undefined {
+  const f = field.replace(/\[\d+\]/g, "[]");
+  let best: [string, string | readonly [string, string]] | undefined;
+  for (const entry of Object.entries(fields)) {
+    const k = entry[0];
+    const under = f === k || f.startsWith(`${k}.`) || f.startsWith(`${k}[`);
+    if (under && (!best || k.length > best[0].length)) best = entry;
+  }
+  if (!best) return undefined;
+  return typeof best[1] === "string" ? [best[1], ""] : best[1];
+}
+
+/**
+ * An API error said in the command's terms: one line per field violation, its field as
+ * the flag the user typed ("--memory: must be between 64 and 1048576").
+ */
+export function inFlagTerms(e: ApiError, fields: FlagFields): string[] {
+  if (e.violations.length === 0) return [e.message];
+  return e.violations.map((v) => {
+    const flag = flagFor(v.field, fields);
+    return flag ? `${flag[0]}: ${flag[1]}${v.description}` : `${v.field}: ${v.description}`;
+  });
+}
+
+/**
+ * An ApiError whose fields are renamed for one call, e.g. the volume `vm create --image`
+ * makes: its spec.size_gb is --disk-size.
+ */
+export function renameFields(e: unknown, fields: FlagFields): unknown {
+  if (!(e instanceof ApiError) || e.violations.length === 0) return e;
+  const violations = e.violations.map((v) => ({
+    field: flagFor(v.field, fields)?.[0] ?? v.field,
+    description: v.description,
+  }));
+  return new ApiError(e.code, e.message, violations);
+}
+
+/** ApiErrors of INVALID_ARGUMENT raised by checks the CLI runs itself: usage errors, exit 2. */
 export function localUsage(fn: () => void): void {
   try {
     fn();
   } catch (e) {
     if (e instanceof ApiError && e.code === Status.INVALID_ARGUMENT) {
-      throw new UsageError(inFlagTerms(e));
+      throw new UsageError(e.message, undefined, e);
     }
     throw e;
   }

@@ -7,7 +7,7 @@ import { ApiError, Status } from "../api/errors.ts";
 import type { InfrasimClient } from "../api/client.ts";
 import { VERSION } from "../version.ts";
 import type { Ctx } from "./context.ts";
-import { inFlagTerms, UsageError } from "./flags.ts";
+import { flagFieldsOf, inFlagTerms, UsageError } from "./flags.ts";
 import type { OutputFormat } from "./output.ts";
 import { statusCommand } from "./commands/status.ts";
 import { vmCommands } from "./commands/vm.ts";
@@ -16,6 +16,7 @@ import { vmConsoleCommands } from "./commands/vm_console.ts";
 import { imageCommands } from "./commands/image.ts";
 import { volumeCommands } from "./commands/volume.ts";
 import { networkCommands } from "./commands/network.ts";
+import { eventsCommand } from "./commands/events.ts";
 import { vmCreateCommand } from "./commands/vm_create.ts";
 import { vmSshCommands } from "./commands/vm_ssh.ts";
 import { addCompletion, addCompletionStandIn, wantsCompletion } from "./completion.ts";
@@ -58,6 +59,7 @@ export async function buildProgram(ctx: Ctx, argv: string[]): Promise<Command> {
   );
   if (wantsCompletion(argv)) await addCompletion(program, ctx, argv);
   else addCompletionStandIn(program);
+  eventsCommand(program, ctx);
   // A usage error prints the error and one line naming the command's own --help.
   const hint = (c: Command) => {
     c.showHelpAfterError(helpHint(c));
@@ -108,13 +110,18 @@ export async function runCli(argv: string[]): Promise<number> {
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    const fields = flagFieldsOf(running);
     if (e instanceof UsageError) {
       const where = e.command ?? (running ? commandPath(running) : "infrasim");
-      process.stderr.write(`error: ${e.message}\n(run '${where} --help' for usage)\n`);
+      const lines = e.apiError ? inFlagTerms(e.apiError, fields) : [e.message];
+      process.stderr.write(
+        `${lines.map((l) => `error: ${l}\n`).join("")}(run '${where} --help' for usage)\n`,
+      );
       return 2;
     }
     if (e instanceof ApiError) {
-      process.stderr.write(`error: ${Status[e.code]}: ${inFlagTerms(e)}\n`);
+      const lines = inFlagTerms(e, fields).map((l) => `error: ${Status[e.code]}: ${l}\n`);
+      process.stderr.write(lines.join(""));
       return 1;
     }
     process.stderr.write(`error: ${(e as Error).message}\n`);

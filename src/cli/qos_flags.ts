@@ -3,8 +3,10 @@
 // (10mbit, 512kbit, 1gbit; kbps is kilobytes per second, as in tc; a bare number is
 // kbit/s, as containerlab's --rate).
 import type * as T from "../api/gen/infrasim.v1.ts";
+import { type ApiError, Violations } from "../api/errors.ts";
+import { QOS_FIELDS } from "../api/qos.ts";
 import { normalizeLinkQos } from "../api/validate/network.ts";
-import { UsageError } from "./flags.ts";
+import { type FlagFields, renameFields, UsageError } from "./flags.ts";
 
 export interface QosFlags {
   latency?: string;
@@ -59,30 +61,48 @@ export function parseRateKbps(flag: string, v: string): number {
   return kbps;
 }
 
-/** The given flags as a LinkQos (unset ones absent), range-checked, named as flags. */
-export function qosFromFlags(o: QosFlags): T.LinkQos {
-  const q: T.LinkQos = {};
-  if (o.latency !== undefined) q.latency_ms = parseDurationMs("--latency", o.latency);
-  if (o.jitter !== undefined) q.jitter_ms = parseDurationMs("--jitter", o.jitter);
-  if (o.loss !== undefined) q.loss_percent = parsePercent("--loss", o.loss);
-  if (o.duplicate !== undefined) q.duplicate_percent = parsePercent("--duplicate", o.duplicate);
-  if (o.rate !== undefined) q.rate_kbps = parseRateKbps("--rate", o.rate);
-  try {
-    return normalizeLinkQos(q, "qos");
-  } catch (e) {
-    const msg = (e as Error).message;
-    const field = msg.match(/^qos\.(\w+):/)?.[1] as keyof typeof FLAG | undefined;
-    throw new UsageError(field ? msg.replace(/^qos\.\w+:/, `${FLAG[field]}:`) : msg);
-  }
+const PARSE = { duration: parseDurationMs, percent: parsePercent, rate: parseRateKbps } as const;
+const ARG = { duration: "<time>", percent: "<percent>", rate: "<rate>" } as const;
+
+/** Adds one option per impairment field (the table in api/qos.ts) to a command. */
+export function qosOptions<C extends { option(flags: string, description: string): unknown }>(
+  cmd: C,
+): C {
+  for (const f of QOS_FIELDS) cmd.option(`${f.flag} ${ARG[f.flagValue]}`, f.flagHelp);
+  return cmd;
 }
 
-const FLAG = {
-  latency_ms: "--latency",
-  jitter_ms: "--jitter",
-  loss_percent: "--loss",
-  duplicate_percent: "--duplicate",
-  rate_kbps: "--rate",
-} as const;
+/** Which flag sets which field of a LinkQos under `prefix` (e.g. spec.link_qos). */
+export const qosFlagFields = (prefix: string): FlagFields =>
+  Object.fromEntries(QOS_FIELDS.map((f) => [`${prefix}.${f.name}`, f.flag]));
+
+/**
+ * The given flags as a LinkQos (unset ones absent), range-checked; every flag that does
+ * not parse or is out of range is a usage error naming that flag.
+ */
+export function qosFromFlags(o: QosFlags): T.LinkQos {
+  const q: T.LinkQos = {};
+  const vs = new Violations();
+  for (const f of QOS_FIELDS) {
+    const text = o[f.flag.slice(2) as keyof QosFlags];
+    if (text === undefined) continue;
+    try {
+      q[f.name] = PARSE[f.flagValue](f.flag, text);
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      vs.add(f.flag, e.message.slice(f.flag.length + 2));
+    }
+  }
+  const out = vs.check(() => normalizeLinkQos(q, "qos"), {});
+  try {
+    vs.done();
+  } catch (e) {
+    const named = renameFields(e, qosFlagFields("qos")) as ApiError;
+    const msg = named.violations.map((v) => `${v.field}: ${v.description}`).join("; ");
+    throw new UsageError(msg, undefined, named);
+  }
+  return out;
+}
 
 /** A LinkQos for people: only what impairs, "-" for a clean link. */
 export function formatQos(q: T.LinkQos | null | undefined): string {

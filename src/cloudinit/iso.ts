@@ -3,7 +3,7 @@
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { failedPrecondition } from "../api/errors.ts";
+import { fieldError, Status } from "../api/errors.ts";
 import { findTool } from "../host/tools.ts";
 import type { SeedFiles } from "./seed.ts";
 
@@ -63,7 +63,13 @@ const INSTALL_HINT = process.platform === "darwin"
 /** Writes the seed to `out` atomically (a temporary dir next to it, then a rename). */
 export async function writeSeed(files: SeedFiles, out: string, timeoutMs = 30_000): Promise<void> {
   const tool = findIsoTool();
-  if (!tool) throw failedPrecondition(`spec.cloud_init: cannot build the seed: ${INSTALL_HINT}`);
+  if (!tool) {
+    throw fieldError(
+      Status.FAILED_PRECONDITION,
+      "spec.cloud_init",
+      `cannot build the seed: ${INSTALL_HINT}`,
+    );
+  }
   const tmp = await mkdtemp(join(dirname(out), ".seed-"));
   try {
     const dir = join(tmp, "files");

@@ -3,7 +3,7 @@
 // under one lock (after the object's own), so concurrent creates and updates can never
 // collide.
 import type * as T from "../api/gen/infrasim.v1.ts";
-import { ApiError, invalid, quote, Status } from "../api/errors.ts";
+import { fieldError, invalid, quote, Status } from "../api/errors.ts";
 import type { ObjectStore } from "../store/objects.ts";
 import type { KeyedMutex } from "./locks.ts";
 import { aKind } from "./controllers/common.ts";
@@ -26,9 +26,10 @@ export class Claims {
   /** ALREADY_EXISTS naming the field, with what the user can do about it. */
   assertNameFree(store: ObjectStore<unknown, unknown>, kind: string, name: string): void {
     if (!store.getByName(name)) return;
-    throw new ApiError(
+    throw fieldError(
       Status.ALREADY_EXISTS,
-      `meta.name: ${aKind(kind)} named ${quote(name)} already exists; choose another name, or ` +
+      "meta.name",
+      `${aKind(kind)} named ${quote(name)} already exists; choose another name, or ` +
         `delete it first (infrasim ${kind.toLowerCase()} delete ${name})`,
     );
   }
@@ -70,10 +71,7 @@ export class Claims {
         taken,
       );
       if (port === undefined) {
-        throw new ApiError(
-          Status.RESOURCE_EXHAUSTED,
-          `${field}: no free port in the configured range`,
-        );
+        throw fieldError(Status.RESOURCE_EXHAUSTED, field, "no free port in the configured range");
       }
       chosen.push({ ...p, host_port: port });
     }

@@ -25,6 +25,8 @@ export interface DaemonConfig {
     binary_aarch64: string;
   };
   ports: { range_start: number; range_end: number };
+  /** How many changes the change feed keeps for watchers that resume. */
+  events: { keep: number };
 }
 
 export class ConfigError extends Error {}
@@ -37,6 +39,7 @@ export function defaults(): DaemonConfig {
     stop_timeout_seconds: 30,
     qemu: { accelerator: "auto", binary_x86_64: "", binary_aarch64: "" },
     ports: { range_start: 20000, range_end: 29999 },
+    events: { keep: 10_000 },
   };
 }
 
@@ -76,6 +79,7 @@ const SCHEMA: Record<string, Checker | Record<string, Checker>> = {
     binary_aarch64: str,
   },
   ports: { range_start: int(1024, 65535), range_end: int(1024, 65535) },
+  events: { keep: int(100, 10_000_000) },
 };
 
 /** Every key a config file may hold: the top-level ones, the tables and "table.key". */

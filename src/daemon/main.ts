@@ -6,29 +6,12 @@ import { ensureToken } from "../api/auth.ts";
 import type { Arch } from "../api/validate/common.ts";
 import { probeHost } from "../qemu/host.ts";
 import { openDatabase } from "../store/db.ts";
-import { ProcessStore } from "../store/processes.ts";
-import { RefStore } from "../store/refs.ts";
-import { VmStore } from "../store/vm_store.ts";
 import { VERSION } from "../version.ts";
-import { Claims } from "./claims.ts";
+import { compose } from "./compose.ts";
 import { ConfigError, loadConfig } from "./config.ts";
-import { VmController } from "./controllers/vm.ts";
-import { KeyedMutex } from "./locks.ts";
 import { log, setLogLevel } from "./log.ts";
 import { claimSocket, startServers } from "./server.ts";
-import { daemonService, healthService } from "./services/daemon.ts";
-import { vmService } from "./services/vm.ts";
-import { imageService } from "./services/image.ts";
-import { ImageController } from "./controllers/image.ts";
-import { ImageStore } from "../store/image_store.ts";
-import { VolumeStore } from "../store/volume_store.ts";
-import type { ObjectStore } from "../store/objects.ts";
-import { VolumeController } from "./controllers/volume.ts";
-import { volumeService } from "./services/volume.ts";
-import { networkService } from "./services/network.ts";
-import { NetworkController } from "./controllers/network.ts";
-import { NetworkStore } from "../store/network_store.ts";
-import { Supervisor } from "./supervisor/supervisor.ts";
+import { healthService } from "./services/daemon.ts";
 import { lockDataDir } from "./instance.ts";
 import { withTimeout } from "../timeout.ts";
 
@@ -95,96 +78,14 @@ export async function runDaemon(argv: string[]): Promise<number> {
     return 1;
   }
   const db = openDatabase(join(cfg.data_dir, "state.db"));
-  const locks = new KeyedMutex();
-  const vmStore = new VmStore(db);
-  const claims = new Claims(locks, cfg.ports, (proto, port) => vmStore.portOwner(proto, port));
-  const supervisor = new Supervisor(new ProcessStore(db));
-  const refs = new RefStore(db);
-  const imageStore = new ImageStore(db);
-  const volumeStore = new VolumeStore(db);
-  const networkStore = new NetworkStore(db);
-  const stores: Record<string, ObjectStore<unknown, unknown>> = {
-    VM: vmStore,
-    IMAGE: imageStore,
-    VOLUME: volumeStore,
-    NETWORK: networkStore,
-  };
-  const nameOf = (kind: string, id: string) => stores[kind]?.get(id)?.meta.name ?? id;
-  const images = new ImageController(
-    imageStore,
-    refs,
-    locks,
-    claims,
-    cfg.data_dir,
-    host.qemuImg,
-    nameOf,
-  );
-  const volumes = new VolumeController(
-    volumeStore,
-    imageStore,
-    refs,
-    locks,
-    claims,
-    cfg.data_dir,
-    host.qemuImg,
-    nameOf,
-  );
-  const networks = new NetworkController(
-    networkStore,
-    refs,
-    locks,
-    claims,
-    supervisor,
-    cfg.data_dir,
-    nameOf,
-  );
-  const vms = new VmController(
-    vmStore,
-    refs,
-    supervisor,
-    locks,
-    claims,
-    cfg,
-    host,
-    volumes,
-    networks,
-  );
-  await images.init();
-  await volumes.init();
-  // Switches first: the VMs' links plug into them.
-  await networks.init();
-
-  // Adoption takes every VM's lock before the first call is served.
-  const adopted = vms.adoptAll();
-  const known = new Set([
-    "",
-    "infrasim.v1.VmService",
-    "infrasim.v1.ImageService",
-    "infrasim.v1.VolumeService",
-    "infrasim.v1.NetworkService",
-    "infrasim.v1.DaemonService",
-  ]);
+  const daemon = compose(db, cfg, host);
+  const { adopted } = await daemon.start();
+  const known = new Set(["", ...daemon.services.map((s) => s.name)]);
   let server;
   try {
     server = await startServers([
-      { name: "infrasim.v1.VmService", impl: vmService(vms) },
-      { name: "infrasim.v1.ImageService", impl: imageService(images) },
-      { name: "infrasim.v1.VolumeService", impl: volumeService(volumes) },
-      { name: "infrasim.v1.NetworkService", impl: networkService(networks) },
-      {
-        name: "infrasim.v1.DaemonService",
-        impl: daemonService({
-          config: cfg,
-          qemu: Object.entries(host.binaries).map(([arch, b]) => ({
-            arch,
-            path: b.path,
-            version: b.version,
-          })),
-          accelerators: host.accelerators,
-          vmCounts: () => vms.counts(),
-        }),
-      },
-      { name: "grpc.health.v1.Health", impl: healthService(known), open: true },
+      ...daemon.services,
+      { name: "grpc.health.v1.Health", impl: healthService(known) },
     ], { dataDir: cfg.data_dir, listen: cfg.listen, token });
   } catch (e) {
     process.stderr.write(`infrasimd: ${(e as Error).message}\n`);
@@ -198,13 +99,13 @@ export async function runDaemon(argv: string[]): Promise<number> {
   return await new Promise<number>((resolve) => {
     const stop = async (sig: string) => {
       log.info("shutting down; VMs keep running", { signal: sig });
+      daemon.feed.close(); // open watches end now, not when the server gives up on them
       await server.shutdown();
       // Let operations under way finish (bounded), so none of them sees the store closed.
-      await withTimeout(locks.settled(), 10_000, "operations under way").catch((e) =>
+      await withTimeout(daemon.locks.settled(), 10_000, "operations under way").catch((e) =>
         log.warn("shutting down with operations under way", { error: String(e) })
       );
-      vms.detachAll();
-      networks.detachAll();
+      daemon.detach();
       db.close();
       unlock();
       resolve(0);

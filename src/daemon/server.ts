@@ -10,12 +10,11 @@ import { SOCKET_NAME } from "../api/client.ts";
 import { Status } from "../api/errors.ts";
 import { serviceClient } from "../api/proto.ts";
 import { log } from "./log.ts";
+import { reflectionService } from "./reflection.ts";
 
 export interface ServiceImpl {
   name: string;
   impl: grpc.UntypedServiceImplementation;
-  /** Served without a token (health checks). */
-  open?: boolean;
 }
 
 export interface ServerHandle {
@@ -24,29 +23,32 @@ export interface ServerHandle {
   shutdown(): Promise<void>;
 }
 
+/** Services served without a token on TCP: health checks only. */
+const OPEN = ["/grpc.health.v1.Health/"];
+
 const UNAUTHENTICATED = {
   code: Status.UNAUTHENTICATED,
   details: "this TCP listener needs infrasimd's token: it is in the data dir's `token` file " +
     "(read by the CLI and provider of the same user), or pass --token / INFRASIM_TOKEN",
 };
 
-/** Wraps every handler of a service so that it first checks the bearer token. */
-function requireToken(name: string, impl: grpc.UntypedServiceImplementation, token: string) {
-  const defs = serviceClient(name).service;
-  const out: grpc.UntypedServiceImplementation = {};
-  for (const [method, handler] of Object.entries(impl)) {
-    const def = defs[method];
-    out[method] =
-      ((call: grpc.ServerUnaryCall<unknown, unknown>, cb?: grpc.sendUnaryData<unknown>) => {
-        if (tokenMatches(call.metadata.get(AUTH_HEADER)[0], token)) {
-          return (handler as (...a: unknown[]) => unknown)(call, cb);
-        }
-        log.warn("unauthenticated call refused", { method: `${name}/${method}` });
-        if (!def.requestStream && !def.responseStream) cb!(UNAUTHENTICATED);
-        else call.emit("error", UNAUTHENTICATED);
-      }) as grpc.UntypedHandleCall;
-  }
-  return out;
+/**
+ * Every call on TCP but health checks must carry the bearer token, checked before its
+ * handler (or the reflection service) sees anything.
+ */
+function requireToken(token: string): grpc.ServerInterceptor {
+  return (method, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (md, mdNext) => {
+            if (OPEN.some((p) => method.path.startsWith(p))) return mdNext(md);
+            if (tokenMatches(md.get(AUTH_HEADER)[0], token)) return mdNext(md);
+            log.warn("unauthenticated call refused", { method: method.path });
+            call.sendStatus({ ...UNAUTHENTICATED, metadata: new grpc.Metadata() });
+          },
+        }),
+    });
 }
 
 export async function startServers(
@@ -54,12 +56,15 @@ export async function startServers(
   opts: { dataDir: string; listen: string; token: string },
 ): Promise<ServerHandle> {
   const servers: grpc.Server[] = [];
+  const reflection = await reflectionService(services.map((s) => s.name));
   const make = (auth: boolean) => {
-    const server = new grpc.Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
-    for (const s of services) {
-      const impl = auth && !s.open ? requireToken(s.name, s.impl, opts.token) : s.impl;
-      server.addService(serviceClient(s.name).service, impl);
-    }
+    const server = new grpc.Server({
+      "grpc.max_receive_message_length": 16 * 1024 * 1024,
+      interceptors: auth ? [requireToken(opts.token)] : [],
+    });
+    for (const s of services) server.addService(serviceClient(s.name).service, s.impl);
+    // Generic gRPC tools (grpcurl, grpcui, Postman) list and call the API through it.
+    reflection.addToServer(server);
     servers.push(server);
     return server;
   };

@@ -2,7 +2,7 @@
 // and per VM link a small switch the VM plugs into plus a wirefilter from it to the
 // network's), and the management commands that change a link's impairment live. Pure
 // functions; checked against vde2 2.3.2.
-import type { FullQos } from "../api/validate/network.ts";
+import type { FullQos } from "../api/qos.ts";
 
 export type LinkQos = FullQos;
 

@@ -5,7 +5,7 @@ import type * as P from "../api/gen/tfplugin6.ts";
 import { daemonTarget, defaultAddress, InfrasimClient } from "../api/client.ts";
 import { ApiError, Status } from "../api/errors.ts";
 import { type CtyValue, decodeValue, encodeValue, isUnknown } from "./framework/cty.ts";
-import { diag, errorDiag } from "./framework/diagnostics.ts";
+import { diag, errorDiags } from "./framework/diagnostics.ts";
 import { planResource } from "./framework/plan.ts";
 import type { Obj } from "./framework/resource.ts";
 import { type BlockDef, nullObject, toProtoSchema } from "./framework/schema.ts";
@@ -217,7 +217,7 @@ export class Provider {
     } catch (e) {
       return {
         new_state: req.current_state,
-        diagnostics: [errorDiag(e, `Cannot read ${req.type_name}`)],
+        diagnostics: errorDiags(e, `Cannot read ${req.type_name}`),
         private: req.private,
       };
     }
@@ -281,9 +281,11 @@ export class Provider {
     } catch (e) {
       return {
         imported_resources: [],
-        diagnostics: [
-          errorDiag(e, `Cannot import ${req.type_name} ${JSON.stringify(req.id)}`, r.fields),
-        ],
+        diagnostics: errorDiags(
+          e,
+          `Cannot import ${req.type_name} ${JSON.stringify(req.id)}`,
+          r.schema,
+        ),
       };
     }
   }
@@ -297,7 +299,7 @@ export class Provider {
       const state = await this.#run((c) => d.read(c, obj(req.config) ?? {}));
       return { state: dv(state), diagnostics: [] };
     } catch (e) {
-      return { state: req.config, diagnostics: [errorDiag(e, `Cannot read ${req.type_name}`)] };
+      return { state: req.config, diagnostics: errorDiags(e, `Cannot read ${req.type_name}`) };
     }
   }
 }

@@ -37,13 +37,13 @@ export class VmRuntime {
   #responsive = true;
   /** Set by the daemon before it stops QEMU on purpose; reported as the exit reason. */
   stopReason?: string;
-  /** Called when QMP stops or starts answering again. */
-  onResponsiveChange: (responsive: boolean) => void = () => {};
 
   private constructor(
     readonly pid: number,
     readonly qmp: QmpClient,
     readonly serial: SerialPort,
+    /** Told when QMP stops or starts answering again. */
+    private readonly onResponsiveChange: (responsive: boolean) => void,
   ) {
     this.watch = new ProcessWatch(pid);
     qmp.onEvent = (e: QmpEvent) => {
@@ -72,6 +72,7 @@ export class VmRuntime {
     pid: number,
     sockets: { qmp: string; serial: string },
     uuid: string,
+    onResponsiveChange: (responsive: boolean) => void = () => {},
   ): Promise<VmRuntime> {
     const qmp = await QmpClient.connect(sockets.qmp);
     try {
@@ -80,7 +81,7 @@ export class VmRuntime {
         throw new Error(`QMP socket belongs to VM ${got.UUID}, not ${uuid}`);
       }
       const serial = await SerialPort.connect(sockets.serial);
-      return new VmRuntime(pid, qmp, serial);
+      return new VmRuntime(pid, qmp, serial, onResponsiveChange);
     } catch (e) {
       qmp.close();
       throw e;

@@ -92,6 +92,20 @@ const MIGRATIONS: string[] = [
      updated_at TEXT NOT NULL,
      generation INTEGER NOT NULL
    );`,
+  // 6: the change feed: every committed change of every kind, numbered by a resource
+  // version that only grows (AUTOINCREMENT never reuses one, even after pruning).
+  `CREATE TABLE changes (
+     rv INTEGER PRIMARY KEY AUTOINCREMENT,
+     kind TEXT NOT NULL,
+     id TEXT NOT NULL,
+     type TEXT NOT NULL,
+     object TEXT NOT NULL,
+     at TEXT NOT NULL
+   );
+   ALTER TABLE vms ADD COLUMN resource_version INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE images ADD COLUMN resource_version INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE volumes ADD COLUMN resource_version INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE networks ADD COLUMN resource_version INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 export function openDatabase(path: string): DatabaseSync {
@@ -134,14 +148,47 @@ function migrate(db: DatabaseSync): void {
   }
 }
 
+interface TxState {
+  depth: number;
+  /** Run once the outermost transaction commits (dropped on rollback). */
+  committed: Array<() => void>;
+}
+const txs = new WeakMap<DatabaseSync, TxState>();
+
+/**
+ * Runs fn in one transaction; nested calls join the outer one, so a store method that
+ * records its change in the feed stays atomic inside a caller's transaction.
+ */
 export function transaction<R>(db: DatabaseSync, fn: () => R): R {
+  let tx = txs.get(db);
+  if (tx && tx.depth > 0) {
+    tx.depth++;
+    try {
+      return fn();
+    } finally {
+      tx.depth--;
+    }
+  }
+  tx = { depth: 1, committed: [] };
+  txs.set(db, tx);
   db.exec("BEGIN IMMEDIATE");
+  let r: R;
   try {
-    const r = fn();
+    r = fn();
     db.exec("COMMIT");
-    return r;
   } catch (e) {
     db.exec("ROLLBACK");
     throw e;
+  } finally {
+    txs.delete(db);
   }
+  for (const cb of tx.committed) cb();
+  return r;
+}
+
+/** Runs cb after the current transaction commits (at once outside one). */
+export function afterCommit(db: DatabaseSync, cb: () => void): void {
+  const tx = txs.get(db);
+  if (tx && tx.depth > 0) tx.committed.push(cb);
+  else cb();
 }

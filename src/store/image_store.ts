@@ -2,13 +2,14 @@
 // share one blob.
 import type { DatabaseSync } from "node:sqlite";
 import type { ImageSpec, ImageStatus } from "../api/gen/infrasim.v1.ts";
+import type { ChangeFeed } from "./feed.ts";
 import { ObjectStore, type StoredObject } from "./objects.ts";
 
 export type StoredImage = StoredObject<ImageSpec, ImageStatus>;
 
 export class ImageStore extends ObjectStore<ImageSpec, ImageStatus> {
-  constructor(db: DatabaseSync) {
-    super(db, "images");
+  constructor(db: DatabaseSync, feed: ChangeFeed) {
+    super(db, "images", "IMAGE", feed);
   }
 
   /** How many records use a blob. */

@@ -34,6 +34,14 @@ export class RefStore {
     this.db.prepare("DELETE FROM refs WHERE from_kind = ? AND from_id = ?").run(from.kind, from.id);
   }
 
+  /** The objects one refers to (each once). */
+  targetsOf(from: Owner): Owner[] {
+    const rows = this.db.prepare(
+      "SELECT DISTINCT to_kind, to_id FROM refs WHERE from_kind = ? AND from_id = ? ORDER BY to_kind, to_id",
+    ).all(from.kind, from.id) as unknown as Array<{ to_kind: string; to_id: string }>;
+    return rows.map((r) => ({ kind: r.to_kind, id: r.to_id }));
+  }
+
   /** The objects that refer to one, with the field they refer through. */
   usersOf(to: Owner): User[] {
     const rows = this.db.prepare(

@@ -3,13 +3,14 @@
 import type { DatabaseSync } from "node:sqlite";
 import type { PortForward, VmSpec, VmStatus } from "../api/gen/infrasim.v1.ts";
 import { transaction } from "./db.ts";
+import type { ChangeFeed } from "./feed.ts";
 import { type ObjectRow, ObjectStore, type StoredObject } from "./objects.ts";
 
 export type StoredVm = StoredObject<VmSpec, VmStatus>;
 
 export class VmStore extends ObjectStore<VmSpec, VmStatus> {
-  constructor(db: DatabaseSync) {
-    super(db, "vms");
+  constructor(db: DatabaseSync, feed: ChangeFeed) {
+    super(db, "vms", "VM", feed);
   }
 
   protected override fromRow(r: ObjectRow, ports?: PortForward[]): StoredVm {
@@ -39,19 +40,22 @@ export class VmStore extends ObjectStore<VmSpec, VmStatus> {
   /** Inserts a VM with its port allocations; throws on a duplicate name or port. */
   insertWithPorts(vm: StoredVm, ports: PortForward[]): void {
     transaction(this.db, () => {
-      this.insert(vm);
+      this.insertRow(vm);
       this.#insertPorts(vm.meta.id, ports);
+      this.publish(vm.meta.id, "ADDED");
     });
   }
 
   /** Replaces meta/spec and, when given, the port allocations. */
   updateWithPorts(vm: StoredVm, ports?: PortForward[]): void {
     transaction(this.db, () => {
-      this.update(vm);
-      if (ports) {
+      let changed = this.updateRow(vm);
+      if (ports && portKeys(ports) !== portKeys(this.ports(vm.meta.id))) {
         this.db.prepare("DELETE FROM port_allocations WHERE vm_id = ?").run(vm.meta.id);
         this.#insertPorts(vm.meta.id, ports);
+        changed = true;
       }
+      if (changed) this.publish(vm.meta.id, "MODIFIED");
     });
   }
 
@@ -76,3 +80,6 @@ export class VmStore extends ObjectStore<VmSpec, VmStatus> {
     for (const p of ports) stmt.run(p.protocol, p.host_port, p.guest_port, vmId);
   }
 }
+
+const portKeys = (ports: PortForward[]) =>
+  ports.map((p) => `${p.protocol}/${p.host_port}/${p.guest_port}`).join(",");

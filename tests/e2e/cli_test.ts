@@ -42,10 +42,18 @@ e2eTest("cli: errors go to stderr naming the field; exit codes 0, 1 and 2", (d) 
   assert.equal(bad.code, 2);
   assert.equal(bad.stdout, "");
   assert.match(bad.stderr, /--memory: must be between 64 and 1048576/);
+  // Every bad flag is said at once, each as the flag the user typed.
+  const three = d.cli(["vm", "create", "--name", "../etc", "--memory", "10", "--cpu", "0"]);
+  assert.equal(three.code, 2);
+  assert.deepEqual(
+    three.stderr.split("\n").filter((l) => l.startsWith("error: ")).map((l) => l.split(":")[1]),
+    [" --name", " --cpu", " --memory"],
+  );
+  assert.match(three.stderr, /\(run 'infrasim vm create --help' for usage\)/);
   // The daemon's errors name the field as the flag the user typed.
-  const badName = d.cli(["vm", "create", "--name", "../etc"]);
-  assert.equal(badName.code, 1);
-  assert.match(badName.stderr, /INVALID_ARGUMENT: --name: /);
+  const badVolume = d.cli(["vm", "create", "--name", "v", "--volume", "nope"]);
+  assert.equal(badVolume.code, 1);
+  assert.match(badVolume.stderr, /^error: INVALID_ARGUMENT: --volume: volume "nope" not found$/m);
   const missing = d.cli(["vm", "get", "nope"]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /NOT_FOUND: vm "nope" not found/);

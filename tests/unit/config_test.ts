@@ -19,6 +19,7 @@ Deno.test(
         stop_timeout_seconds: 30,
         qemu: { accelerator: "auto", binary_x86_64: "", binary_aarch64: "" },
         ports: { range_start: 20000, range_end: 29999 },
+        events: { keep: 10000 },
       });
     });
   }),
@@ -63,6 +64,9 @@ binary_aarch64 = "/opt/q/qemu-system-aarch64"
 [ports]
 range_start = 30000
 range_end = 30010
+
+[events]
+keep = 500
 `,
     );
     assert.deepEqual(cfg, {
@@ -76,6 +80,7 @@ range_end = 30010
         binary_aarch64: "/opt/q/qemu-system-aarch64",
       },
       ports: { range_start: 30000, range_end: 30010 },
+      events: { keep: 500 },
     });
   }),
 );

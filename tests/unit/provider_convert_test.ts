@@ -32,6 +32,7 @@ function apiVm(
       created_at: "2025-01-02T03:04:05Z",
       updated_at: "2025-01-02T03:04:05Z",
       generation: 1,
+      resource_version: 1,
       ...over.meta,
     },
     spec: {

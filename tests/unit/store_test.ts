@@ -8,6 +8,7 @@ import { openDatabase, schemaVersion } from "../../src/store/db.ts";
 import { ProcessStore } from "../../src/store/processes.ts";
 import { RefStore } from "../../src/store/refs.ts";
 import { VmStore } from "../../src/store/vm_store.ts";
+import { ChangeFeed } from "../../src/store/feed.ts";
 import { assertUnused } from "../../src/daemon/controllers/common.ts";
 import { ensureToken, readToken, tokenMatches } from "../../src/api/auth.ts";
 import { ApiError, MAX_MESSAGE, quote, Status } from "../../src/api/errors.ts";
@@ -41,7 +42,7 @@ Deno.test("migration 2 moves a running VM's QEMU identity into processes", () =>
     v1.close();
 
     const db = openDatabase(path);
-    assert.equal(schemaVersion(db), 5);
+    assert.equal(schemaVersion(db), 6);
     const procs = new ProcessStore(db).list();
     assert.equal(procs.length, 1);
     assert.deepEqual(procs[0].owner, { kind: "VM", id: "id-1" });
@@ -53,7 +54,10 @@ Deno.test("migration 2 moves a running VM's QEMU identity into processes", () =>
       c,
     ) => c.name);
     assert.ok(!cols.includes("qemu_identity"));
-    assert.deepEqual(new VmStore(db).list().map((v) => v.meta.name), ["cold", "web"]);
+    assert.deepEqual(new VmStore(db, new ChangeFeed(db)).list().map((v) => v.meta.name), [
+      "cold",
+      "web",
+    ]);
     db.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

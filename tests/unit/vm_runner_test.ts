@@ -11,7 +11,11 @@ import { Supervisor } from "../../src/daemon/supervisor/supervisor.ts";
 import { scanProcesses } from "../../src/process/os.ts";
 import { Claims } from "../../src/daemon/claims.ts";
 import { KeyedMutex } from "../../src/daemon/locks.ts";
-import { QEMU, VM, VmRunner } from "../../src/daemon/controllers/vm_runner.ts";
+import { QEMU, VmRunner } from "../../src/daemon/controllers/vm/runner.ts";
+import { VmRuntimes } from "../../src/daemon/controllers/vm/runtimes.ts";
+import { VM } from "../../src/daemon/contracts.ts";
+import { DataLayout } from "../../src/daemon/layout.ts";
+import { ChangeFeed } from "../../src/store/feed.ts";
 import { defaults } from "../../src/daemon/config.ts";
 import type { VmRuntime } from "../../src/qemu/runtime.ts";
 import type { HostInfo } from "../../src/qemu/host.ts";
@@ -42,7 +46,7 @@ async function withRunner(
     accelerators: { x86_64: "tcg", aarch64: "tcg" },
     kvm: false,
   };
-  const store = new VmStore(db);
+  const store = new VmStore(db, new ChangeFeed(db));
   const procs = new ProcessStore(db);
   const claims = new Claims(new KeyedMutex(), config.ports, () => undefined);
   const runner = new VmRunner(
@@ -51,7 +55,14 @@ async function withRunner(
     host,
     config,
     claims,
-    (id) => join(dir, "vms", id),
+    new DataLayout(dir),
+    new VmRuntimes(),
+    {
+      prepare: () => Promise.resolve({ volumes: [] }),
+      started: () => {},
+      released: () => Promise.resolve(),
+      adopted: () => Promise.resolve(),
+    },
     attach,
   );
   try {
@@ -76,6 +87,7 @@ function insertVm(store: VmStore): string {
       created_at: t,
       updated_at: t,
       generation: 1,
+      resource_version: 0,
     },
     spec: normalizeVmSpec({
       arch: "x86_64",

@@ -2,7 +2,7 @@
 // error names its field, e.g. "spec.memory_mb: must be between 64 and 1048576", and
 // quotes at most a short part of the input. Host checks (do files exist?) live in the
 // daemon, which owns the host.
-import { invalid, quote } from "../errors.ts";
+import { invalid, quote, Violations } from "../errors.ts";
 
 export const LIMITS = {
   memoryMb: [64, 1048576],
@@ -40,24 +40,21 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 
 /** Kubernetes label rules: [prefix/]name, name and value at most 63 characters. */
 export function validateLabels(labels: Record<string, string>, field: string): void {
+  const vs = new Violations();
   for (const [key, value] of Object.entries(labels ?? {})) {
     const f = `${field}[${quote(key)}]`;
     const slash = key.lastIndexOf("/");
     const prefix = slash >= 0 ? key.slice(0, slash) : "";
     const name = slash >= 0 ? key.slice(slash + 1) : key;
     if (slash >= 0 && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) {
-      throw invalid(f, "key prefix must be a DNS subdomain");
-    }
-    if (name.length === 0 || name.length > 63 || !LABEL_NAME.test(name)) {
-      throw invalid(f, "key must be 1-63 characters of [A-Za-z0-9_.-], alphanumeric at both ends");
-    }
-    if (value.length > 63 || (value !== "" && !LABEL_NAME.test(value))) {
-      throw invalid(
-        f,
-        "value must be at most 63 characters of [A-Za-z0-9_.-], alphanumeric at both ends",
-      );
+      vs.add(f, "key prefix must be a DNS subdomain");
+    } else if (name.length === 0 || name.length > 63 || !LABEL_NAME.test(name)) {
+      vs.add(f, "key must be 1-63 characters of [A-Za-z0-9_.-], alphanumeric at both ends");
+    } else if (value.length > 63 || (value !== "" && !LABEL_NAME.test(value))) {
+      vs.add(f, "value must be at most 63 characters of [A-Za-z0-9_.-], alphanumeric at both ends");
     }
   }
+  vs.done();
 }
 
 export function validateAnnotations(annotations: Record<string, string>, field: string): void {

@@ -1,53 +1,36 @@
 // Validation and defaults of networks, their links' impairment and VM interfaces, shared
 // by the daemon (authoritative), the CLI and the provider.
-import { invalid, quote } from "../errors.ts";
+import { invalid, quote, Violations } from "../errors.ts";
 import type * as T from "../gen/infrasim.v1.ts";
 import { formatCidr, parseCidr, parseIp } from "../ipv4.ts";
 import { validateRef } from "./guest.ts";
+import { type FullQos, NO_QOS, QOS_FIELDS, QOS_KEYS } from "../qos.ts";
 
 export const NETWORK_DEFAULTS = { mtu: 1500 } as const;
 export const MTU: readonly [number, number] = [576, 9000];
 export const PREFIX: readonly [number, number] = [16, 29];
 export const MAX_INTERFACES = 8;
 
-/** Every field of a link's impairment, with its range and whether it is whole. */
-export const QOS_FIELDS = {
-  latency_ms: { range: [0, 60_000], integer: true },
-  jitter_ms: { range: [0, 60_000], integer: true },
-  loss_percent: { range: [0, 100], integer: false },
-  // wirefilter resends a duplicated packet with the same chance again: keep it finite.
-  duplicate_percent: { range: [0, 50], integer: false },
-  rate_kbps: { range: [0, 100_000_000], integer: true },
-} as const;
-export type QosField = keyof typeof QOS_FIELDS;
-export type FullQos = Record<QosField, number>;
-export const QOS_KEYS = Object.keys(QOS_FIELDS) as QosField[];
-export const NO_QOS: FullQos = {
-  latency_ms: 0,
-  jitter_ms: 0,
-  loss_percent: 0,
-  duplicate_percent: 0,
-  rate_kbps: 0,
-};
-
 /** The set fields of q, checked; unset ones stay absent (they inherit). */
 export function normalizeLinkQos(q: T.LinkQos | null | undefined, field: string): T.LinkQos {
   const out: T.LinkQos = {};
-  for (const k of QOS_KEYS) {
+  const vs = new Violations();
+  for (const { name: k, range: [min, max], integer } of QOS_FIELDS) {
     const v = q?.[k];
     if (v === undefined || v === null) continue;
-    const { range: [min, max], integer } = QOS_FIELDS[k];
     const n = Number(v);
     if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-      throw invalid(
+      vs.add(
         `${field}.${k}`,
         `must be ${integer ? "a whole number " : ""}between ${min} and ${max} (got ${
           quote(String(v).slice(0, 20))
         })`,
       );
+      continue;
     }
     out[k] = n;
   }
+  vs.done();
   return out;
 }
 
@@ -66,12 +49,15 @@ export function normalizeNetworkSpec(
   field = "spec",
 ): T.PrivateNetworkSpec {
   if (!spec) throw invalid(field, "is required");
-  const cidr = checkCidr(spec.cidr, `${field}.cidr`);
+  const vs = new Violations();
+  const cidr = vs.check(() => checkCidr(spec.cidr, `${field}.cidr`), "");
   const mtu = spec.mtu || NETWORK_DEFAULTS.mtu;
   if (!Number.isInteger(mtu) || mtu < MTU[0] || mtu > MTU[1]) {
-    throw invalid(`${field}.mtu`, `must be between ${MTU[0]} and ${MTU[1]}`);
+    vs.add(`${field}.mtu`, `must be between ${MTU[0]} and ${MTU[1]}`);
   }
-  return { cidr, mtu, link_qos: normalizeLinkQos(spec.link_qos, `${field}.link_qos`) };
+  const link_qos = vs.check(() => normalizeLinkQos(spec.link_qos, `${field}.link_qos`), {});
+  vs.done();
+  return { cidr, mtu, link_qos };
 }
 
 function checkCidr(text: string | undefined, field: string): string {
@@ -97,36 +83,32 @@ export function normalizeInterfaces(
   list: T.NetworkInterface[] | undefined,
   field = "spec",
 ): T.NetworkInterface[] {
+  const vs = new Violations();
   const out = (list ?? []).map((n, i): T.NetworkInterface => {
     const f = `${field}.network_interfaces[${i}]`;
-    const network = validateRef(n.network, `${f}.network`, "a network");
+    const network = vs.check(() => validateRef(n.network, `${f}.network`, "a network"), "");
     const ip = (n.ip ?? "").trim();
     if (ip && parseIp(ip) === undefined) {
-      throw invalid(`${f}.ip`, `${quote(ip.slice(0, 40))} is not an IPv4 address`);
+      vs.add(`${f}.ip`, `${quote(ip.slice(0, 40))} is not an IPv4 address`);
     }
     const mac = (n.mac ?? "").trim().toLowerCase();
-    if (mac) {
-      if (!MAC.test(mac)) {
-        throw invalid(
-          `${f}.mac`,
-          `${quote(mac.slice(0, 40))} is not a MAC such as 52:54:00:12:34:56`,
-        );
-      }
-      if (parseInt(mac.slice(0, 2), 16) & 1) {
-        throw invalid(`${f}.mac`, `${mac} is a multicast address; a NIC needs a unicast one`);
-      }
-      if (/^00(:00){5}$/.test(mac)) throw invalid(`${f}.mac`, "must not be all zeros");
-    }
-    return { network, ip, mac, link_qos: normalizeLinkQos(n.link_qos, `${f}.link_qos`) };
+    if (!mac) {
+      // allocated by the daemon
+    } else if (!MAC.test(mac)) {
+      vs.add(`${f}.mac`, `${quote(mac.slice(0, 40))} is not a MAC such as 52:54:00:12:34:56`);
+    } else if (parseInt(mac.slice(0, 2), 16) & 1) {
+      vs.add(`${f}.mac`, `${mac} is a multicast address; a NIC needs a unicast one`);
+    } else if (/^00(:00){5}$/.test(mac)) vs.add(`${f}.mac`, "must not be all zeros");
+    const link_qos = vs.check(() => normalizeLinkQos(n.link_qos, `${f}.link_qos`), {});
+    return { network, ip, mac, link_qos };
   });
   if (out.length > MAX_INTERFACES) {
-    throw invalid(`${field}.network_interfaces`, `at most ${MAX_INTERFACES} interfaces`);
+    vs.add(`${field}.network_interfaces`, `at most ${MAX_INTERFACES} interfaces`);
   }
   out.forEach((n, i) => {
     const j = out.findIndex((m) => m.mac && m.mac === n.mac);
-    if (n.mac && j < i) {
-      throw invalid(`${field}.network_interfaces[${i}].mac`, `${n.mac} is used twice`);
-    }
+    if (n.mac && j < i) vs.add(`${field}.network_interfaces[${i}].mac`, `${n.mac} is used twice`);
   });
+  vs.done();
   return out;
 }

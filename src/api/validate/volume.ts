@@ -1,5 +1,5 @@
 // Validation and defaults of a volume spec, shared by the daemon, the CLI and the provider.
-import { invalid } from "../errors.ts";
+import { invalid, Violations } from "../errors.ts";
 import type { VolumeSpec } from "../gen/infrasim.v1.ts";
 import { intIn } from "./common.ts";
 import { validateRef } from "./guest.ts";
@@ -9,11 +9,17 @@ export const VOLUME_SIZE_GB: readonly [number, number] = [1, 65536];
 
 export function normalizeVolumeSpec(spec: VolumeSpec | null | undefined): VolumeSpec {
   if (!spec) throw invalid("spec", "is required");
-  const image = spec.image ? validateRef(spec.image, "spec.image", "an image") : "";
+  const vs = new Violations();
+  const image = spec.image
+    ? vs.check(() => validateRef(spec.image, "spec.image", "an image"), spec.image)
+    : "";
   if (!image && !spec.size_gb) {
-    throw invalid("spec.size_gb", "is required for a blank volume (one without an image)");
+    vs.add("spec.size_gb", "is required for a blank volume (one without an image)");
   }
-  const size_gb = spec.size_gb ? intIn(Number(spec.size_gb), VOLUME_SIZE_GB, "spec.size_gb") : 0;
+  const size_gb = spec.size_gb
+    ? vs.check(() => intIn(Number(spec.size_gb), VOLUME_SIZE_GB, "spec.size_gb"), 0)
+    : 0;
+  vs.done();
   return { image, size_gb };
 }
 

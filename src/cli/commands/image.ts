@@ -1,8 +1,9 @@
 // `infrasim image import|list|get|delete`.
 import type { Command } from "@commander-js/extra-typings";
 import type { Ctx } from "../context.ts";
-import { absolute, collect, parseKeyValues, UsageError } from "../flags.ts";
+import { absolute, collect, flagFields, parseKeyValues, UsageError } from "../flags.ts";
 import { bytes, formatImage, formatImageTable, render } from "../output.ts";
+import { kindCommands } from "../kinds.ts";
 
 /** Progress on stderr: a bar on a terminal (cli-progress), a line every 2 s otherwise. */
 async function progressReporter(name: string) {
@@ -44,7 +45,12 @@ async function progressReporter(name: string) {
 }
 
 export function imageCommands(image: Command, ctx: Ctx): void {
-  image.command("import").description("import a disk image from a path or an http(s) URL")
+  flagFields(image.command("import"), {
+    "meta.name": "--name",
+    "meta.labels": "--label",
+    "spec.source": "<source>",
+    "spec.sha256": "--sha256",
+  }).description("import a disk image from a path or an http(s) URL")
     .argument("<source>", "a file (relative to here) or an http(s):// URL")
     .option("--name <name>", "unique name, a DNS label (required)")
     .option("--sha256 <hex>", "the expected digest; the import fails if it differs")
@@ -73,26 +79,21 @@ export function imageCommands(image: Command, ctx: Ctx): void {
       }
     });
 
-  image.command("list").alias("ls").description("list images")
-    .option("-l, --selector <selector>", "label selector, e.g. os=debian")
-    .action(async (o) => {
-      const images = await (await ctx.client()).listImages(o.selector ?? "");
-      ctx.print(render(ctx.format(), images, () => formatImageTable(images)));
-    });
-
-  image.command("get").description("show one image").argument("<image>", "id or name")
-    .action(async (ref) => {
-      const img = await (await ctx.client()).getImage(ref);
-      ctx.print(render(ctx.format(), img, () => formatImage(img)));
-    });
-
-  image.command("delete").alias("rm").description("delete images (refused while a volume uses one)")
-    .argument("<image...>", "ids or names")
-    .action(async (refs) => {
-      const client = await ctx.client();
-      for (const ref of refs) {
-        const r = await client.deleteImage(ref);
-        ctx.print(render(ctx.format(), r, () => `deleted ${ref} (${r.id})`));
-      }
-    });
+  kindCommands(image, ctx, {
+    kind: "IMAGE",
+    event: "image",
+    noun: "image",
+    plural: "images",
+    list: (c, selector) => c.listImages(selector),
+    get: (c, ref) => c.getImage(ref),
+    table: formatImageTable,
+    detail: formatImage,
+    delete: {
+      description: "delete images (refused while a volume uses one)",
+      run: async (c, ref) => {
+        const r = await c.deleteImage(ref);
+        return render(ctx.format(), r, () => `deleted ${ref} (${r.id})`);
+      },
+    },
+  });
 }

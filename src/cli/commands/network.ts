@@ -2,9 +2,19 @@
 import type { Command } from "@commander-js/extra-typings";
 import type * as T from "../../api/gen/infrasim.v1.ts";
 import type { Ctx } from "../context.ts";
-import { collect, parseIntArg, parseKeyValues, UsageError } from "../flags.ts";
+import { collect, flagFields, parseIntArg, parseKeyValues, UsageError } from "../flags.ts";
 import { formatNetwork, formatNetworkTable, render } from "../output.ts";
-import { qosFromFlags } from "../qos_flags.ts";
+import { kindCommands } from "../kinds.ts";
+import { qosFlagFields, type QosFlags, qosFromFlags, qosOptions } from "../qos_flags.ts";
+
+/** The API fields `network create` and `update` set, by flag. */
+const NETWORK_FIELDS = {
+  "meta.name": "--name",
+  "meta.labels": "--label",
+  "spec.cidr": "--cidr",
+  "spec.mtu": "--mtu",
+  ...qosFlagFields("spec.link_qos"),
+};
 
 const QOS_HELP =
   "\nImpairment applies to what each VM sends into the network (like tc netem on its\n" +
@@ -21,16 +31,13 @@ const merge = (cur: T.LinkQos | null | undefined, add: T.LinkQos): T.LinkQos => 
 };
 
 export function networkCommands(network: Command, ctx: Ctx): void {
-  network.command("create").description("create a private network (a switch VMs plug into)")
+  const create = flagFields(network.command("create"), NETWORK_FIELDS)
+    .description("create a private network (a switch VMs plug into)")
     .option("--name <name>", "unique name, a DNS label (required)")
     .option("--cidr <cidr>", "its IPv4 network, /16 to /29, e.g. 10.20.0.0/24 (required)")
     .option("--mtu <bytes>", "MTU of its links (default 1500)", parseIntArg("--mtu"))
-    .option("--label <key=value>", "label (repeatable)", collect)
-    .option("--latency <time>", "added delay, e.g. 40ms")
-    .option("--jitter <time>", "delay variation (±), e.g. 5ms")
-    .option("--loss <percent>", "packet loss, e.g. 1%")
-    .option("--duplicate <percent>", "packet duplication, e.g. 0.5%")
-    .option("--rate <rate>", "rate limit, e.g. 10mbit, 512kbit (0 = unlimited)")
+    .option("--label <key=value>", "label (repeatable)", collect);
+  qosOptions(create)
     .addHelpText(
       "after",
       "\nExamples:\n  infrasim network create --name wan --cidr 10.20.0.0/24 --latency 40ms --loss 1%\n" +
@@ -41,26 +48,31 @@ export function networkCommands(network: Command, ctx: Ctx): void {
       if (!o.cidr) throw new UsageError("required option '--cidr <cidr>' not specified");
       const n = await (await ctx.client()).createNetwork({
         meta: { name: o.name, labels: parseKeyValues("--label", o.label) },
-        spec: { cidr: o.cidr, mtu: o.mtu ?? 0, link_qos: qosFromFlags(o) },
+        spec: { cidr: o.cidr, mtu: o.mtu ?? 0, link_qos: qosFromFlags(o as QosFlags) },
       });
       ctx.print(render(ctx.format(), n, () => formatNetwork(n)));
     });
 
-  network.command("list").alias("ls").description("list networks")
-    .option("-l, --selector <selector>", "label selector")
-    .action(async (o) => {
-      const nets = await (await ctx.client()).listNetworks(o.selector ?? "");
-      ctx.print(render(ctx.format(), nets, () => formatNetworkTable(nets)));
-    });
+  kindCommands(network, ctx, {
+    kind: "NETWORK",
+    event: "network",
+    noun: "network",
+    plural: "networks",
+    list: (c, selector) => c.listNetworks(selector),
+    get: (c, ref) => c.getNetwork(ref),
+    table: formatNetworkTable,
+    detail: formatNetwork,
+    delete: {
+      description: "delete networks (refused while VMs use one)",
+      run: async (c, ref) => {
+        const r = await c.deleteNetwork(ref);
+        return render(ctx.format(), r, () => `deleted ${ref} (${r.id})`);
+      },
+    },
+  });
 
-  network.command("get").description("show one network and the VMs on it")
-    .argument("<network>", "id or name")
-    .action(async (ref) => {
-      const n = await (await ctx.client()).getNetwork(ref);
-      ctx.print(render(ctx.format(), n, () => formatNetwork(n)));
-    });
-
-  network.command("update").description("change a network's cidr or mtu (no VMs attached), labels")
+  flagFields(network.command("update"), NETWORK_FIELDS)
+    .description("change a network's cidr or mtu (no VMs attached), labels")
     .argument("<network>", "id or name")
     .option("--cidr <cidr>", "its IPv4 network")
     .option("--mtu <bytes>", "MTU of its links", parseIntArg("--mtu"))
@@ -80,17 +92,15 @@ export function networkCommands(network: Command, ctx: Ctx): void {
       ctx.print(render(ctx.format(), n, () => formatNetwork(n)));
     });
 
-  network.command("qos").description(
-    "change link impairment live: the network's defaults, or one VM's link (--vm)",
-  )
+  const qos = flagFields(network.command("qos"), {
+    ...qosFlagFields("spec.link_qos"),
+    ...qosFlagFields("spec.network_interfaces[].link_qos"),
+  })
+    .description("change link impairment live: the network's defaults, or one VM's link (--vm)")
     .argument("<network>", "id or name")
     .option("--vm <vm>", "only this VM's link(s) on the network")
-    .option("--reset", "clear what was set before (the network's: to none; a VM's: inherit)")
-    .option("--latency <time>", "added delay, e.g. 40ms")
-    .option("--jitter <time>", "delay variation (±), e.g. 5ms")
-    .option("--loss <percent>", "packet loss, e.g. 1%")
-    .option("--duplicate <percent>", "packet duplication, e.g. 0.5%")
-    .option("--rate <rate>", "rate limit, e.g. 10mbit, 512kbit (0 = unlimited)")
+    .option("--reset", "clear what was set before (the network's: to none; a VM's: inherit)");
+  qosOptions(qos)
     .addHelpText(
       "after",
       "\nExamples:\n  infrasim network qos wan --latency 80ms --jitter 10ms\n" +
@@ -98,7 +108,7 @@ export function networkCommands(network: Command, ctx: Ctx): void {
         QOS_HELP,
     )
     .action(async (ref, o) => {
-      const add = qosFromFlags(o);
+      const add = qosFromFlags(o as QosFlags);
       const client = await ctx.client();
       const net = await client.getNetwork(ref);
       if (!o.vm) {
@@ -118,15 +128,5 @@ export function networkCommands(network: Command, ctx: Ctx): void {
       await client.updateVm({ ref: vm.meta!.id, spec: { ...vm.spec!, network_interfaces } });
       const n = await client.getNetwork(net.meta!.id);
       ctx.print(render(ctx.format(), n, () => formatNetwork(n)));
-    });
-
-  network.command("delete").alias("rm").description("delete networks (refused while VMs use one)")
-    .argument("<network...>", "ids or names")
-    .action(async (refs) => {
-      const client = await ctx.client();
-      for (const ref of refs) {
-        const r = await client.deleteNetwork(ref);
-        ctx.print(render(ctx.format(), r, () => `deleted ${ref} (${r.id})`));
-      }
     });
 }

@@ -3,40 +3,36 @@ import type { Command } from "@commander-js/extra-typings";
 import { ApiError, Status } from "../../api/errors.ts";
 import type { Ctx } from "../context.ts";
 import { formatVm, formatVmTable, render } from "../output.ts";
+import { kindCommands } from "../kinds.ts";
 import { DELETE_EXAMPLES } from "../help.ts";
 
 export function vmCommands(vm: Command, ctx: Ctx): void {
-  vm.command("list").alias("ls").description("list VMs")
-    .option("-l, --selector <selector>", "label selector, e.g. env=dev,tier!=db")
-    .action(async (o) => {
-      const vms = await (await ctx.client()).listVms(o.selector ?? "");
-      ctx.print(render(ctx.format(), vms, () => formatVmTable(vms)));
-    });
-
-  vm.command("get").description("show one VM").argument("<vm>", "id or name")
-    .action(async (ref) => {
-      const v = await (await ctx.client()).getVm(ref);
-      ctx.print(render(ctx.format(), v, () => formatVm(v)));
-    });
-
-  vm.command("delete").alias("rm").description("delete VMs (a running one needs --force)")
-    .argument("<vm...>", "ids or names")
-    .option("-f, --force", "delete running VMs too, killing their QEMU at once")
-    .addHelpText("after", DELETE_EXAMPLES)
-    .action(async (refs, o) => {
-      const client = await ctx.client();
-      for (const ref of refs) {
-        const vm = ctx.format() === "table" ? await client.getVm(ref) : undefined;
-        const r = await client.deleteVm(ref, { force: !!o.force });
+  kindCommands(vm, ctx, {
+    kind: "VM",
+    event: "vm",
+    noun: "vm",
+    plural: "VMs",
+    list: (c, selector) => c.listVms(selector),
+    get: (c, ref) => c.getVm(ref),
+    table: formatVmTable,
+    detail: formatVm,
+    delete: {
+      description: "delete VMs (a running one needs --force)",
+      force: "delete running VMs too, killing their QEMU at once",
+      examples: DELETE_EXAMPLES,
+      run: async (client, ref, force, table) => {
+        const vm = table ? await client.getVm(ref) : undefined;
+        const r = await client.deleteVm(ref, { force });
         const s = vm?.spec;
         const kept = [s?.boot?.volume?.volume, ...(s?.volumes ?? []).map((v) => v.volume)]
           .filter(Boolean);
         const note = kept.length
           ? `; its volumes are kept: ${kept.join(", ")} (infrasim volume delete ${kept.join(" ")})`
           : "";
-        ctx.print(render(ctx.format(), r, () => `deleted ${ref} (${r.id})${note}`));
-      }
-    });
+        return render(ctx.format(), r, () => `deleted ${ref} (${r.id})${note}`);
+      },
+    },
+  });
 
   vm.command("port").description("show forwarded ports, like `docker port`")
     .argument("<vm>", "id or name")

@@ -3,20 +3,23 @@
 import type { Command } from "@commander-js/extra-typings";
 import { readFile } from "node:fs/promises";
 import { defaultArch } from "../../api/arch.ts";
-import { ApiError } from "../../api/errors.ts";
 import type * as T from "../../api/gen/infrasim.v1.ts";
+import { Violations } from "../../api/errors.ts";
 import { type PortInput, vmSpecFromInput } from "../../api/specs.ts";
+import { validateLabels, validateName } from "../../api/validate/common.ts";
 import { parseSizeGb } from "../../api/validate/volume.ts";
 import { VM_DEFAULTS } from "../../api/validate/vm.ts";
 import type { Ctx } from "../context.ts";
 import {
   absolute,
   collect,
+  flagFields,
   localUsage,
   parseDisk,
   parseIntArg,
   parseKeyValues,
   parsePorts,
+  renameFields,
   UsageError,
 } from "../flags.ts";
 import { formatVm, render } from "../output.ts";
@@ -45,9 +48,38 @@ function networkFlag() {
   return { state, add };
 }
 
+/** The API fields `vm create` sets, by flag. */
+const VM_CREATE_FIELDS = {
+  "meta.name": "--name",
+  "meta.labels": "--label",
+  "spec.arch": "--arch",
+  "spec.machine": "--machine",
+  "spec.cpu_cores": "--cpu",
+  "spec.memory_mb": "--memory",
+  "spec.boot.kernel.kernel_path": "--kernel",
+  "spec.boot.kernel.initrd_path": "--initrd",
+  "spec.boot.kernel.cmdline": "--cmdline",
+  "spec.boot.disk": ["--disk", "the first (boot) disk: "],
+  "spec.boot.volume": "--boot-volume",
+  "spec.volumes": "--volume",
+  "spec.cloud_init.ssh_authorized_keys": "--ssh-key",
+  "spec.cloud_init.hostname": "--hostname",
+  "spec.cloud_init.user_data": "--user-data",
+  "spec.wait_for.guest_port": "--wait-port",
+  "spec.wait_for.serial": "--wait-serial",
+  "spec.disks": "--disk",
+  "spec.network.port_forwards": "--port",
+  "spec.network.port_forwards[].host_port": ["--port", "host port "],
+  "spec.network.port_forwards[].guest_port": ["--port", "guest port "],
+  "spec.accelerator": "--accelerator",
+  "spec.network_interfaces": "--network",
+  timeout_seconds: "--timeout",
+} as const;
+
 export function vmCreateCommand(vm: Command, ctx: Ctx): void {
   const net = networkFlag();
-  vm.command("create").description("create a VM (stopped unless --start or --wait)")
+  flagFields(vm.command("create"), VM_CREATE_FIELDS)
+    .description("create a VM (stopped unless --start or --wait)")
     .option("--name <name>", "unique name, a DNS label (required)")
     .option("--arch <arch>", "aarch64 | x86_64", defaultArch())
     .option("--cpu <n>", "CPU cores", parseIntArg("--cpu"), VM_DEFAULTS.cpuCores)
@@ -123,48 +155,55 @@ export function vmCreateCommand(vm: Command, ctx: Ctx): void {
       }
       const volumeName = `${o.name}-root`;
       const waitPort = o.waitPort ?? (o.image && userNet ? 22 : undefined);
+      const labels = parseKeyValues("--label", o.label);
       let spec!: T.VmSpec;
+      // The name, the labels and the spec checked together: every bad flag is said at once.
       localUsage(() => {
-        spec = vmSpecFromInput({
-          arch: o.arch,
-          machine: o.machine,
-          cpuCores: o.cpu,
-          memoryMb: o.memory,
-          kernel: o.kernel
-            ? {
-              path: absolute(o.kernel),
-              initrd: o.initrd ? absolute(o.initrd) : "",
-              cmdline: o.cmdline ?? "",
-            }
-            : undefined,
-          bootDisk,
-          bootVolume: o.image ? volumeName : o.bootVolume,
-          volumes: (o.volume ?? []).map((v) => ({
-            volume: v.replace(/:ro$/, ""),
-            readOnly: v.endsWith(":ro"),
-          })),
-          disks,
-          network: userNet,
-          interfaces: net.state.nets.map((n) => {
-            const i = n.indexOf(":");
-            return i < 0 ? { network: n } : { network: n.slice(0, i), ip: n.slice(i + 1) };
-          }),
-          ports,
-          accelerator: o.accelerator,
-          running: !!(o.start || o.wait),
-          cloudInit: wantsCloudInit
-            ? {
-              ssh_authorized_keys: keys.flatMap((k) =>
-                k.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"))
-              ),
-              user_data: userData ?? "",
-              hostname: o.hostname ?? "",
-            }
-            : undefined,
-          waitFor: waitPort || o.waitSerial
-            ? { guestPort: waitPort, serial: o.waitSerial }
-            : undefined,
-        });
+        const vs = new Violations();
+        vs.check(() => validateName(o.name, "meta.name"), "");
+        vs.check(() => validateLabels(labels, "meta.labels"), undefined);
+        spec = vs.check(() =>
+          vmSpecFromInput({
+            arch: o.arch,
+            machine: o.machine,
+            cpuCores: o.cpu,
+            memoryMb: o.memory,
+            kernel: o.kernel
+              ? {
+                path: absolute(o.kernel),
+                initrd: o.initrd ? absolute(o.initrd) : "",
+                cmdline: o.cmdline ?? "",
+              }
+              : undefined,
+            bootDisk,
+            bootVolume: o.image ? volumeName : o.bootVolume,
+            volumes: (o.volume ?? []).map((v) => ({
+              volume: v.replace(/:ro$/, ""),
+              readOnly: v.endsWith(":ro"),
+            })),
+            disks,
+            network: userNet,
+            interfaces: net.state.nets.map((n) => {
+              const i = n.indexOf(":");
+              return i < 0 ? { network: n } : { network: n.slice(0, i), ip: n.slice(i + 1) };
+            }),
+            ports,
+            accelerator: o.accelerator,
+            running: !!(o.start || o.wait),
+            cloudInit: wantsCloudInit
+              ? {
+                ssh_authorized_keys: keys.flatMap((k) =>
+                  k.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"))
+                ),
+                user_data: userData ?? "",
+                hostname: o.hostname ?? "",
+              }
+              : undefined,
+            waitFor: waitPort || o.waitSerial
+              ? { guestPort: waitPort, serial: o.waitSerial }
+              : undefined,
+          }), spec);
+        vs.done();
       });
       const client = await ctx.client();
       if (o.image) {
@@ -173,17 +212,13 @@ export function vmCreateCommand(vm: Command, ctx: Ctx): void {
           spec: { image: o.image, size_gb: sizeGb },
         }).catch((e) => {
           // Said in this command's flags: the volume is made for --image and --disk-size.
-          if (e instanceof ApiError) {
-            e.message = e.message.replace(/^spec\.size_gb: /, "--disk-size: ")
-              .replace(/^spec\.image: /, "--image: ");
-          }
-          throw e;
+          throw renameFields(e, { "spec.size_gb": "--disk-size", "spec.image": "--image" });
         });
       }
       let v: T.Vm;
       try {
         v = await client.createVm({
-          meta: { name: o.name, labels: parseKeyValues("--label", o.label) },
+          meta: { name: o.name, labels },
           spec,
         });
       } catch (e) {

@@ -2,7 +2,7 @@
 import type { Command } from "@commander-js/extra-typings";
 import { intIn, LIMITS } from "../../api/validate/common.ts";
 import type { Ctx } from "../context.ts";
-import { localUsage, parseIntArg } from "../flags.ts";
+import { flagFields, localUsage, parseIntArg } from "../flags.ts";
 import { render } from "../output.ts";
 
 export function vmPowerCommands(vm: Command, ctx: Ctx): void {
@@ -16,7 +16,7 @@ export function vmPowerCommands(vm: Command, ctx: Ctx): void {
     });
 
   for (const name of ["stop", "restart"] as const) {
-    vm.command(name)
+    flagFields(vm.command(name), { timeout_seconds: "--timeout" })
       .description(
         name === "stop"
           ? "stop VMs: ACPI power button, then quit after --timeout"

@@ -1,13 +1,25 @@
 // `infrasim volume create|list|get|resize|delete`.
 import type { Command } from "@commander-js/extra-typings";
-import { ApiError } from "../../api/errors.ts";
 import { parseSizeGb } from "../../api/validate/volume.ts";
 import type { Ctx } from "../context.ts";
-import { collect, localUsage, parseKeyValues, UsageError } from "../flags.ts";
+import {
+  collect,
+  flagFields,
+  localUsage,
+  parseKeyValues,
+  renameFields,
+  UsageError,
+} from "../flags.ts";
 import { formatVolume, formatVolumeTable, render } from "../output.ts";
+import { kindCommands } from "../kinds.ts";
 
 export function volumeCommands(volume: Command, ctx: Ctx): void {
-  volume.command("create").description(
+  flagFields(volume.command("create"), {
+    "meta.name": "--name",
+    "meta.labels": "--label",
+    "spec.image": "--image",
+    "spec.size_gb": "--size",
+  }).description(
     "create a volume: blank, or a copy-on-write overlay of an image",
   )
     .option("--name <name>", "unique name, a DNS label (required)")
@@ -33,18 +45,23 @@ export function volumeCommands(volume: Command, ctx: Ctx): void {
       ctx.print(render(ctx.format(), v, () => formatVolume(v)));
     });
 
-  volume.command("list").alias("ls").description("list volumes")
-    .option("-l, --selector <selector>", "label selector")
-    .action(async (o) => {
-      const vols = await (await ctx.client()).listVolumes(o.selector ?? "");
-      ctx.print(render(ctx.format(), vols, () => formatVolumeTable(vols)));
-    });
-
-  volume.command("get").description("show one volume").argument("<volume>", "id or name")
-    .action(async (ref) => {
-      const v = await (await ctx.client()).getVolume(ref);
-      ctx.print(render(ctx.format(), v, () => formatVolume(v)));
-    });
+  kindCommands(volume, ctx, {
+    kind: "VOLUME",
+    event: "volume",
+    noun: "volume",
+    plural: "volumes",
+    list: (c, selector) => c.listVolumes(selector),
+    get: (c, ref) => c.getVolume(ref),
+    table: formatVolumeTable,
+    detail: formatVolume,
+    delete: {
+      description: "delete volumes (refused while a VM uses one)",
+      run: async (c, ref) => {
+        const r = await c.deleteVolume(ref);
+        return render(ctx.format(), r, () => `deleted ${ref} (${r.id})`);
+      },
+    },
+  });
 
   volume.command("resize").description("grow a volume (also while its VM runs; never shrinks)")
     .argument("<volume>", "id or name")
@@ -56,19 +73,8 @@ export function volumeCommands(volume: Command, ctx: Ctx): void {
       const cur = await client.getVolume(ref);
       const v = await client.updateVolume({ ref, spec: { image: cur.spec!.image, size_gb: size } })
         .catch((e) => {
-          if (e instanceof ApiError) e.message = e.message.replace(/^spec\.size_gb: /, "<size>: ");
-          throw e;
+          throw renameFields(e, { "spec.size_gb": "<size>" });
         });
       ctx.print(render(ctx.format(), v, () => formatVolume(v)));
-    });
-
-  volume.command("delete").alias("rm").description("delete volumes (refused while a VM uses one)")
-    .argument("<volume...>", "ids or names")
-    .action(async (refs) => {
-      const client = await ctx.client();
-      for (const ref of refs) {
-        const r = await client.deleteVolume(ref);
-        ctx.print(render(ctx.format(), r, () => `deleted ${ref} (${r.id})`));
-      }
     });
 }

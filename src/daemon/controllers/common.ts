@@ -1,8 +1,16 @@
 // What every kind's controller shares: lookups that say what was not found, lock keys,
 // refusing to delete an object that others use, and metadata bookkeeping.
 import type * as T from "../../api/gen/infrasim.v1.ts";
-import { ApiError, invalid, notFound, quote, Status } from "../../api/errors.ts";
-import { validateAnnotations, validateLabels } from "../../api/validate/common.ts";
+import {
+  ApiError,
+  fieldError,
+  invalid,
+  notFound,
+  quote,
+  Status,
+  Violations,
+} from "../../api/errors.ts";
+import { validateAnnotations, validateLabels, validateName } from "../../api/validate/common.ts";
 import type { Meta, ObjectStore, StoredObject } from "../../store/objects.ts";
 import type { RefStore } from "../../store/refs.ts";
 
@@ -26,8 +34,8 @@ export function findOr404<S, St>(
   if (!ref) throw invalid(field, `must name ${aKind(kind)} (id or name)`);
   const o = store.find(ref);
   if (!o) {
-    const where = field === "ref" ? "" : `${field}: `;
-    throw notFound(`${where}${kind.toLowerCase()} ${quote(ref)} not found`);
+    const what = `${kind.toLowerCase()} ${quote(ref)} not found`;
+    throw field === "ref" ? notFound(what) : fieldError(Status.NOT_FOUND, field, what);
   }
   return o;
 }
@@ -62,6 +70,22 @@ export function metaMaps(
   validateLabels(labels, "meta.labels");
   validateAnnotations(annotations, "meta.annotations");
   return { labels, annotations };
+}
+
+/**
+ * A create request checked as a whole: its name, labels and annotations, and its spec
+ * by the kind's own normalizer; every violation is reported at once.
+ */
+export function checkCreate<S>(
+  meta: T.ObjectMeta | null | undefined,
+  spec: () => S,
+): { name: string; labels: Record<string, string>; annotations: Record<string, string>; spec: S } {
+  const v = new Violations();
+  const name = v.check(() => validateName(meta?.name, "meta.name"), "");
+  const maps = v.check(() => metaMaps(meta, undefined), { labels: {}, annotations: {} });
+  const s = v.check(spec, undefined);
+  v.done();
+  return { name, ...maps, spec: s! };
 }
 
 /** New meta for a change: generation and updated_at move only when something changed. */

@@ -5,18 +5,27 @@ import { randomUUID } from "node:crypto";
 import type * as T from "../../api/gen/infrasim.v1.ts";
 import { failedPrecondition, invalid, quote } from "../../api/errors.ts";
 import { matches, parseSelector } from "../../api/labels.ts";
-import { validateName } from "../../api/validate/common.ts";
 import { infoArgs, parseInfo, runQemuImg } from "../../qemu/img.ts";
 import type { ImageStore, StoredImage } from "../../store/image_store.ts";
 import type { RefStore } from "../../store/refs.ts";
 import { BlobStore } from "../../storage/blobs.ts";
 import { openSource } from "../../storage/sources.ts";
 import type { Claims } from "../claims.ts";
+import { IMAGE, type NameOf } from "../contracts.ts";
+import type { DataLayout } from "../layout.ts";
 import type { KeyedMutex } from "../locks.ts";
 import { log } from "../log.ts";
-import { assertUnused, findOr404, lockKey, metaMaps, nextMeta, now, sameJson } from "./common.ts";
+import {
+  assertUnused,
+  checkCreate,
+  findOr404,
+  lockKey,
+  metaMaps,
+  nextMeta,
+  now,
+  sameJson,
+} from "./common.ts";
 
-export const IMAGE = "IMAGE";
 const SHA256 = /^(sha256:)?([0-9a-fA-F]{64})$/;
 
 export interface Progress {
@@ -31,11 +40,11 @@ export class ImageController {
     private readonly refs: RefStore,
     private readonly locks: KeyedMutex,
     private readonly claims: Claims,
-    private readonly dataDir: string,
+    private readonly layout: DataLayout,
     private readonly qemuImg: string | undefined,
-    private readonly nameOf: (kind: string, id: string) => string,
+    private readonly nameOf: NameOf,
   ) {
-    this.blobs = new BlobStore(`${dataDir}/images`);
+    this.blobs = new BlobStore(layout.imagesDir());
   }
 
   /** Empties tmp/ (imports a dead daemon left) and removes blobs no record uses. */
@@ -55,20 +64,21 @@ export class ImageController {
   }
 
   async import(req: T.ImportImageRequest, progress: Progress, signal: AbortSignal) {
-    const name = validateName(req.meta?.name, "meta.name");
-    const { labels, annotations } = metaMaps(req.meta, undefined);
-    const source = (req.spec?.source ?? "").trim();
-    const given = req.spec?.sha256 ?? "";
-    const m = given ? given.match(SHA256) : null;
-    if (given && !m) throw invalid("spec.sha256", `${quote(given)} is not 64 hex digits`);
-    const want = m?.[2].toLowerCase();
+    const { name, labels, annotations, spec } = checkCreate(req.meta, () => {
+      const given = req.spec?.sha256 ?? "";
+      const m = given ? given.match(SHA256) : null;
+      if (given && !m) throw invalid("spec.sha256", `${quote(given)} is not 64 hex digits`);
+      return { source: (req.spec?.source ?? "").trim(), sha256: m?.[2].toLowerCase() };
+    });
+    const source = spec.source;
+    const want = spec.sha256;
     if (!this.qemuImg) {
       throw failedPrecondition(
         "qemu-img is not installed (Debian: qemu-utils; macOS: brew install qemu)",
       );
     }
     await this.claims.run(() => this.claims.assertNameFree(this.store, IMAGE, name));
-    const src = await openSource(source, this.dataDir, signal);
+    const src = await openSource(source, this.layout.root, signal);
     const ing = await this.blobs.ingest(src.chunks, (done) => progress(done, src.total));
     try {
       if (src.total !== undefined && ing.bytes !== src.total) {
@@ -90,7 +100,16 @@ export class ImageController {
         }
         const t = now();
         const image: StoredImage = {
-          meta: { id, name, labels, annotations, created_at: t, updated_at: t, generation: 1 },
+          meta: {
+            id,
+            name,
+            labels,
+            annotations,
+            created_at: t,
+            updated_at: t,
+            generation: 1,
+            resource_version: 0,
+          },
           spec: { source, sha256: want ?? "" },
           status: {
             digest: `sha256:${ing.hex}`,
@@ -102,7 +121,7 @@ export class ImageController {
         };
         this.store.insert(image);
         log.info("image imported", { id, name, digest: image.status.digest, bytes: ing.bytes });
-        return image;
+        return this.find(id);
       });
     } finally {
       await this.blobs.discard(ing); // a no-op once committed
@@ -119,7 +138,7 @@ export class ImageController {
         !sameJson(annotations, cur.meta.annotations);
       const next = { ...cur, meta: nextMeta(cur.meta, changed, { labels, annotations }) };
       this.store.update(next);
-      return Promise.resolve(next);
+      return Promise.resolve(this.find(id));
     });
   }
 

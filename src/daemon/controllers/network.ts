@@ -6,9 +6,8 @@ import { randomUUID } from "node:crypto";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type * as T from "../../api/gen/infrasim.v1.ts";
-import { ApiError, failedPrecondition, invalid, quote, Status } from "../../api/errors.ts";
+import { failedPrecondition, fieldError, invalid, quote, Status } from "../../api/errors.ts";
 import { matches, parseSelector } from "../../api/labels.ts";
-import { validateName } from "../../api/validate/common.ts";
 import { normalizeNetworkSpec } from "../../api/validate/network.ts";
 import { netmask, parseCidr } from "../../api/ipv4.ts";
 import { switchArgs, type SwitchPaths } from "../../network/vde.ts";
@@ -17,41 +16,41 @@ import type { RefStore } from "../../store/refs.ts";
 import type { ProcessRecord } from "../../store/processes.ts";
 import type { NetworkStore, StoredNetwork } from "../../store/network_store.ts";
 import type { Claims } from "../claims.ts";
+import { type NameOf, NETWORK, type NetworkObserver } from "../contracts.ts";
+import type { DataLayout } from "../layout.ts";
 import type { KeyedMutex } from "../locks.ts";
 import type { Supervisor } from "../supervisor/supervisor.ts";
 import { marker } from "../../process/os.ts";
 import { ProcessWatch } from "../../process/watch.ts";
 import { log } from "../log.ts";
-import { assertUnused, findOr404, lockKey, metaMaps, nextMeta, now, sameJson } from "./common.ts";
+import {
+  assertUnused,
+  checkCreate,
+  findOr404,
+  lockKey,
+  metaMaps,
+  nextMeta,
+  now,
+  sameJson,
+} from "./common.ts";
 
-export const NETWORK = "NETWORK";
 const SWITCH = "switch";
 const owner = (id: string) => ({ kind: NETWORK, id });
-/** Ports of a network's switch: one per VM interface on it (a VM's own switch needs 2). */
-const SWITCH_PORTS = 1024;
 
-/** What the network kind needs to know of the VMs on it. */
-export interface NetworkUsers {
-  /** The attachments of a network's VMs, as its status lists them. */
-  attachments(network: StoredNetwork): T.NetworkAttachment[];
-  /** A network's defaults changed: apply them to its running links. */
-  qosChanged(networkId: string): Promise<void>;
-  /** A network's switch was started again: plug its running links back in. */
-  switchRestarted(networkId: string): Promise<void>;
+/** UNAVAILABLE on the field unless the network's switch runs. */
+export function assertNetworkActive(supervisor: Supervisor, n: StoredNetwork, field: string): void {
+  if (supervisor.alive(supervisor.record(owner(n.meta.id), SWITCH))) return;
+  throw fieldError(
+    Status.UNAVAILABLE,
+    field,
+    `the switch of network ${quote(n.meta.name)} is not running${
+      n.status.message ? ` (${n.status.message})` : ""
+    }; try again shortly`,
+  );
 }
 
 export class NetworkController {
   #watches = new Map<string, ProcessWatch>();
-  /**
-   * Networks whose switch init() had to start anew: the filters of running VMs still
-   * point at the dead one (they neither exit nor reconnect), so adoption replaces them.
-   */
-  readonly restartedAtInit = new Set<string>();
-  users: NetworkUsers = {
-    attachments: () => [],
-    qosChanged: () => Promise.resolve(),
-    switchRestarted: () => Promise.resolve(),
-  };
 
   constructor(
     readonly store: NetworkStore,
@@ -59,27 +58,23 @@ export class NetworkController {
     private readonly locks: KeyedMutex,
     private readonly claims: Claims,
     private readonly supervisor: Supervisor,
-    private readonly dataDir: string,
-    private readonly nameOf: (kind: string, id: string) => string,
+    private readonly layout: DataLayout,
+    private readonly nameOf: NameOf,
+    /** Whoever carries VMs' links into networks: told of new defaults and new switches. */
+    private readonly observer: NetworkObserver,
+    /**
+     * Filled by init() with the networks whose switch had to be started anew, for the
+     * adoption of VM links that follows (they point at the dead switch).
+     */
+    private readonly restartedAtInit: Set<string>,
   ) {}
 
-  /**
-   * Short names: the switch's clients bind "<port>.<n>" sockets inside its socket dir,
-   * and <data_dir>/net/<id>/s/1024.2047 must stay within the socket path limit that
-   * data_dir's length is checked against (as <data_dir>/vms/<id>/serial.sock does).
-   */
   dir(id: string): string {
-    return join(this.dataDir, "net", id);
+    return this.layout.netDir(id);
   }
 
   switchPaths(id: string): SwitchPaths {
-    const d = this.dir(id);
-    return {
-      sock: join(d, "s"),
-      mgmt: join(d, "sw.mgmt"),
-      pidFile: join(d, "sw.pid"),
-      ports: SWITCH_PORTS,
-    };
+    return this.layout.switchPaths(id);
   }
 
   #locked<R>(id: string, fn: () => Promise<R>): Promise<R> {
@@ -90,43 +85,38 @@ export class NetworkController {
     return findOr404(this.store, NETWORK, ref, field);
   }
 
-  view(n: StoredNetwork): StoredNetwork {
-    const c = parseCidr(n.spec.cidr) as { prefix: number };
-    const rec = this.supervisor.record(owner(n.meta.id), SWITCH);
-    const up = this.supervisor.alive(rec);
-    n.status = {
-      ...n.status,
-      state: n.status.state === "ERROR" || up ? n.status.state : "STARTING",
-      prefix_length: c.prefix,
-      netmask: netmask(c.prefix),
-      attachments: this.users.attachments(n),
-      switch_pid: up ? rec!.pid : 0,
-    };
-    return n;
-  }
-
   get(ref: string): StoredNetwork {
-    return this.view(this.find(ref));
+    return this.find(ref);
   }
 
   list(selector: string): StoredNetwork[] {
     const reqs = parseSelector(selector);
-    return this.store.list().filter((n) => matches(reqs, n.meta.labels)).map((n) => this.view(n));
+    return this.store.list().filter((n) => matches(reqs, n.meta.labels));
   }
 
   async create(req: T.CreateNetworkRequest): Promise<StoredNetwork> {
-    const name = validateName(req.meta?.name, "meta.name");
-    const { labels, annotations } = metaMaps(req.meta, undefined);
-    const spec = normalizeNetworkSpec(req.spec);
+    const { name, labels, annotations, spec } = checkCreate(
+      req.meta,
+      () => normalizeNetworkSpec(req.spec),
+    );
     vdeTools();
     const id = randomUUID();
     await this.claims.run(() => {
       this.claims.assertNameFree(this.store, NETWORK, name);
       const t = now();
       this.store.insert({
-        meta: { id, name, labels, annotations, created_at: t, updated_at: t, generation: 1 },
+        meta: {
+          id,
+          name,
+          labels,
+          annotations,
+          created_at: t,
+          updated_at: t,
+          generation: 1,
+          resource_version: 0,
+        },
         spec,
-        status: emptyStatus(),
+        status: { ...emptyStatus(), ...cidrStatus(spec.cidr) },
       });
     });
     return await this.#locked(id, async () => {
@@ -157,8 +147,10 @@ export class NetworkController {
         const users = this.refs.usersOf(owner(id));
         if (users.length === 0) continue;
         const names = [...new Set(users.map((u) => quote(this.nameOf(u.kind, u.id))))];
-        throw failedPrecondition(
-          `spec.${f}: cannot change while VMs are attached to network ${quote(cur.meta.name)} (${
+        throw fieldError(
+          Status.FAILED_PRECONDITION,
+          `spec.${f}`,
+          `cannot change while VMs are attached to network ${quote(cur.meta.name)} (${
             names.join(", ")
           }); detach them first`,
         );
@@ -170,7 +162,8 @@ export class NetworkController {
         meta: nextMeta(cur.meta, changed, { labels, annotations }),
         spec,
       });
-      if (!sameJson(spec.link_qos, cur.spec.link_qos)) await this.users.qosChanged(id);
+      this.#setStatus(id, cidrStatus(spec.cidr));
+      if (!sameJson(spec.link_qos, cur.spec.link_qos)) await this.observer.qosChanged(id);
       return this.get(id);
     });
   }
@@ -193,10 +186,10 @@ export class NetworkController {
 
   /** After a restart: adopts each network's switch or starts it; strays are killed. */
   async init(): Promise<void> {
-    await mkdir(join(this.dataDir, "net"), { recursive: true, mode: 0o700 });
+    await mkdir(this.layout.netsDir(), { recursive: true, mode: 0o700 });
     const nets = this.store.list();
     const recs = nets.map((n) => this.#record(n.meta.id));
-    const root = `${join(this.dataDir, "net")}/`;
+    const root = `${this.layout.netsDir()}/`;
     const orphan = (argv: string[]) =>
       /(^|\/)vde_switch$/.test(argv[0] ?? "") &&
       argv.some((a, i) => a === "-p" && argv[i + 1]?.startsWith(root));
@@ -206,16 +199,18 @@ export class NetworkController {
     for (const r of this.supervisor.store.list(NETWORK)) {
       if (!this.store.get(r.owner.id)) this.supervisor.forget(r.owner, r.role);
     }
-    for (const f of await readdir(join(this.dataDir, "net"))) {
-      if (!this.store.get(f)) await rm(join(this.dataDir, "net", f), { recursive: true });
+    for (const f of await readdir(this.layout.netsDir())) {
+      if (!this.store.get(f)) await rm(join(this.layout.netsDir(), f), { recursive: true });
     }
     await Promise.all(nets.map((n, i) =>
       this.#locked(n.meta.id, async () => {
         const pid = live.get(recs[i]);
+        // Networks written by a daemon that computed these on read get them now.
+        this.#setStatus(n.meta.id, cidrStatus(n.spec.cidr));
         if (pid) {
           this.supervisor.store.put(recs[i]);
           this.#watch(n.meta.id, pid);
-          this.#setStatus(n.meta.id, { state: "ACTIVE", message: "" });
+          this.#setStatus(n.meta.id, { state: "ACTIVE", message: "", switch_pid: pid });
           return;
         }
         log.warn("network switch not running; starting it", { id: n.meta.id });
@@ -267,7 +262,7 @@ export class NetworkController {
       marker: marker("-p", p.pidFile),
     });
     this.#watch(id, rec.pid);
-    this.#setStatus(id, { state: "ACTIVE", message: "" });
+    this.#setStatus(id, { state: "ACTIVE", message: "", switch_pid: rec.pid });
   }
 
   async #stopSwitch(id: string): Promise<void> {
@@ -287,44 +282,32 @@ export class NetworkController {
         if (this.#watches.get(id) !== w || !this.store.get(id)) return;
         this.#watches.delete(id);
         log.warn("network switch exited; starting it again", { id, pid });
+        this.#setStatus(id, { state: "STARTING", switch_pid: 0 });
         for (let attempt = 1;; attempt++) {
           try {
             await this.#startSwitch(id);
             break;
           } catch (e) {
             const message = (e as Error).message;
-            this.#setStatus(id, { state: "ERROR", message });
+            this.#setStatus(id, { state: "ERROR", message, switch_pid: 0 });
             if (attempt >= 5) return log.error("network switch cannot start", { id, message });
             await new Promise((r) => setTimeout(r, 500 * attempt));
           }
         }
-        await this.users.switchRestarted(id);
+        await this.observer.switchRestarted(id);
       })
     ).catch((e) => log.error("network switch repair failed", { id, error: String(e) }));
   }
 
   #setStatus(id: string, patch: Partial<T.PrivateNetworkStatus>): void {
-    const n = this.store.get(id);
-    if (n) this.store.setStatus(id, { ...n.status, ...patch, attachments: [] });
+    this.store.patchStatus(id, patch);
   }
+}
 
-  /** A network id by reference, or an INVALID_ARGUMENT on the field. */
-  resolve(ref: string, field: string): StoredNetwork {
-    const n = this.store.find(ref);
-    if (!n) throw invalid(field, `network ${quote(ref)} not found`);
-    return n;
-  }
-
-  assertActive(n: StoredNetwork, field: string): void {
-    const rec = this.supervisor.record(owner(n.meta.id), SWITCH);
-    if (this.supervisor.alive(rec)) return;
-    throw new ApiError(
-      Status.UNAVAILABLE,
-      `${field}: the switch of network ${quote(n.meta.name)} is not running${
-        n.status.message ? ` (${n.status.message})` : ""
-      }; try again shortly`,
-    );
-  }
+/** What a network's status says of its cidr. */
+function cidrStatus(cidr: string): Partial<T.PrivateNetworkStatus> {
+  const c = parseCidr(cidr) as { prefix: number };
+  return { prefix_length: c.prefix, netmask: netmask(c.prefix) };
 }
 
 function emptyStatus(): T.PrivateNetworkStatus {

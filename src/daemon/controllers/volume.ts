@@ -8,35 +8,31 @@ import { join } from "node:path";
 import type * as T from "../../api/gen/infrasim.v1.ts";
 import { failedPrecondition, invalid, quote } from "../../api/errors.ts";
 import { matches, parseSelector } from "../../api/labels.ts";
-import { validateName } from "../../api/validate/common.ts";
 import { normalizeVolumeSpec } from "../../api/validate/volume.ts";
 import { createArgs, infoArgs, parseInfo, resizeArgs, runQemuImg } from "../../qemu/img.ts";
 import type { ImageStore } from "../../store/image_store.ts";
 import type { RefStore } from "../../store/refs.ts";
 import type { StoredVolume, VolumeStore } from "../../store/volume_store.ts";
 import type { Claims } from "../claims.ts";
+import { type AttachedResize, IMAGE, type NameOf, VM, VOLUME } from "../contracts.ts";
+import type { DataLayout } from "../layout.ts";
 import type { KeyedMutex } from "../locks.ts";
 import { log } from "../log.ts";
-import { assertUnused, findOr404, lockKey, metaMaps, nextMeta, now, sameJson } from "./common.ts";
-import { IMAGE } from "./image.ts";
+import {
+  assertUnused,
+  checkCreate,
+  findOr404,
+  lockKey,
+  metaMaps,
+  nextMeta,
+  now,
+  sameJson,
+} from "./common.ts";
 
-export const VOLUME = "VOLUME";
 export const GIB = 1024 ** 3;
-
-/**
- * How a volume held by a VM grows: under the VM's lock (so it neither starts nor stops
- * meanwhile), inside its running QEMU, or offline when it is not running.
- */
-export interface AttachedResize {
-  (vmId: string, volumeId: string, sizeBytes: number, offline: () => Promise<unknown>): Promise<
-    void
-  >;
-}
 
 export class VolumeController {
   readonly dir: string;
-  /** Set by the VM controller once it exists (the two kinds refer to each other). */
-  resizeAttached: AttachedResize = (_vm, _vol, _size, offline) => offline().then(() => {});
 
   constructor(
     readonly store: VolumeStore,
@@ -44,11 +40,13 @@ export class VolumeController {
     private readonly refs: RefStore,
     private readonly locks: KeyedMutex,
     private readonly claims: Claims,
-    dataDir: string,
+    layout: DataLayout,
     private readonly qemuImg: string | undefined,
-    private readonly nameOf: (kind: string, id: string) => string,
+    private readonly nameOf: NameOf,
+    /** How a volume a VM holds grows (inside its QEMU when it runs). */
+    private readonly resizeAttached: AttachedResize,
   ) {
-    this.dir = join(dataDir, "volumes");
+    this.dir = layout.volumesDir();
   }
 
   pathOf(id: string): string {
@@ -71,24 +69,13 @@ export class VolumeController {
     return findOr404(this.store, VOLUME, ref, field);
   }
 
-  /** The record with who holds it, from the references. */
-  view(v: StoredVolume): StoredVolume {
-    const vm = this.refs.usersOf({ kind: VOLUME, id: v.meta.id }).find((u) => u.kind === "VM");
-    v.status = {
-      ...v.status,
-      attached_to: vm?.id ?? "",
-      attached_to_name: vm ? this.nameOf("VM", vm.id) : "",
-    };
-    return v;
-  }
-
   get(ref: string): StoredVolume {
-    return this.view(this.find(ref));
+    return this.find(ref);
   }
 
   list(selector: string): StoredVolume[] {
     const reqs = parseSelector(selector);
-    return this.store.list().filter((v) => matches(reqs, v.meta.labels)).map((v) => this.view(v));
+    return this.store.list().filter((v) => matches(reqs, v.meta.labels));
   }
 
   #tool(): string {
@@ -101,9 +88,10 @@ export class VolumeController {
   }
 
   async create(req: T.CreateVolumeRequest): Promise<StoredVolume> {
-    const name = validateName(req.meta?.name, "meta.name");
-    const { labels, annotations } = metaMaps(req.meta, undefined);
-    const spec = normalizeVolumeSpec(req.spec);
+    const { name, labels, annotations, spec } = checkCreate(
+      req.meta,
+      () => normalizeVolumeSpec(req.spec),
+    );
     const tool = this.#tool();
     await this.claims.run(() => this.claims.assertNameFree(this.store, VOLUME, name));
     const image = spec.image ? findOr404(this.images, IMAGE, spec.image, "spec.image") : undefined;
@@ -130,7 +118,16 @@ export class VolumeController {
         }
         const t = now();
         const v: StoredVolume = {
-          meta: { id, name, labels, annotations, created_at: t, updated_at: t, generation: 1 },
+          meta: {
+            id,
+            name,
+            labels,
+            annotations,
+            created_at: t,
+            updated_at: t,
+            generation: 1,
+            resource_version: 0,
+          },
           spec,
           status: {
             path,
@@ -148,7 +145,7 @@ export class VolumeController {
           ]);
         }
         log.info("volume created", { id, name, bytes: info.virtualSize, image: image?.meta.id });
-        return this.view(v);
+        return this.find(id);
       });
     } catch (e) {
       await rm(path, { force: true });
@@ -192,12 +189,12 @@ export class VolumeController {
       };
       this.store.update(next);
       if (status !== cur.status) this.store.setStatus(id, status);
-      return this.view(next);
+      return this.find(id);
     });
   }
 
   async #grow(v: StoredVolume, size: number): Promise<void> {
-    const vm = this.refs.usersOf({ kind: VOLUME, id: v.meta.id }).find((u) => u.kind === "VM");
+    const vm = this.refs.usersOf({ kind: VOLUME, id: v.meta.id }).find((u) => u.kind === VM);
     const offline = () => runQemuImg(this.#tool(), resizeArgs(v.status.path, size), 60_000);
     if (vm) await this.resizeAttached(vm.id, v.meta.id, size, offline);
     else await offline();

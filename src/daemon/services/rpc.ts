@@ -1,12 +1,19 @@
 // The gRPC side of every service: unary handlers that turn ApiErrors into their status
 // (anything else is INTERNAL), and the status a stream ends with.
-import type * as grpc from "@grpc/grpc-js";
+import * as grpc from "@grpc/grpc-js";
 import { ApiError, capMessage, Status } from "../../api/errors.ts";
+import { DETAILS_KEY, encodeDetails } from "../../api/status_details.ts";
 import { unaryHandler } from "../../api/unary.ts";
 import { log } from "../log.ts";
 
 export function toStatus(e: unknown, method: string): Partial<grpc.StatusObject> {
-  if (e instanceof ApiError) return { code: e.code, details: e.message };
+  if (e instanceof ApiError) {
+    if (e.violations.length === 0) return { code: e.code, details: e.message };
+    // Every violation as data, beside the message that says them all.
+    const metadata = new grpc.Metadata();
+    metadata.set(DETAILS_KEY, encodeDetails(e.code, e.message, e.violations));
+    return { code: e.code, details: e.message, metadata };
+  }
   log.error("internal error", { method, error: (e as Error)?.stack ?? String(e) });
   return {
     code: Status.INTERNAL,

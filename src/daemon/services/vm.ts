@@ -6,7 +6,7 @@ import type * as T from "../../api/gen/infrasim.v1.ts";
 import { failedPrecondition, quote } from "../../api/errors.ts";
 import { intIn, LIMITS } from "../../api/validate/common.ts";
 import { runPaths } from "../../qemu/launch.ts";
-import type { VmController } from "../controllers/vm.ts";
+import type { VmController } from "../controllers/vm/controller.ts";
 import { toStatus, unary } from "./rpc.ts";
 
 const timeoutOf = (r: { timeout_seconds: number }) =>

@@ -5,7 +5,8 @@ import { ApiError, Status } from "../../api/errors.ts";
 import type * as P from "../../api/gen/tfplugin6.ts";
 import { validateLabels, validateName } from "../../api/validate/common.ts";
 import { containsUnknown } from "./cty.ts";
-import { errorDiag, type FieldMap } from "./diagnostics.ts";
+import { errorDiags } from "./diagnostics.ts";
+import type { BlockDef } from "./schema.ts";
 import type { ApplyResult, Obj } from "./resource.ts";
 
 const gone = (e: unknown) => e instanceof ApiError && e.code === Status.NOT_FOUND;
@@ -18,7 +19,7 @@ export async function deleteObject(
   try {
     await call();
   } catch (e) {
-    if (!gone(e)) return { state: prior, diagnostics: [errorDiag(e, `Cannot delete ${kind}`)] };
+    if (!gone(e)) return { state: prior, diagnostics: errorDiags(e, `Cannot delete ${kind}`) };
   }
   return { state: null, diagnostics: [] };
 }
@@ -43,13 +44,13 @@ export function labelsLike(labels: Record<string, string>, prior: Obj | null) {
  * The checks every kind's configuration starts with (name, labels), and `check`, which
  * turns an ApiError from a shared validator into a diagnostic on its attribute.
  */
-export function metaChecks(config: Obj, fields: FieldMap) {
+export function metaChecks(config: Obj, schema: BlockDef) {
   const out: P.Diagnostic[] = [];
   const check = (fn: () => unknown) => {
     try {
       fn();
     } catch (e) {
-      out.push(errorDiag(e, "Invalid configuration", fields));
+      out.push(...errorDiags(e, "Invalid configuration", schema));
     }
   };
   if (typeof config.name === "string") check(() => validateName(config.name, "meta.name"));

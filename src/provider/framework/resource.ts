@@ -4,7 +4,6 @@
 import type * as P from "../../api/gen/tfplugin6.ts";
 import type { InfrasimClient } from "../../api/client.ts";
 import type { CtyValue } from "./cty.ts";
-import type { FieldMap } from "./diagnostics.ts";
 import type { BlockDef } from "./schema.ts";
 
 export type Obj = Record<string, CtyValue>;
@@ -27,8 +26,6 @@ export interface PlanContext {
 export interface Resource {
   typeName: string;
   schema: BlockDef;
-  /** Where API fields in error messages land in this resource. */
-  fields: FieldMap;
   /** Checks beyond the schema; unknown values must be skipped. */
   validate?(config: Obj): Promise<P.Diagnostic[]> | P.Diagnostic[];
   /** Values derived from others (before replacement is decided), e.g. a default from arch. */

@@ -17,6 +17,12 @@ export interface AttrDef {
   forceNew?: boolean;
   /** Filled into the plan when the configuration leaves the attribute null. */
   default?: CtyValue;
+  /**
+   * The API field it sets, so errors about that field land here: in a resource, the
+   * request's path (spec.memory_mb); inside a block, relative to the block (default: the
+   * attribute's own name).
+   */
+  field?: string;
 }
 
 export interface BlockDef {
@@ -31,6 +37,8 @@ export interface NestedBlockDef {
   block: BlockDef;
   maxItems?: number;
   forceNew?: boolean;
+  /** The API field (a list, or a message when maxItems is 1) it sets; see AttrDef.field. */
+  field?: string;
 }
 
 /** The tfplugin6.Schema message for a block (as a plain object for the gRPC encoder). */

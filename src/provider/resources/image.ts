@@ -4,7 +4,7 @@ import type * as T from "../../api/gen/infrasim.v1.ts";
 import type { InfrasimClient } from "../../api/client.ts";
 import { ApiError, Status } from "../../api/errors.ts";
 
-import { diag, errorDiag, type FieldMap } from "../framework/diagnostics.ts";
+import { diag, errorDiags } from "../framework/diagnostics.ts";
 import type { ApplyResult, Obj, Resource } from "../framework/resource.ts";
 import { deleteObject, labelsLike, metaChecks, readObject } from "../framework/crud.ts";
 import { type BlockDef, nullObject } from "../framework/schema.ts";
@@ -27,6 +27,7 @@ export const IMAGE_SCHEMA: BlockDef = {
       type: "string",
       required: true,
       forceNew: true,
+      field: "meta.name",
       description: "Unique name, a DNS label. Changing it replaces the image.",
     },
     {
@@ -34,6 +35,7 @@ export const IMAGE_SCHEMA: BlockDef = {
       type: "string",
       required: true,
       forceNew: true,
+      field: "spec.source",
       description: "An absolute path on the daemon's host, or an `http(s)://` URL.",
     },
     {
@@ -41,12 +43,14 @@ export const IMAGE_SCHEMA: BlockDef = {
       type: "string",
       optional: true,
       forceNew: true,
+      field: "spec.sha256",
       description: "The expected SHA-256 (64 hex digits); the import fails if the content differs.",
     },
     {
       name: "labels",
       type: ["map", "string"],
       optional: true,
+      field: "meta.labels",
       description: "Labels. Updated in place.",
     },
     computed("digest", "string", "`sha256:<hex>` of the stored content."),
@@ -58,13 +62,6 @@ export const IMAGE_SCHEMA: BlockDef = {
   ],
   blocks: [TIMEOUTS_BLOCK],
 };
-
-const FIELDS: FieldMap = [
-  [/^meta\.name$/, () => ["name"]],
-  [/^meta\.labels/, () => ["labels"]],
-  [/^spec\.source$/, () => ["source"]],
-  [/^spec\.sha256$/, () => ["sha256"]],
-];
 
 export function objectFromImage(i: T.Image, prior: Obj | null): Obj {
   const m = i.meta!, st = i.status!;
@@ -87,7 +84,7 @@ export function objectFromImage(i: T.Image, prior: Obj | null): Obj {
 }
 
 function validate(config: Obj) {
-  const { out } = metaChecks(config, FIELDS);
+  const { out } = metaChecks(config, IMAGE_SCHEMA);
   // One spelling only, as sha256sum prints it: the state then always equals the config.
   if (typeof config.sha256 === "string" && !/^[0-9a-f]{64}$/.test(config.sha256)) {
     out.push(diag("Invalid sha256", "must be 64 lowercase hex digits, as sha256sum prints it", [
@@ -118,9 +115,9 @@ async function create(client: InfrasimClient, planned: Obj): Promise<ApplyResult
       : undefined;
     return {
       state: null,
-      diagnostics: [
-        what ? diag("Cannot import image", what) : errorDiag(e, "Cannot import image", FIELDS),
-      ],
+      diagnostics: what
+        ? [diag("Cannot import image", what)]
+        : errorDiags(e, "Cannot import image", IMAGE_SCHEMA),
     };
   } finally {
     clearTimeout(timer);
@@ -130,7 +127,6 @@ async function create(client: InfrasimClient, planned: Obj): Promise<ApplyResult
 export const imageResource: Resource = {
   typeName: "infrasim_image",
   schema: IMAGE_SCHEMA,
-  fields: FIELDS,
   validate,
   create,
   async update(client, prior, planned) {
@@ -141,7 +137,7 @@ export const imageResource: Resource = {
       });
       return { state: objectFromImage(img, planned), diagnostics: [] };
     } catch (e) {
-      return { state: prior, diagnostics: [errorDiag(e, "Cannot update image", FIELDS)] };
+      return { state: prior, diagnostics: errorDiags(e, "Cannot update image", IMAGE_SCHEMA) };
     }
   },
   delete: (client, prior) =>

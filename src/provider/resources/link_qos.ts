@@ -2,32 +2,27 @@
 // network_interface (overrides): each attribute unset inherits, so the block maps to a
 // LinkQos with only the set fields, and reads back in the prior's form.
 import type * as T from "../../api/gen/infrasim.v1.ts";
-import { QOS_KEYS } from "../../api/validate/network.ts";
+import { QOS_FIELDS, QOS_KEYS } from "../../api/qos.ts";
 import { isUnknown } from "../framework/cty.ts";
 import type { Obj } from "../framework/resource.ts";
 import type { NestedBlockDef } from "../framework/schema.ts";
 import { listOf } from "../framework/values.ts";
 
-const DESCRIPTIONS: Record<string, string> = {
-  latency_ms: "Added delay in ms of what the VM sends (0-60000).",
-  jitter_ms: "Variation (±) of that delay in ms (0-60000).",
-  loss_percent: "Share of packets dropped, in percent (0-100).",
-  duplicate_percent: "Share of packets sent twice, in percent (0-50).",
-  rate_kbps: "Rate limit in kbit/s (1000 bits); 0 is unlimited.",
-};
-
-export function linkQosBlock(what: string): NestedBlockDef {
+export function linkQosBlock(field: string, what: string): NestedBlockDef {
   return {
     typeName: "link_qos",
     nesting: "LIST",
     maxItems: 1,
+    field,
     block: {
       description: what,
-      attributes: QOS_KEYS.map((k) => ({
-        name: k,
+      attributes: QOS_FIELDS.map((f) => ({
+        name: f.name,
         type: "number",
         optional: true,
-        description: DESCRIPTIONS[k],
+        description: `${f.description[0].toUpperCase()}${f.description.slice(1)} (${f.range[0]}-${
+          f.range[1]
+        }).`,
       })),
     },
   };

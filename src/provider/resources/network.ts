@@ -6,7 +6,7 @@ import type { InfrasimClient } from "../../api/client.ts";
 import { normalizeNetworkSpec } from "../../api/validate/network.ts";
 import type * as P from "../../api/gen/tfplugin6.ts";
 import { containsUnknown, isUnknown } from "../framework/cty.ts";
-import { errorDiag, type FieldMap } from "../framework/diagnostics.ts";
+import { errorDiags } from "../framework/diagnostics.ts";
 import type { ApplyResult, Obj, Resource } from "../framework/resource.ts";
 import { deleteObject, labelsLike, metaChecks, readObject } from "../framework/crud.ts";
 import { type BlockDef, nullObject } from "../framework/schema.ts";
@@ -25,12 +25,14 @@ export const NETWORK_SCHEMA: BlockDef = {
       type: "string",
       required: true,
       forceNew: true,
+      field: "meta.name",
       description: "Unique name, a DNS label. Changing it replaces the network.",
     },
     {
       name: "cidr",
       type: "string",
       required: true,
+      field: "spec.cidr",
       description: 'IPv4 network, prefix /16 to /29, e.g. "10.20.0.0/24". VM addresses come ' +
         "from it. Changes only while no VM is attached.",
     },
@@ -39,28 +41,28 @@ export const NETWORK_SCHEMA: BlockDef = {
       type: "number",
       optional: true,
       computed: true,
+      field: "spec.mtu",
       description: "MTU of its links, 576-9000 (default 1500).",
     },
-    { name: "labels", type: ["map", "string"], optional: true, description: "Labels." },
+    {
+      name: "labels",
+      type: ["map", "string"],
+      optional: true,
+      field: "meta.labels",
+      description: "Labels.",
+    },
     computed("netmask", "string", "The cidr's netmask."),
     computed("created_at", "string", "RFC 3339 time."),
   ],
   blocks: [
     linkQosBlock(
+      "spec.link_qos",
       "Every link's default impairment of what its VM sends (a VM's network_interface can " +
         "override each field). Two VMs with latency_ms 40 see an 80 ms ping.",
     ),
     TIMEOUTS_BLOCK,
   ],
 };
-
-const FIELDS: FieldMap = [
-  [/^meta\.name$/, () => ["name"]],
-  [/^meta\.labels/, () => ["labels"]],
-  [/^spec\.cidr$/, () => ["cidr"]],
-  [/^spec\.mtu$/, () => ["mtu"]],
-  [/^spec\.link_qos\.(\w+)$/, (m) => ["link_qos", 0, m[1]]],
-];
 
 export function objectFromNetwork(n: T.Network, prior: Obj | null): Obj {
   const m = n.meta!;
@@ -86,7 +88,7 @@ function specOf(o: Obj): T.PrivateNetworkSpec {
 }
 
 function validate(config: Obj): P.Diagnostic[] {
-  const { out, check } = metaChecks(config, FIELDS);
+  const { out, check } = metaChecks(config, NETWORK_SCHEMA);
   const probe = { ...config, mtu: isUnknown(config.mtu) ? null : config.mtu };
   if (!isUnknown(config.cidr) && !containsUnknown(config.link_qos)) {
     check(() => normalizeNetworkSpec(specOf(probe)));
@@ -102,14 +104,13 @@ async function create(client: InfrasimClient, planned: Obj): Promise<ApplyResult
     }, { timeoutSeconds: timeoutSeconds(planned, "create") });
     return { state: objectFromNetwork(n, planned), diagnostics: [] };
   } catch (e) {
-    return { state: null, diagnostics: [errorDiag(e, "Cannot create network", FIELDS)] };
+    return { state: null, diagnostics: errorDiags(e, "Cannot create network", NETWORK_SCHEMA) };
   }
 }
 
 export const networkResource: Resource = {
   typeName: "infrasim_network",
   schema: NETWORK_SCHEMA,
-  fields: FIELDS,
   validate,
   modifyPlan(planned, { prior }) {
     if (planned.mtu === null) planned.mtu = prior?.mtu ?? 1500;
@@ -124,7 +125,10 @@ export const networkResource: Resource = {
       }, { timeoutSeconds: timeoutSeconds(planned, "update") });
       return { state: objectFromNetwork(n, planned), diagnostics: [] };
     } catch (e) {
-      return { state: prior, diagnostics: [errorDiag(e, "Cannot update network", FIELDS)] };
+      return {
+        state: prior,
+        diagnostics: errorDiags(e, "Cannot update network", NETWORK_SCHEMA),
+      };
     }
   },
   delete: (client, prior) =>

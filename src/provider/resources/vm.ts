@@ -8,7 +8,7 @@ import { checkUserFile } from "../../host/files.ts";
 import { defaultDataDir } from "../../api/client.ts";
 import { validateLabels, validateName } from "../../api/validate/common.ts";
 import { containsUnknown, type CtyValue } from "../framework/cty.ts";
-import { diag, errorDiag, type FieldMap } from "../framework/diagnostics.ts";
+import { diag, errorDiags } from "../framework/diagnostics.ts";
 import type { ApplyResult, Obj, Resource } from "../framework/resource.ts";
 import { timeoutSeconds } from "../framework/timeouts.ts";
 import { deleteObject, readObject } from "../framework/crud.ts";
@@ -18,36 +18,6 @@ import { derivePlan, modifyPlan } from "./vm_plan.ts";
 import { objectFromVm, specFromObject } from "./vm_convert.ts";
 import { labelsOf, listOf, str } from "../framework/values.ts";
 
-const VM_FIELDS: FieldMap = [
-  [/^meta\.name$/, () => ["name"]],
-  [/^meta\.labels/, () => ["labels"]],
-  [/^spec\.arch$/, () => ["arch"]],
-  [/^spec\.machine$/, () => ["machine"]],
-  [/^spec\.cpu_cores$/, () => ["cpu_cores"]],
-  [/^spec\.memory_mb$/, () => ["memory_mb"]],
-  [/^spec\.boot\.kernel\.kernel_path$/, () => ["kernel"]],
-  [/^spec\.boot\.kernel\.initrd_path$/, () => ["initrd"]],
-  [/^spec\.boot\.kernel\.cmdline$/, () => ["cmdline"]],
-  [/^spec\.boot\.disk\.path$/, () => ["boot_disk"]],
-  [/^spec\.boot\.volume\.volume$/, () => ["boot_volume"]],
-  [/^spec\.boot$/, () => ["kernel"]],
-  [/^spec\.volumes\[(\d+)\]\.volume$/, (m) => ["volume", Number(m[1]), "volume_id"]],
-  [/^spec\.cloud_init\.(\w+)/, (m) => ["cloud_init", 0, m[1]]],
-  [/^spec\.cloud_init$/, () => ["cloud_init"]],
-  [/^spec\.wait_for\.(\w+)$/, (m) => ["wait_for", 0, m[1]]],
-  [/^spec\.disks\[(\d+)\]\.(\w+)$/, (m) => ["disk", Number(m[1]), m[2]]],
-  [/^spec\.network\.port_forwards\[(\d+)\]\.(\w+)$/, (m) => ["port_forward", Number(m[1]), m[2]]],
-  [/^spec\.accelerator$/, () => ["accelerator"]],
-  [
-    /^spec\.network_interfaces\[(\d+)\]\.link_qos\.(\w+)$/,
-    (m) => ["network_interface", Number(m[1]), "link_qos", 0, m[2]],
-  ],
-  [
-    /^spec\.network_interfaces\[(\d+)\]\.(network|ip|mac)$/,
-    (m) => ["network_interface", Number(m[1]), m[2] === "network" ? "network_id" : m[2]],
-  ],
-];
-
 /** Syntax-level checks of a configuration, skipping unknown values. */
 async function validate(config: Obj): Promise<P.Diagnostic[]> {
   const out: P.Diagnostic[] = [];
@@ -55,7 +25,7 @@ async function validate(config: Obj): Promise<P.Diagnostic[]> {
     try {
       await fn();
     } catch (e) {
-      out.push(errorDiag(e, "Invalid configuration", VM_FIELDS));
+      out.push(...errorDiags(e, "Invalid configuration", VM_SCHEMA));
     }
   };
   if (typeof config.name === "string") await check(() => validateName(config.name, "meta.name"));
@@ -200,14 +170,14 @@ async function create(client: InfrasimClient, planned: Obj): Promise<ApplyResult
     if (e instanceof ApiError && UNSURE.includes(e.code)) {
       return await unsure(client, planned, t0, e);
     }
-    return { state: null, diagnostics: [errorDiag(e, "Cannot create VM", VM_FIELDS)] };
+    return { state: null, diagnostics: errorDiags(e, "Cannot create VM", VM_SCHEMA) };
   }
   if (planned.running === false) return { state: objectFromVm(vm, planned), diagnostics: [] };
   try {
     vm = await client.startVm(vm.meta!.id, { timeoutSeconds: timeoutS });
   } catch (e) {
     const state = objectFromVm(vm, planned);
-    return { state, diagnostics: [errorDiag(e, `VM ${name} was created but did not start`)] };
+    return { state, diagnostics: errorDiags(e, `VM ${name} was created but did not start`) };
   }
   return await ready(client, checked(vm, planned), planned, t0, timeoutS);
 }
@@ -238,7 +208,7 @@ async function ready(
   } catch (e) {
     return {
       state: res.state,
-      diagnostics: [errorDiag(e, `VM ${str(planned.name)} is not ready`, VM_FIELDS)],
+      diagnostics: errorDiags(e, `VM ${str(planned.name)} is not ready`, VM_SCHEMA),
     };
   }
 }
@@ -272,7 +242,7 @@ async function update(client: InfrasimClient, prior: Obj, planned: Obj): Promise
     return await ready(client, checked(vm, planned), planned, t0, timeoutS);
   } catch (e) {
     // Nothing was changed: keep the prior state.
-    return { state: prior, diagnostics: [errorDiag(e, "Cannot update VM", VM_FIELDS)] };
+    return { state: prior, diagnostics: errorDiags(e, "Cannot update VM", VM_SCHEMA) };
   }
 }
 
@@ -291,7 +261,6 @@ function remove(client: InfrasimClient, prior: Obj): Promise<ApplyResult> {
 export const vmResource: Resource = {
   typeName: "infrasim_vm",
   schema: VM_SCHEMA,
-  fields: VM_FIELDS,
   validate,
   derivePlan,
   modifyPlan,

@@ -16,6 +16,7 @@ export const VM_SCHEMA: BlockDef = {
       type: "string",
       required: true,
       forceNew: true,
+      field: "meta.name",
       description: "Unique name, a DNS label. Changing it replaces the VM.",
     },
     {
@@ -25,6 +26,7 @@ export const VM_SCHEMA: BlockDef = {
       computed: true,
       forceNew: true,
       default: defaultArch(),
+      field: "spec.arch",
       description: "`aarch64` or `x86_64`; defaults to the host's. Changing it replaces the VM.",
     },
     {
@@ -33,6 +35,7 @@ export const VM_SCHEMA: BlockDef = {
       optional: true,
       computed: true,
       forceNew: true,
+      field: "spec.machine",
       description: "QEMU machine type; defaults to `virt` (aarch64) or `q35` (x86_64).",
     },
     {
@@ -41,6 +44,7 @@ export const VM_SCHEMA: BlockDef = {
       optional: true,
       computed: true,
       default: VM_DEFAULTS.cpuCores,
+      field: "spec.cpu_cores",
       description: "CPU cores (1-256). Updated in place; a running VM is restarted.",
     },
     {
@@ -49,6 +53,7 @@ export const VM_SCHEMA: BlockDef = {
       optional: true,
       computed: true,
       default: VM_DEFAULTS.memoryMb,
+      field: "spec.memory_mb",
       description: "Memory in MiB (64-1048576). Updated in place; a running VM is restarted.",
     },
     {
@@ -56,6 +61,7 @@ export const VM_SCHEMA: BlockDef = {
       type: "string",
       optional: true,
       forceNew: true,
+      field: "spec.boot.kernel.kernel_path",
       description: "Absolute path of a kernel for direct boot.",
     },
     {
@@ -63,6 +69,7 @@ export const VM_SCHEMA: BlockDef = {
       type: "string",
       optional: true,
       forceNew: true,
+      field: "spec.boot.kernel.initrd_path",
       description: "Absolute path of an initrd for direct boot.",
     },
     {
@@ -70,6 +77,7 @@ export const VM_SCHEMA: BlockDef = {
       type: "string",
       optional: true,
       forceNew: true,
+      field: "spec.boot.kernel.cmdline",
       description: "Kernel command line for direct boot.",
     },
     {
@@ -77,12 +85,14 @@ export const VM_SCHEMA: BlockDef = {
       type: "string",
       optional: true,
       forceNew: true,
+      field: "spec.boot.disk.path",
       description: "Absolute path of a qcow2/raw disk booted through UEFI (instead of `kernel`).",
     },
     {
       name: "boot_volume",
       type: "string",
       optional: true,
+      field: "spec.boot.volume.volume",
       description: "A volume (id or name) booted through UEFI. Updated in place; a running VM " +
         "is restarted.",
     },
@@ -90,6 +100,7 @@ export const VM_SCHEMA: BlockDef = {
       name: "labels",
       type: ["map", "string"],
       optional: true,
+      field: "meta.labels",
       description: "Labels, selectable with `infrasim vm list -l`. Updated in place.",
     },
     {
@@ -98,6 +109,7 @@ export const VM_SCHEMA: BlockDef = {
       optional: true,
       computed: true,
       default: true,
+      field: "spec.power_state",
       description: "Desired power state. Updated in place: false stops the VM (ACPI power " +
         "button, then forced), true starts it.",
     },
@@ -130,6 +142,7 @@ export const VM_SCHEMA: BlockDef = {
   blocks: [
     {
       typeName: "disk",
+      field: "spec.disks",
       nesting: "LIST",
       forceNew: true,
       block: {
@@ -155,6 +168,7 @@ export const VM_SCHEMA: BlockDef = {
     },
     {
       typeName: "port_forward",
+      field: "spec.network.port_forwards",
       nesting: "LIST",
       forceNew: true,
       block: {
@@ -181,11 +195,18 @@ export const VM_SCHEMA: BlockDef = {
     },
     {
       typeName: "volume",
+      field: "spec.volumes",
       nesting: "LIST",
       block: {
         description: "A data volume (virtio-blk). Updated in place; a running VM is restarted.",
         attributes: [
-          { name: "volume_id", type: "string", required: true, description: "Volume id or name." },
+          {
+            name: "volume_id",
+            type: "string",
+            required: true,
+            field: "volume",
+            description: "Volume id or name.",
+          },
           {
             name: "read_only",
             type: "bool",
@@ -199,6 +220,7 @@ export const VM_SCHEMA: BlockDef = {
     },
     {
       typeName: "cloud_init",
+      field: "spec.cloud_init",
       nesting: "LIST",
       maxItems: 1,
       block: {
@@ -250,6 +272,7 @@ export const VM_SCHEMA: BlockDef = {
     },
     {
       typeName: "wait_for",
+      field: "spec.wait_for",
       nesting: "LIST",
       maxItems: 1,
       block: {
@@ -272,6 +295,7 @@ export const VM_SCHEMA: BlockDef = {
     },
     {
       typeName: "network_interface",
+      field: "spec.network_interfaces",
       nesting: "LIST",
       block: {
         description: "A NIC on a private network (after the user-mode one). Adding, removing " +
@@ -281,6 +305,7 @@ export const VM_SCHEMA: BlockDef = {
             name: "network_id",
             type: "string",
             required: true,
+            field: "network",
             description: "The network (id or name).",
           },
           {
@@ -299,7 +324,10 @@ export const VM_SCHEMA: BlockDef = {
           },
         ],
         blocks: [
-          linkQosBlock("Overrides of the network's link_qos, field by field, for this link."),
+          linkQosBlock(
+            "link_qos",
+            "Overrides of the network's link_qos, field by field, for this link.",
+          ),
         ],
       },
     },

@@ -6,7 +6,7 @@ import type { InfrasimClient } from "../../api/client.ts";
 import { normalizeVolumeSpec } from "../../api/validate/volume.ts";
 import type * as P from "../../api/gen/tfplugin6.ts";
 import { isUnknown, toNumber, UNKNOWN } from "../framework/cty.ts";
-import { diag, errorDiag, type FieldMap } from "../framework/diagnostics.ts";
+import { diag, errorDiags } from "../framework/diagnostics.ts";
 import type { ApplyResult, Obj, Resource } from "../framework/resource.ts";
 import { deleteObject, labelsLike, metaChecks, readObject } from "../framework/crud.ts";
 import { type BlockDef, nullObject } from "../framework/schema.ts";
@@ -30,6 +30,7 @@ export const VOLUME_SCHEMA: BlockDef = {
       type: "string",
       required: true,
       forceNew: true,
+      field: "meta.name",
       description: "Unique name, a DNS label. Changing it replaces the volume.",
     },
     {
@@ -37,6 +38,7 @@ export const VOLUME_SCHEMA: BlockDef = {
       type: "string",
       optional: true,
       forceNew: true,
+      field: "spec.image",
       description: "The image (id or name) the volume is an overlay of; unset: a blank volume. " +
         "Changing it replaces the volume.",
     },
@@ -45,11 +47,18 @@ export const VOLUME_SCHEMA: BlockDef = {
       type: "number",
       optional: true,
       computed: true,
+      field: "spec.size_gb",
       description: "Size in GiB; required for a blank volume, defaults to the image's size. " +
         "Growing it is an in-place update (a running VM's guest sees it at once); a smaller " +
         "value is an error.",
     },
-    { name: "labels", type: ["map", "string"], optional: true, description: "Labels." },
+    {
+      name: "labels",
+      type: ["map", "string"],
+      optional: true,
+      field: "meta.labels",
+      description: "Labels.",
+    },
     computed("size_bytes", "number", "The size a guest sees, in bytes."),
     computed("attached_to", "string", "The id of the VM that uses it, empty when free."),
     computed("path", "string", "The qcow2 file."),
@@ -57,13 +66,6 @@ export const VOLUME_SCHEMA: BlockDef = {
   ],
   blocks: [TIMEOUTS_BLOCK],
 };
-
-const FIELDS: FieldMap = [
-  [/^meta\.name$/, () => ["name"]],
-  [/^meta\.labels/, () => ["labels"]],
-  [/^spec\.image$/, () => ["image_id"]],
-  [/^spec\.size_gb$/, () => ["size_gb"]],
-];
 
 export function objectFromVolume(v: T.Volume, prior: Obj | null): Obj {
   const m = v.meta!, st = v.status!;
@@ -88,7 +90,7 @@ const sizeOf = (o: Obj) => {
 };
 
 function validate(config: Obj): P.Diagnostic[] {
-  const { out, check } = metaChecks(config, FIELDS);
+  const { out, check } = metaChecks(config, VOLUME_SCHEMA);
   if (!isUnknown(config.image_id) && !isUnknown(config.size_gb)) {
     check(() => normalizeVolumeSpec({ image: str(config.image_id), size_gb: sizeOf(config) }));
   }
@@ -103,14 +105,13 @@ async function create(client: InfrasimClient, planned: Obj): Promise<ApplyResult
     }, { timeoutSeconds: timeoutSeconds(planned, "create") });
     return { state: objectFromVolume(v, planned), diagnostics: [] };
   } catch (e) {
-    return { state: null, diagnostics: [errorDiag(e, "Cannot create volume", FIELDS)] };
+    return { state: null, diagnostics: errorDiags(e, "Cannot create volume", VOLUME_SCHEMA) };
   }
 }
 
 export const volumeResource: Resource = {
   typeName: "infrasim_volume",
   schema: VOLUME_SCHEMA,
-  fields: FIELDS,
   validate,
   modifyPlan(planned, { prior, replacing, diagnostics }) {
     if (!prior || replacing) {
@@ -142,7 +143,7 @@ export const volumeResource: Resource = {
       }, { timeoutSeconds: timeoutSeconds(planned, "update") });
       return { state: objectFromVolume(v, planned), diagnostics: [] };
     } catch (e) {
-      return { state: prior, diagnostics: [errorDiag(e, "Cannot update volume", FIELDS)] };
+      return { state: prior, diagnostics: errorDiags(e, "Cannot update volume", VOLUME_SCHEMA) };
     }
   },
   delete: (client, prior) =>

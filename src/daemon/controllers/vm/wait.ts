@@ -5,11 +5,11 @@
 import { Buffer } from "node:buffer";
 import { createConnection } from "node:net";
 import { open } from "node:fs/promises";
-import type * as T from "../../api/gen/infrasim.v1.ts";
-import { ApiError, failedPrecondition, invalid, quote, Status } from "../../api/errors.ts";
-import { intIn, LIMITS } from "../../api/validate/common.ts";
-import { normalizeWaitFor } from "../../api/validate/guest.ts";
-import type { StoredVm } from "../../store/vm_store.ts";
+import type * as T from "../../../api/gen/infrasim.v1.ts";
+import { ApiError, failedPrecondition, invalid, quote, Status } from "../../../api/errors.ts";
+import { intIn, LIMITS } from "../../../api/validate/common.ts";
+import { normalizeWaitFor } from "../../../api/validate/guest.ts";
+import type { StoredVm } from "../../../store/vm_store.ts";
 
 export const WAIT_DEFAULT_SECONDS = 300;
 const POLL_MS = 500;

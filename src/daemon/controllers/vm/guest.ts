@@ -3,11 +3,11 @@
 // check that host key strictly.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type * as T from "../../api/gen/infrasim.v1.ts";
-import { writeSeed } from "../../cloudinit/iso.ts";
-import { seedFiles } from "../../cloudinit/seed.ts";
-import { ensureKeyPair } from "../../ssh/keys.ts";
-import { macAddress, type PrivateNic } from "../../qemu/args.ts";
+import type * as T from "../../../api/gen/infrasim.v1.ts";
+import { writeSeed } from "../../../cloudinit/iso.ts";
+import { seedFiles } from "../../../cloudinit/seed.ts";
+import { ensureKeyPair } from "../../../ssh/keys.ts";
+import { macAddress, type PrivateNic } from "../../../qemu/args.ts";
 
 export interface GuestSetup {
   seed: string;

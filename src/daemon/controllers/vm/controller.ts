@@ -2,38 +2,42 @@
 // and ports claimed through the shared claims lock. Running QEMU is VmRunner's part.
 import { randomUUID } from "node:crypto";
 import { rm } from "node:fs/promises";
-import { join } from "node:path";
-import type * as T from "../../api/gen/infrasim.v1.ts";
-import { ApiError, failedPrecondition, invalid, quote, Status } from "../../api/errors.ts";
-import { matches, parseSelector } from "../../api/labels.ts";
-import { validateName } from "../../api/validate/common.ts";
-import { normalizeVmSpec } from "../../api/validate/vm.ts";
-import { checkVmSpecOnHost, runPaths } from "../../qemu/launch.ts";
-import type { HostInfo } from "../../qemu/host.ts";
-import type { RefStore } from "../../store/refs.ts";
-import type { StoredVm, VmStore } from "../../store/vm_store.ts";
-import type { DaemonConfig } from "../config.ts";
-import type { Claims } from "../claims.ts";
-import type { KeyedMutex } from "../locks.ts";
-import type { Supervisor } from "../supervisor/supervisor.ts";
-import { log } from "../log.ts";
-import { assertUnused, findOr404, lockKey, metaMaps, nextMeta, now, sameJson } from "./common.ts";
-import { ACTIVE, QEMU, VM, VmRunner } from "./vm_runner.ts";
-import { prepareGuest } from "./vm_guest.ts";
-import { claimVolumes, volumeDrives } from "./vm_volumes.ts";
-import { waitReady } from "./vm_wait.ts";
-import type { VolumeController } from "./volume.ts";
-import { volumeDriveId } from "../../qemu/args.ts";
-import { assertQemuHasVde } from "../../network/tools.ts";
-import type { NetworkController } from "./network.ts";
-import { claimInterfaces } from "./vm_interfaces.ts";
-import { isLinkRole, linkStatus, VmLinks } from "./vm_links.ts";
-import { networkUsers } from "./vm_network_users.ts";
-import { emptyStatus, keepAutoPorts } from "./vm_records.ts";
+import type * as T from "../../../api/gen/infrasim.v1.ts";
+import { ApiError, failedPrecondition, invalid, quote, Status } from "../../../api/errors.ts";
+import { matches, parseSelector } from "../../../api/labels.ts";
+import { normalizeVmSpec } from "../../../api/validate/vm.ts";
+import { checkVmSpecOnHost, runPaths } from "../../../qemu/launch.ts";
+import type { HostInfo } from "../../../qemu/host.ts";
+import type { NetworkStore } from "../../../store/network_store.ts";
+import type { Owner } from "../../../store/processes.ts";
+import type { RefStore } from "../../../store/refs.ts";
+import type { StoredVm, VmStore } from "../../../store/vm_store.ts";
+import type { VolumeStore } from "../../../store/volume_store.ts";
+import type { DaemonConfig } from "../../config.ts";
+import type { Claims } from "../../claims.ts";
+import { type Projections, VM } from "../../contracts.ts";
+import type { DataLayout } from "../../layout.ts";
+import type { KeyedMutex } from "../../locks.ts";
+import type { Supervisor } from "../../supervisor/supervisor.ts";
+import { log } from "../../log.ts";
+import {
+  assertUnused,
+  checkCreate,
+  findOr404,
+  lockKey,
+  metaMaps,
+  nextMeta,
+  now,
+  sameJson,
+} from "../common.ts";
+import { ACTIVE, QEMU, type VmRunner } from "./runner.ts";
+import { claimVolumes } from "./volumes.ts";
+import { waitReady } from "./wait.ts";
+import { claimInterfaces } from "./interfaces.ts";
+import { isLinkRole, type VmLinks } from "./links.ts";
+import { emptyStatus, keepAutoPorts } from "./records.ts";
 
 export class VmController {
-  readonly runner: VmRunner;
-  readonly links: VmLinks;
   /** Adoption after a restart; a VM created meanwhile would look like a stray to it. */
   #adopted: Promise<void> = Promise.resolve();
 
@@ -45,37 +49,13 @@ export class VmController {
     private readonly claims: Claims,
     readonly config: DaemonConfig,
     private readonly host: HostInfo,
-    private readonly volumes: VolumeController,
-    private readonly networks: NetworkController,
-  ) {
-    this.runner = new VmRunner(store, supervisor, host, config, claims, (id) => this.vmDir(id));
-    this.links = new VmLinks(supervisor, locks, networks, (id) => this.vmDir(id));
-    this.links.running = (id) => !!this.runner.runtime(id);
-    this.links.vm = (id) => store.get(id);
-    networks.users = networkUsers(this.links, store, refs);
-    this.runner.guest = async (vm, ports) => {
-      const drives = volumeDrives(vm.spec, volumes.store);
-      const nics = this.links.plan(vm);
-      if (nics.length) await assertQemuHasVde(host.binaries[vm.spec.arch as "x86_64"]!.path);
-      const g = await prepareGuest(
-        { id: vm.meta.id, name: vm.meta.name, spec: vm.spec },
-        ports,
-        this.vmDir(vm.meta.id),
-        config.data_dir,
-        nics,
-      );
-      await this.links.up(vm, nics);
-      return { volumes: drives, seed: g?.seed, ssh: g?.ssh, nics };
-    };
-    this.runner.released = (id) => this.links.down(id);
-    this.runner.adopted = (vm) => this.links.adopt(vm);
-    volumes.resizeAttached = (vmId, volumeId, size, offline) =>
-      this.#locked(vmId, async () => {
-        const rt = this.runner.runtime(vmId);
-        if (!rt) return void (await offline());
-        await rt.qmp.execute("block_resize", { device: volumeDriveId(volumeId), size });
-      });
-  }
+    private readonly layout: DataLayout,
+    readonly runner: VmRunner,
+    private readonly links: VmLinks,
+    private readonly volumes: VolumeStore,
+    private readonly networks: NetworkStore,
+    private readonly projections: Projections,
+  ) {}
 
   /** Waits until a running VM is ready; holds no lock, so the VM can be stopped meanwhile. */
   wait(req: T.WaitVmRequest, signal: AbortSignal): Promise<StoredVm> {
@@ -88,7 +68,7 @@ export class VmController {
   }
 
   vmDir(id: string): string {
-    return join(this.config.data_dir, "vms", id);
+    return this.layout.vmDir(id);
   }
 
   #locked<R>(id: string, fn: () => Promise<R>): Promise<R> {
@@ -100,25 +80,21 @@ export class VmController {
   }
 
   get(ref: string): StoredVm {
-    return this.#view(this.find(ref));
-  }
-
-  /** The status as reported: QMP's health, and each private link as it is now. */
-  #view(vm: StoredVm): StoredVm {
-    const v = this.runner.view(vm);
-    try {
-      v.status.links = linkStatus(this.links.plan(v), (i) => this.links.state(v.meta.id, i));
-    } catch {
-      v.status.links = []; // a network gone meanwhile: the next read shows it
-    }
-    return v;
+    return this.find(ref);
   }
 
   list(selector: string): StoredVm[] {
     const reqs = parseSelector(selector);
-    return this.store.list().filter((vm) => matches(reqs, vm.meta.labels)).map((vm) =>
-      this.#view(vm)
-    );
+    return this.store.list().filter((vm) => matches(reqs, vm.meta.labels));
+  }
+
+  /**
+   * After a VM's references changed: its links' stored status, and the projected status
+   * of every volume and network it held before or holds now.
+   */
+  #refreshDependents(id: string, before: Owner[]): void {
+    this.links.refresh(id);
+    this.projections.refresh([...before, ...this.projections.targetsOf(id)]);
   }
 
   counts(): Record<string, number> {
@@ -131,25 +107,36 @@ export class VmController {
   }
 
   async create(req: T.CreateVmRequest): Promise<StoredVm> {
-    const name = validateName(req.meta?.name, "meta.name");
-    const { labels, annotations } = metaMaps(req.meta, undefined);
-    const spec = normalizeVmSpec(req.spec);
+    const { name, labels, annotations, spec } = checkCreate(
+      req.meta,
+      () => normalizeVmSpec(req.spec),
+    );
     await checkVmSpecOnHost(spec, this.host, this.config.data_dir);
     await this.#adopted;
     const id = randomUUID();
     await this.claims.run(async () => {
       this.claims.assertNameFree(this.store, VM, name);
-      const vrefs = claimVolumes(id, spec, this.volumes.store, this.refs, this.store);
-      const nics = claimInterfaces(id, spec, undefined, this.networks.store, this.refs, this.store);
+      const vrefs = claimVolumes(id, spec, this.volumes, this.refs, this.store);
+      const nics = claimInterfaces(id, spec, undefined, this.networks, this.refs, this.store);
       spec.network_interfaces = nics.interfaces;
       const ports = await this.claims.allocatePorts(spec.network!.port_forwards, []);
       const t = now();
       this.store.insertWithPorts({
-        meta: { id, name, labels, annotations, created_at: t, updated_at: t, generation: 1 },
+        meta: {
+          id,
+          name,
+          labels,
+          annotations,
+          created_at: t,
+          updated_at: t,
+          generation: 1,
+          resource_version: 0,
+        },
         spec,
         status: emptyStatus(runPaths(this.vmDir(id)).serialLog),
       }, ports);
       this.refs.set({ kind: VM, id }, [...vrefs, ...nics.refs]);
+      this.#refreshDependents(id, []);
     });
     log.info("vm created", { id, name });
     if (spec.power_state !== "POWER_ON") return this.get(id);
@@ -188,15 +175,9 @@ export class VmController {
       }
       await checkVmSpecOnHost(spec, this.host, this.config.data_dir);
       await this.claims.run(async () => {
-        const vrefs = claimVolumes(id, spec, this.volumes.store, this.refs, this.store);
-        const nics = claimInterfaces(
-          id,
-          spec,
-          cur.spec,
-          this.networks.store,
-          this.refs,
-          this.store,
-        );
+        const before = this.projections.targetsOf(id);
+        const vrefs = claimVolumes(id, spec, this.volumes, this.refs, this.store);
+        const nics = claimInterfaces(id, spec, cur.spec, this.networks, this.refs, this.store);
         spec.network_interfaces = nics.interfaces;
         const ports = await this.claims.allocatePorts(
           spec.network!.port_forwards,
@@ -210,6 +191,7 @@ export class VmController {
           spec,
         }, ports);
         this.refs.set({ kind: VM, id }, [...vrefs, ...nics.refs]);
+        this.#refreshDependents(id, before);
       });
       // cloud-init input reaches the guest at its next boot, wait_for is the daemon's
       // own, and a link's impairment changes live: none of them restarts a running VM.
@@ -221,7 +203,7 @@ export class VmController {
         // A network named by its id or by its name is the same network.
         network_interfaces: s.network_interfaces.map((n) => ({
           ...n,
-          network: this.networks.store.find(n.network)?.meta.id ?? n.network,
+          network: this.networks.find(n.network)?.meta.id ?? n.network,
           link_qos: null,
         })),
       });
@@ -259,8 +241,10 @@ export class VmController {
       await this.runner.stop(id, true, 0, "deleted");
       const rec = this.supervisor.record({ kind: VM, id }, QEMU);
       if (rec) await this.supervisor.reap(rec);
+      const before = this.projections.targetsOf(id);
       this.refs.clear({ kind: VM, id });
       this.store.delete(id);
+      this.projections.refresh(before);
       await rm(this.vmDir(id), { recursive: true, force: true });
       log.info("vm deleted", { id, name: cur.meta.name });
       return id;
@@ -331,7 +315,7 @@ export class VmController {
       r.pidFile = runPaths(this.vmDir(vms[i].meta.id)).pidFile;
       if (r.pid) this.supervisor.store.put(r); // records migrated from schema 1 had neither
     }
-    const root = `${join(this.config.data_dir, "vms")}/`;
+    const root = `${this.layout.vmsDir()}/`;
     // A QEMU or link process whose pid file is in our vms dir but that is no known
     // VM's is a stray.
     const pidIn = (argv: string[], flag: string) =>
@@ -353,6 +337,17 @@ export class VmController {
         await this.runner.adopt(this.find(vm.meta.id), pid, known ?? (pid ? recs[i] : undefined));
       }).catch((e) => log.error("adoption failed", { id: vm.meta.id, error: String(e) }))
     )).then(() => {});
+  }
+
+  /**
+   * Stores every VM's links and its volumes' and networks' projected status as they are
+   * now: after adoption, and for a data dir written by a daemon that computed them on read.
+   */
+  refreshAll(): void {
+    for (const vm of this.store.list()) {
+      this.links.refresh(vm.meta.id);
+      this.projections.refresh(this.projections.targetsOf(vm.meta.id));
+    }
   }
 
   detachAll(): void {

@@ -1,5 +1,5 @@
 // What a VM record starts as, and what an update keeps of the current one.
-import type * as T from "../../api/gen/infrasim.v1.ts";
+import type * as T from "../../../api/gen/infrasim.v1.ts";
 
 /**
  * A forward sent back with the host port the daemon allocated for it (what a client read

@@ -1,15 +1,14 @@
 // A VM's volumes: resolving its references (id or name, as the user wrote them) and
 // claiming them. A writable volume is attached to at most one VM; a read-only one may be
 // shared by VMs that all read only. Claims run under the shared claims lock.
-import type * as T from "../../api/gen/infrasim.v1.ts";
-import { failedPrecondition, invalid, quote } from "../../api/errors.ts";
-import type { VolumeDrive } from "../../qemu/args.ts";
-import type { Ref, RefStore } from "../../store/refs.ts";
-import type { VmStore } from "../../store/vm_store.ts";
-import type { VolumeStore } from "../../store/volume_store.ts";
-import { VOLUME } from "./volume.ts";
+import type * as T from "../../../api/gen/infrasim.v1.ts";
+import { fieldError, invalid, quote, Status } from "../../../api/errors.ts";
+import type { VolumeDrive } from "../../../qemu/args.ts";
+import type { Ref, RefStore } from "../../../store/refs.ts";
+import type { VmStore } from "../../../store/vm_store.ts";
+import type { VolumeStore } from "../../../store/volume_store.ts";
+import { VM, VOLUME } from "../../contracts.ts";
 
-const VM = "VM";
 const BOOT_FIELD = "spec.boot.volume.volume";
 
 interface Wanted {
@@ -54,8 +53,10 @@ export function claimVolumes(
       if (u.kind !== VM || u.id === vmId) continue;
       if (w.readOnly && !writes(vms, u.id, u.field)) continue;
       const holder = vms.get(u.id)?.meta.name ?? u.id;
-      throw failedPrecondition(
-        `${w.field}: volume ${quote(v.meta.name)} is attached to VM ${quote(holder)}; ` +
+      throw fieldError(
+        Status.FAILED_PRECONDITION,
+        w.field,
+        `volume ${quote(v.meta.name)} is attached to VM ${quote(holder)}; ` +
           `a writable volume can be attached to one VM only (detach it there first)`,
       );
     }
@@ -67,7 +68,9 @@ export function claimVolumes(
 export function volumeDrives(spec: T.VmSpec, volumes: VolumeStore): VolumeDrive[] {
   return wanted(spec).map((w) => {
     const v = volumes.find(w.ref);
-    if (!v) throw failedPrecondition(`${w.field}: volume ${quote(w.ref)} not found`);
+    if (!v) {
+      throw fieldError(Status.FAILED_PRECONDITION, w.field, `volume ${quote(w.ref)} not found`);
+    }
     return {
       id: v.meta.id,
       path: v.status.path,

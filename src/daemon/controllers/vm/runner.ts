@@ -1,23 +1,24 @@
 // Running VMs: launching QEMU under the supervisor, watching its exit, stopping it by
 // escalation, and re-adopting it after a daemon restart. Callers hold the VM's lock.
-import type * as T from "../../api/gen/infrasim.v1.ts";
-import { ApiError, failedPrecondition } from "../../api/errors.ts";
-import { checkVmSpecOnHost, prepareLaunch, runPaths } from "../../qemu/launch.ts";
-import type { HostInfo } from "../../qemu/host.ts";
-import type { PrivateNic, VolumeDrive } from "../../qemu/args.ts";
-import { NOT_ANSWERING, VmRuntime } from "../../qemu/runtime.ts";
-import type { ProcessRecord } from "../../store/processes.ts";
-import type { StoredVm, VmStore } from "../../store/vm_store.ts";
-import type { DaemonConfig } from "../config.ts";
-import type { Claims } from "../claims.ts";
-import { portFree } from "../ports.ts";
-import type { Supervisor } from "../supervisor/supervisor.ts";
-import { stopByEscalation, type StopStep } from "../../process/watch.ts";
-import { marker } from "../../process/os.ts";
-import { log } from "../log.ts";
-import { now } from "./common.ts";
+import type * as T from "../../../api/gen/infrasim.v1.ts";
+import { ApiError, failedPrecondition } from "../../../api/errors.ts";
+import { checkVmSpecOnHost, prepareLaunch, runPaths } from "../../../qemu/launch.ts";
+import type { HostInfo } from "../../../qemu/host.ts";
+import { NOT_ANSWERING, VmRuntime } from "../../../qemu/runtime.ts";
+import type { ProcessRecord } from "../../../store/processes.ts";
+import type { StoredVm, VmStore } from "../../../store/vm_store.ts";
+import type { DaemonConfig } from "../../config.ts";
+import type { Claims } from "../../claims.ts";
+import { type LaunchHelpers, VM } from "../../contracts.ts";
+import type { DataLayout } from "../../layout.ts";
+import { portFree } from "../../ports.ts";
+import type { Supervisor } from "../../supervisor/supervisor.ts";
+import { stopByEscalation, type StopStep } from "../../../process/watch.ts";
+import { marker } from "../../../process/os.ts";
+import { log } from "../../log.ts";
+import { now } from "../common.ts";
+import type { VmRuntimes } from "./runtimes.ts";
 
-export const VM = "VM";
 /** The states in which a VM has (or is getting, or losing) a QEMU. */
 export const ACTIVE: T.VmState[] = ["STARTING", "RUNNING", "STOPPING"];
 export const QEMU = "qemu";
@@ -26,24 +27,7 @@ const owner = (id: string) => ({ kind: VM, id });
 /** How long a forced stop may take before SIGKILL (QMP quit, then its wait). */
 const FORCE_QUIT_MS = 2000;
 
-/** What a start attaches beside the spec's own files: volumes, a seed, SSH facts, NICs. */
-export interface GuestLaunch {
-  volumes: VolumeDrive[];
-  seed?: string;
-  ssh?: T.SshAccess;
-  /** Private NICs, whose link processes run by now. */
-  nics?: PrivateNic[];
-}
-
 export class VmRunner {
-  #runtimes = new Map<string, VmRuntime>();
-  /** Resolves a VM's volumes and cloud-init for a start; the VM controller sets it. */
-  guest: (vm: StoredVm, ports: T.PortForward[]) => Promise<GuestLaunch> = () =>
-    Promise.resolve({ volumes: [] });
-  /** Called once a VM's QEMU is gone or never came up: its helpers (links) go too. */
-  released: (id: string) => Promise<void> = () => Promise.resolve();
-  /** Called once a running QEMU was adopted: its helpers are adopted or repaired. */
-  adopted: (vm: StoredVm) => Promise<void> = () => Promise.resolve();
   /** Set at daemon shutdown: a start cut short then leaves its QEMU to the next daemon. */
   #detached = false;
 
@@ -53,31 +37,31 @@ export class VmRunner {
     private readonly host: HostInfo,
     private readonly config: DaemonConfig,
     private readonly claims: Claims,
-    private readonly vmDir: (id: string) => string,
+    private readonly layout: DataLayout,
+    private readonly runtimes: VmRuntimes,
+    private readonly helpers: LaunchHelpers,
     /** How a runtime is attached to a launched QEMU; unit tests pass a fake. */
     private readonly attachRuntime: typeof VmRuntime.attach = VmRuntime.attach,
   ) {}
 
   runtime(id: string): VmRuntime | undefined {
-    const rt = this.#runtimes.get(id);
-    return rt?.running ? rt : undefined;
-  }
-
-  /** The status as reported: a QEMU that stopped answering QMP says so. */
-  view(vm: StoredVm): StoredVm {
-    const rt = this.runtime(vm.meta.id);
-    if (rt && !rt.responsive) vm.status = { ...vm.status, message: NOT_ANSWERING };
-    return vm;
+    return this.runtimes.runtime(id);
   }
 
   setStatus(id: string, patch: Partial<T.VmStatus>): void {
-    const s = this.store.get(id);
-    if (s) this.store.setStatus(id, { ...s.status, ...patch });
+    this.store.patchStatus(id, patch);
   }
 
   /** Records that QEMU is gone, and why. */
   #exited(id: string, state: "STOPPED" | "CRASHED", reason: string): void {
-    this.setStatus(id, { state, pid: 0, started_at: "", last_exit_reason: reason });
+    const quiet = this.store.get(id)?.status.message === NOT_ANSWERING;
+    this.setStatus(id, {
+      state,
+      pid: 0,
+      started_at: "",
+      last_exit_reason: reason,
+      ...(quiet ? { message: "" } : {}),
+    });
   }
 
   /** Starts QEMU for a VM (a no-op when it runs). Nothing is left running on failure. */
@@ -92,11 +76,11 @@ export class VmRunner {
     try {
       await checkVmSpecOnHost(vm.spec, this.host, this.config.data_dir);
       const ports = await this.#freshPorts(vm);
-      const guest = await this.guest(vm, ports);
+      const guest = await this.helpers.prepare(vm, ports);
       const prep = await prepareLaunch(
         { id, name: vm.meta.name, spec: vm.spec },
         ports,
-        this.vmDir(id),
+        this.layout.vmDir(id),
         this.host,
         guest,
       );
@@ -106,7 +90,7 @@ export class VmRunner {
         role: QEMU,
         binary: prep.binary,
         args: prep.args,
-        pidFile: runPaths(this.vmDir(id)).pidFile,
+        pidFile: runPaths(this.layout.vmDir(id)).pidFile,
         marker: this.marker(id),
         info: { binary: prep.binary, accelerator: prep.accelerator },
       });
@@ -123,17 +107,18 @@ export class VmRunner {
       });
       // Started paused (-S) so the console and log miss nothing; now let it run.
       await rt.qmp.execute("cont");
+      this.helpers.started(id);
       log.info("vm started", { id, name: vm.meta.name, pid: launched.pid });
     } catch (e) {
       const msg = (e as Error).message;
       if (this.#detached) throw e; // recorded: the next daemon adopts or kills it
       // QEMU may be up (QMP or cont failed): kill it, never leave it unsupervised.
       if (launched) {
-        this.#runtimes.get(id)?.detach();
-        this.#runtimes.delete(id);
+        this.runtimes.entry(id)?.detach();
+        this.runtimes.delete(id);
         await this.supervisor.reap(launched);
       }
-      await this.released(id).catch((r) =>
+      await this.helpers.released(id).catch((r) =>
         log.error("cannot stop the links of a vm that failed to start", { id, error: String(r) })
       );
       this.setStatus(id, { state: "ERROR", message: msg, pid: 0, started_at: "" });
@@ -145,7 +130,7 @@ export class VmRunner {
 
   /** What QEMU's arguments carry for this VM and no other process's: its pid file. */
   marker(id: string): string {
-    return marker("-pidfile", runPaths(this.vmDir(id)).pidFile);
+    return marker("-pidfile", runPaths(this.layout.vmDir(id)).pidFile);
   }
 
   /** Port forwards for a start: auto-allocated ones taken meanwhile are replaced. */
@@ -174,20 +159,25 @@ export class VmRunner {
   }
 
   async #attach(id: string, pid: number): Promise<VmRuntime> {
-    const paths = runPaths(this.vmDir(id));
+    const paths = runPaths(this.layout.vmDir(id));
     const rt = await this.attachRuntime(
       pid,
       { qmp: paths.qmpSocket, serial: paths.serialSocket },
       id,
+      // Stored, so that watchers see a QEMU stop answering and come back.
+      (ok) => {
+        log.warn(ok ? "qemu answers again" : "qemu is not answering", { id, pid });
+        const cur = this.store.get(id)?.status.message;
+        if (!ok) this.setStatus(id, { message: NOT_ANSWERING });
+        else if (cur === NOT_ANSWERING) this.setStatus(id, { message: "" });
+      },
     );
-    this.#runtimes.set(id, rt);
-    rt.onResponsiveChange = (ok) =>
-      log.warn(ok ? "qemu answers again" : "qemu is not answering", { id, pid });
+    this.runtimes.set(id, rt);
     // Record the exit when it happens, whoever caused it.
     rt.exited.then((info) => {
-      if (this.#runtimes.get(id) === rt) this.#runtimes.delete(id);
+      this.runtimes.delete(id, rt);
       this.supervisor.forget(owner(id), QEMU);
-      void this.released(id).catch((e) =>
+      void this.helpers.released(id).catch((e) =>
         log.error("cannot stop the links of an exited vm", { id, error: String(e) })
       );
       if (!this.store.get(id)) return;
@@ -210,7 +200,7 @@ export class VmRunner {
         await this.supervisor.reap(rec);
         this.#exited(id, "STOPPED", `${why} (killed: qemu was not supervised)`);
       }
-      await this.released(id);
+      await this.helpers.released(id);
       return;
     }
     this.setStatus(id, { state: "STOPPING" });
@@ -250,7 +240,7 @@ export class VmRunner {
     }
     await rt.exited;
     // The exit handler let the helpers go; this waits until they are gone.
-    await this.released(id);
+    await this.helpers.released(id);
   }
 
   /**
@@ -261,7 +251,7 @@ export class VmRunner {
   async adopt(vm: StoredVm, pid: number | undefined, rec?: ProcessRecord): Promise<boolean> {
     if (pid === undefined) {
       if (rec) this.supervisor.forget(owner(vm.meta.id), QEMU);
-      await this.released(vm.meta.id);
+      await this.helpers.released(vm.meta.id);
       if (ACTIVE.includes(vm.status.state)) {
         this.#exited(vm.meta.id, "STOPPED", "qemu exited while infrasimd was not running");
         log.info("vm found stopped", { id: vm.meta.id });
@@ -286,7 +276,7 @@ export class VmRunner {
         observed_generation: vm.status.observed_generation || vm.meta.generation,
       });
       log.info("vm re-adopted", { id, pid });
-      await this.adopted(vm).catch((e) =>
+      await this.helpers.adopted(vm).catch((e) =>
         log.error("cannot adopt the links of a vm", { id, error: String(e) })
       );
       if (vm.spec.power_state === "POWER_OFF") {
@@ -298,11 +288,11 @@ export class VmRunner {
       return true;
     } catch (e) {
       const msg = (e as Error).message;
-      this.#runtimes.get(id)?.detach();
-      this.#runtimes.delete(id);
+      this.runtimes.entry(id)?.detach();
+      this.runtimes.delete(id);
       log.error("vm adoption failed; killing its qemu", { id, pid, error: msg });
       if (rec) await this.supervisor.reap(rec);
-      await this.released(id);
+      await this.helpers.released(id);
       this.#exited(id, "STOPPED", `killed: qemu pid ${pid} could not be re-adopted (${msg})`);
       return false;
     }
@@ -311,7 +301,6 @@ export class VmRunner {
   /** Daemon shutdown: stop watching, leave every QEMU running for the next daemon. */
   detachAll(): void {
     this.#detached = true;
-    for (const rt of this.#runtimes.values()) rt.detach();
-    this.#runtimes.clear();
+    this.runtimes.detachAll();
   }
 }

@@ -2,8 +2,8 @@
 // IPs come from the network's cidr and MACs are unique across all VMs; both are kept
 // in the stored spec once chosen, so they survive restarts and updates. Claims run
 // under the shared claims lock, so concurrent creates never get the same address.
-import type * as T from "../../api/gen/infrasim.v1.ts";
-import { invalid, quote } from "../../api/errors.ts";
+import type * as T from "../../../api/gen/infrasim.v1.ts";
+import { invalid, quote } from "../../../api/errors.ts";
 import {
   allocateIp,
   type Cidr,
@@ -11,21 +11,15 @@ import {
   hostProblem,
   parseCidr,
   parseIp,
-} from "../../api/ipv4.ts";
-import { macAddress } from "../../qemu/args.ts";
-import type { Ref, RefStore } from "../../store/refs.ts";
-import type { VmStore } from "../../store/vm_store.ts";
-import type { NetworkStore } from "../../store/network_store.ts";
-import { NETWORK } from "./network.ts";
+} from "../../../api/ipv4.ts";
+import { macAddress } from "../../../qemu/args.ts";
+import type { Ref, RefStore } from "../../../store/refs.ts";
+import type { VmStore } from "../../../store/vm_store.ts";
+import type { NetworkStore } from "../../../store/network_store.ts";
+import { NETWORK, VM } from "../../contracts.ts";
+import { interfaceIndex } from "../projections.ts";
 
-const VM = "VM";
 const field = (i: number) => `spec.network_interfaces[${i}]`;
-
-/** The network index i of a refs field, e.g. spec.network_interfaces[2].network -> 2. */
-export function interfaceIndex(refField: string): number | undefined {
-  const m = refField.match(/^spec\.network_interfaces\[(\d+)\]\.network$/);
-  return m ? Number(m[1]) : undefined;
-}
 
 /**
  * Fills in the IP and MAC of every interface and returns the references to record.

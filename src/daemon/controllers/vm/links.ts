@@ -1,26 +1,32 @@
 // A running VM's links to private networks. Each interface gets its own small vde_switch
 // (QEMU plugs into it) and a wirefilter from that switch to the network's: the filter can
 // be restarted, or its impairment changed, without QEMU noticing. Both are supervised
-// like QEMU, owned by the VM; they start before QEMU and go when it is gone.
+// like QEMU, owned by the VM; they start before QEMU and go when it is gone. Each link's
+// state is stored in the VM's status whenever it may have changed (a process starting or
+// exiting, new values), so watchers see it.
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type * as T from "../../api/gen/infrasim.v1.ts";
-import { effectiveQos, type FullQos } from "../../api/validate/network.ts";
-import { type Cidr, parseCidr } from "../../api/ipv4.ts";
-import { qosCommands, switchArgs, wirefilterArgs } from "../../network/vde.ts";
-import { vdeTools } from "../../network/tools.ts";
-import { runConsole } from "../../network/wirefilter_console.ts";
-import type { PrivateNic } from "../../qemu/args.ts";
-import type { ProcessRecord } from "../../store/processes.ts";
-import type { StoredVm } from "../../store/vm_store.ts";
-import type { KeyedMutex } from "../locks.ts";
-import type { Supervisor } from "../supervisor/supervisor.ts";
-import { marker } from "../../process/os.ts";
-import { ProcessWatch } from "../../process/watch.ts";
-import { log } from "../log.ts";
-import type { NetworkController } from "./network.ts";
+import type * as T from "../../../api/gen/infrasim.v1.ts";
+import { invalid, quote } from "../../../api/errors.ts";
+import { effectiveQos } from "../../../api/validate/network.ts";
+import type { FullQos } from "../../../api/qos.ts";
+import { type Cidr, parseCidr } from "../../../api/ipv4.ts";
+import { qosCommands, switchArgs, wirefilterArgs } from "../../../network/vde.ts";
+import { vdeTools } from "../../../network/tools.ts";
+import { runConsole } from "../../../network/wirefilter_console.ts";
+import type { PrivateNic } from "../../../qemu/args.ts";
+import type { ProcessRecord } from "../../../store/processes.ts";
+import type { NetworkStore, StoredNetwork } from "../../../store/network_store.ts";
+import type { StoredVm, VmStore } from "../../../store/vm_store.ts";
+import { NETWORK, type Projections, type RunningVms, VM } from "../../contracts.ts";
+import type { DataLayout } from "../../layout.ts";
+import type { KeyedMutex } from "../../locks.ts";
+import type { Supervisor } from "../../supervisor/supervisor.ts";
+import { marker } from "../../../process/os.ts";
+import { ProcessWatch } from "../../../process/watch.ts";
+import { log } from "../../log.ts";
+import { assertNetworkActive } from "../network.ts";
 
-const VM = "VM";
 const owner = (id: string) => ({ kind: VM, id });
 export const portRole = (i: number) => `nic${i}-switch`;
 export const filterRole = (i: number) => `nic${i}-filter`;
@@ -41,15 +47,23 @@ interface LinkPaths {
 }
 
 export class VmLinks {
-  #filters = new Map<string, ProcessWatch>();
-  /** Whether a VM's QEMU runs: a filter of a stopped VM is not started again. */
-  running: (vmId: string) => boolean = () => false;
+  /** Watches of every link process of running VMs, by "<vm>/<role>". */
+  #watches = new Map<string, ProcessWatch>();
 
   constructor(
     private readonly supervisor: Supervisor,
     private readonly locks: KeyedMutex,
-    private readonly networks: NetworkController,
-    private readonly vmDir: (id: string) => string,
+    private readonly vms: VmStore,
+    private readonly networks: NetworkStore,
+    private readonly running: RunningVms,
+    private readonly layout: DataLayout,
+    private readonly projections: Projections,
+    /**
+     * Networks whose switch the network kind had to start anew at daemon start: the
+     * filters of running VMs still point at the dead one (they neither exit nor
+     * reconnect), so adoption replaces them. Filled before adoption begins.
+     */
+    private readonly restartedAtInit: ReadonlySet<string>,
   ) {}
 
   /**
@@ -57,7 +71,7 @@ export class VmLinks {
    * clients' "<port>.<n>" sockets, within the path limit data_dir is checked against.
    */
   paths(vmId: string, i: number): LinkPaths {
-    const base = join(this.vmDir(vmId), `nic${i}`);
+    const base = join(this.layout.vmDir(vmId), `nic${i}`);
     return {
       port: { sock: base, pidFile: `${base}.pid` },
       mgmt: `${base}.wf`,
@@ -69,10 +83,16 @@ export class VmLinks {
     return this.locks.run(`LINKS/${vmId}`, fn);
   }
 
+  #resolve(ref: string, field: string): StoredNetwork {
+    const n = this.networks.find(ref);
+    if (!n) throw invalid(field, `network ${quote(ref)} not found`);
+    return n;
+  }
+
   /** The interfaces of a VM as they would start now (networks resolved, QoS merged). */
   plan(vm: StoredVm): NicPlan[] {
     return (vm.spec.network_interfaces ?? []).map((n, i) => {
-      const net = this.networks.resolve(n.network, `spec.network_interfaces[${i}].network`);
+      const net = this.#resolve(n.network, `spec.network_interfaces[${i}].network`);
       return {
         index: i,
         networkId: net.meta.id,
@@ -96,13 +116,13 @@ export class VmLinks {
       try {
         await this.#downAll(id);
         for (const p of plans) {
-          const net = this.networks.find(p.networkId);
-          this.networks.assertActive(net, `spec.network_interfaces[${p.index}].network`);
+          const net = this.networks.get(p.networkId)!;
+          assertNetworkActive(this.supervisor, net, `spec.network_interfaces[${p.index}].network`);
           const lp = this.paths(id, p.index);
-          await mkdir(this.vmDir(id), { recursive: true, mode: 0o700 });
+          await mkdir(this.layout.vmDir(id), { recursive: true, mode: 0o700 });
           // A switch refuses a socket dir left by a killed one.
           await rm(lp.port.sock, { recursive: true, force: true });
-          await this.supervisor.launch({
+          const rec = await this.supervisor.launch({
             owner: owner(id),
             role: portRole(p.index),
             binary: tools.vdeSwitch,
@@ -110,11 +130,14 @@ export class VmLinks {
             pidFile: lp.port.pidFile,
             marker: marker("-p", lp.port.pidFile),
           });
+          this.#watchPort(id, p.index, rec.pid);
           await this.#startFilter(id, p);
         }
       } catch (e) {
         await this.#downAll(id);
         throw e;
+      } finally {
+        this.refresh(id);
       }
     });
   }
@@ -129,7 +152,7 @@ export class VmLinks {
       binary: vdeTools().wirefilter,
       args: wirefilterArgs(
         lp.port.sock,
-        this.networks.switchPaths(p.networkId).sock,
+        this.layout.switchPaths(p.networkId).sock,
         p.qos,
         lp.mgmt,
         lp.filterPid,
@@ -141,45 +164,67 @@ export class VmLinks {
     this.#watchFilter(vmId, p.index, rec.pid);
   }
 
-  /** A filter that dies while its VM runs is started again: the link comes back. */
-  #watchFilter(vmId: string, i: number, pid: number): void {
-    const key = `${vmId}/${i}`;
-    this.#filters.get(key)?.detach();
+  #watch(vmId: string, role: string, pid: number, onExit: () => Promise<void>): void {
+    const key = `${vmId}/${role}`;
+    this.#watches.get(key)?.detach();
     const w = new ProcessWatch(pid);
-    this.#filters.set(key, w);
+    this.#watches.set(key, w);
     w.exited.then(() =>
       this.#serial(vmId, async () => {
-        if (this.#filters.get(key) !== w) return;
-        this.#filters.delete(key);
-        if (!this.running(vmId)) return;
-        log.warn("link filter exited; starting it again", { vm: vmId, nic: i, pid });
-        await this.#restartFilter(vmId, i);
+        if (this.#watches.get(key) !== w) return;
+        this.#watches.delete(key);
+        await onExit();
       })
-    ).catch((e) => log.error("link repair failed", { vm: vmId, nic: i, error: String(e) }));
+    ).catch((e) => log.error("link repair failed", { vm: vmId, role, error: String(e) }));
+  }
+
+  #unwatch(vmId: string, role: string): void {
+    this.#watches.get(`${vmId}/${role}`)?.detach();
+    this.#watches.delete(`${vmId}/${role}`);
+  }
+
+  /** A port switch that dies cannot be replaced under a running QEMU: the link is down. */
+  #watchPort(vmId: string, i: number, pid: number): void {
+    this.#watch(vmId, portRole(i), pid, () => {
+      if (this.running.runtime(vmId)) log.warn("link port switch exited", { vm: vmId, nic: i });
+      this.refresh(vmId);
+      return Promise.resolve();
+    });
+  }
+
+  /** A filter that dies while its VM runs is started again: the link comes back. */
+  #watchFilter(vmId: string, i: number, pid: number): void {
+    this.#watch(vmId, filterRole(i), pid, async () => {
+      if (!this.running.runtime(vmId)) return;
+      log.warn("link filter exited; starting it again", { vm: vmId, nic: i, pid });
+      this.refresh(vmId);
+      await this.#restartFilter(vmId, i);
+    });
   }
 
   async #restartFilter(vmId: string, i: number): Promise<void> {
+    this.#unwatch(vmId, filterRole(i));
     const rec = this.supervisor.record(owner(vmId), filterRole(i));
     if (rec) await this.supervisor.reap(rec);
-    const vm = this.vm(vmId);
+    const vm = this.vms.get(vmId);
     const p = vm && this.plan(vm)[i];
-    if (!p) return;
-    await this.#startFilter(vmId, p);
+    if (p) await this.#startFilter(vmId, p);
+    this.refresh(vmId);
   }
-
-  /** Set by the VM controller: a VM by id. */
-  vm: (id: string) => StoredVm | undefined = () => undefined;
 
   /** Stops every link process of a VM (its QEMU is gone, or never came up). */
   down(vmId: string): Promise<void> {
-    return this.#serial(vmId, () => this.#downAll(vmId));
+    return this.#serial(vmId, async () => {
+      await this.#downAll(vmId);
+      this.refresh(vmId);
+    });
   }
 
   async #downAll(vmId: string): Promise<void> {
-    for (const [key, w] of this.#filters) {
+    for (const [key, w] of this.#watches) {
       if (!key.startsWith(`${vmId}/`)) continue;
       w.detach();
-      this.#filters.delete(key);
+      this.#watches.delete(key);
     }
     for (const rec of this.records(vmId)) await this.supervisor.reap(rec);
   }
@@ -189,16 +234,18 @@ export class VmLinks {
   }
 
   /**
-   * After a daemon restart, for a VM whose QEMU was adopted: watches its filters, and
-   * starts again those that died meanwhile. A port switch that died cannot be repaired
-   * without QEMU reconnecting: that link is reported down until the VM restarts.
+   * After a daemon restart, for a VM whose QEMU was adopted: watches its link processes,
+   * and starts again the filters that died meanwhile. A port switch that died cannot be
+   * repaired without QEMU reconnecting: that link is reported down until the VM restarts.
    */
   adopt(vm: StoredVm): Promise<void> {
     const id = vm.meta.id;
     return this.#serial(id, async () => {
       for (const p of this.plan(vm)) {
+        const port = this.supervisor.record(owner(id), portRole(p.index));
+        if (port && this.supervisor.alive(port)) this.#watchPort(id, p.index, port.pid);
         const filter = this.supervisor.record(owner(id), filterRole(p.index));
-        const fresh = this.networks.restartedAtInit.has(p.networkId);
+        const fresh = this.restartedAtInit.has(p.networkId);
         if (filter && this.supervisor.alive(filter) && !fresh) {
           this.#watchFilter(id, p.index, filter.pid);
           continue;
@@ -213,12 +260,13 @@ export class VmLinks {
           log.error("link filter cannot start", { vm: id, error: String(e) })
         );
       }
+      this.refresh(id);
     });
   }
 
   /** "up", "down" or "repairing", as the VM's status reports a link, and why. */
-  state(vmId: string, i: number): { state: string; message: string } {
-    if (!this.running(vmId)) return { state: "down", message: "" };
+  #state(vmId: string, i: number): { state: string; message: string } {
+    if (!this.running.runtime(vmId)) return { state: "down", message: "" };
     const port = this.supervisor.record(owner(vmId), portRole(i));
     if (!this.supervisor.alive(port)) {
       return {
@@ -231,11 +279,30 @@ export class VmLinks {
       : { state: "repairing", message: "the link's wirefilter is being started again" };
   }
 
+  /**
+   * Stores each link of a VM as it is now (state and effective values), and the
+   * attachments of its networks; nothing is recorded when nothing changed.
+   */
+  refresh(vmId: string): void {
+    const vm = this.vms.get(vmId);
+    if (!vm) return;
+    let links: T.LinkStatus[];
+    try {
+      links = linkStatus(this.plan(vm), (i) => this.#state(vmId, i));
+    } catch {
+      links = []; // a network gone meanwhile: the next refresh shows it
+    }
+    this.vms.patchStatus(vmId, { links });
+    this.projections.refresh(
+      this.projections.targetsOf(vmId).filter((t) => t.kind === NETWORK),
+    );
+  }
+
   /** Sets every running link of a VM to its current effective impairment. */
   apply(vmId: string): Promise<void> {
     return this.#serial(vmId, async () => {
-      const vm = this.vm(vmId);
-      if (!vm || !this.running(vmId)) return;
+      const vm = this.vms.get(vmId);
+      if (!vm || !this.running.runtime(vmId)) return this.refresh(vmId);
       for (const p of this.plan(vm)) {
         const rec = this.supervisor.record(owner(vmId), filterRole(p.index));
         if (!this.supervisor.alive(rec)) continue; // its restart takes the new values
@@ -245,31 +312,27 @@ export class VmLinks {
           // The new values are stored: a filter started anew takes them, so the link
           // never keeps impairment that its status no longer reports.
           log.warn("link console failed; restarting the filter", { vm: vmId, error: String(e) });
-          this.#filters.get(`${vmId}/${p.index}`)?.detach();
-          this.#filters.delete(`${vmId}/${p.index}`);
           await this.#restartFilter(vmId, p.index);
         }
       }
+      this.refresh(vmId);
     });
   }
 
   /** A network's switch came back: every filter into it is started again. */
   replug(vmId: string, networkId: string): Promise<void> {
     return this.#serial(vmId, async () => {
-      const vm = this.vm(vmId);
-      if (!vm || !this.running(vmId)) return;
+      const vm = this.vms.get(vmId);
+      if (!vm || !this.running.runtime(vmId)) return;
       for (const p of this.plan(vm)) {
-        if (p.networkId !== networkId) continue;
-        this.#filters.get(`${vmId}/${p.index}`)?.detach();
-        this.#filters.delete(`${vmId}/${p.index}`);
-        await this.#restartFilter(vmId, p.index);
+        if (p.networkId === networkId) await this.#restartFilter(vmId, p.index);
       }
     });
   }
 
   detachAll(): void {
-    for (const w of this.#filters.values()) w.detach();
-    this.#filters.clear();
+    for (const w of this.#watches.values()) w.detach();
+    this.#watches.clear();
   }
 }
 

@@ -1,0 +1,88 @@
+// What every kind's command group has, built once: `list` (with --watch), `get` and
+// `delete`. A kind's file gives its client calls and its formatting; the commands,
+// options, output formats and the watch loop are the same for all.
+import type { Command } from "@commander-js/extra-typings";
+import type { InfrasimClient } from "../api/client.ts";
+import type * as T from "../api/gen/infrasim.v1.ts";
+import type { Ctx } from "./context.ts";
+import { render } from "./output.ts";
+import { objectJson, watchLines } from "./watch.ts";
+
+/** An API object as every kind has it. */
+export interface ApiObject {
+  meta?: T.ObjectMeta | null;
+}
+
+export interface KindCli<O extends ApiObject> {
+  /** The kind as the Watch API names it. */
+  kind: "VM" | "IMAGE" | "VOLUME" | "NETWORK";
+  /** Its field in a WatchEvent. */
+  event: "vm" | "image" | "volume" | "network";
+  /** "vm", "image": the argument's name in usage lines. */
+  noun: string;
+  /** "VMs", "images": in descriptions. */
+  plural: string;
+  list(client: InfrasimClient, selector: string): Promise<O[]>;
+  get(client: InfrasimClient, ref: string): Promise<O>;
+  /** The table for people (header and rows). */
+  table(items: O[]): string;
+  /** One object for people. */
+  detail(o: O): string;
+  /** What `delete` says of an object, before and after (e.g. the volumes it keeps). */
+  delete?: {
+    description: string;
+    examples?: string;
+    force?: string;
+    run(client: InfrasimClient, ref: string, force: boolean, table: boolean): Promise<string>;
+  };
+  listExamples?: string;
+}
+
+export function kindCommands<O extends ApiObject>(group: Command, ctx: Ctx, k: KindCli<O>): void {
+  group.command("list").alias("ls").description(`list ${k.plural}`)
+    .option("-l, --selector <selector>", "label selector, e.g. env=dev,tier!=db")
+    .option("-w, --watch", "after the list, print each change as it happens (Ctrl-C stops)")
+    .addHelpText("after", k.listExamples ?? "")
+    .action(async (o) => {
+      const client = await ctx.client();
+      if (!o.watch) {
+        const items = await k.list(client, o.selector ?? "");
+        return ctx.print(render(ctx.format(), items, () => k.table(items)));
+      }
+      await watchLines(client, { kinds: [k.kind], label_selector: o.selector ?? "" }, ctx, {
+        initial: (events) => {
+          const items = events.map((e) => e[k.event] as O);
+          return ctx.format() === "table" ? k.table(items) : undefined;
+        },
+        line: (e) => {
+          const o = e[k.event] as O;
+          if (ctx.format() !== "table") return objectJson(o);
+          // One row, under the table's header; a deleted object says so in its last row.
+          const row = k.table([o]).split("\n").slice(1).join("\n");
+          return e.type === "DELETED" ? `${row}  (deleted)` : row;
+        },
+        showInitial: true,
+      });
+    });
+
+  group.command("get").description(`show one of the ${k.plural}`)
+    .argument(`<${k.noun}>`, "id or name")
+    .action(async (ref) => {
+      const o = await k.get(await ctx.client(), ref);
+      ctx.print(render(ctx.format(), o, () => k.detail(o)));
+    });
+
+  const del = k.delete;
+  if (!del) return;
+  const cmd = group.command("delete").alias("rm").description(del.description)
+    .argument(`<${k.noun}...>`, "ids or names");
+  if (del.force) cmd.option("-f, --force", del.force);
+  if (del.examples) cmd.addHelpText("after", del.examples);
+  cmd.action(async (refs, o) => {
+    const client = await ctx.client();
+    for (const ref of refs) {
+      const force = !!(o as { force?: boolean }).force;
+      ctx.print(await del.run(client, ref, force, ctx.format() === "table"));
+    }
+  });
+}

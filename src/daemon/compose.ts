@@ -1,0 +1,187 @@
+// The composition root: every collaborator of the daemon is built here, once, and handed
+// to its users' constructors as the small interfaces of contracts.ts. Reading this file
+// top to bottom shows who talks to whom; no object wires itself into another later.
+import type { DatabaseSync } from "node:sqlite";
+import type { HostInfo } from "../qemu/host.ts";
+import { ChangeFeed } from "../store/feed.ts";
+import type { ImageStore } from "../store/image_store.ts";
+import type { NetworkStore } from "../store/network_store.ts";
+import type { ObjectStore } from "../store/objects.ts";
+import { ProcessStore } from "../store/processes.ts";
+import { RefStore } from "../store/refs.ts";
+import type { VmStore } from "../store/vm_store.ts";
+import type { VolumeStore } from "../store/volume_store.ts";
+import { Claims } from "./claims.ts";
+import type { DaemonConfig } from "./config.ts";
+import { IMAGE, type NameOf, NETWORK, VM, VOLUME } from "./contracts.ts";
+import { ImageController } from "./controllers/image.ts";
+import { NetworkController } from "./controllers/network.ts";
+import { StatusProjections } from "./controllers/projections.ts";
+import { VmController } from "./controllers/vm/controller.ts";
+import { VmLaunch } from "./controllers/vm/launch.ts";
+import { VmLinks } from "./controllers/vm/links.ts";
+import { VmRunner } from "./controllers/vm/runner.ts";
+import { VmRuntimes } from "./controllers/vm/runtimes.ts";
+import { VmNetworkLinks } from "./controllers/vm_network.ts";
+import { attachedResize } from "./controllers/vm_volume.ts";
+import { VolumeController } from "./controllers/volume.ts";
+import { KINDS } from "./kinds.ts";
+import { DataLayout } from "./layout.ts";
+import { KeyedMutex } from "./locks.ts";
+import type { ServiceImpl } from "./server.ts";
+import { daemonService } from "./services/daemon.ts";
+import { imageService } from "./services/image.ts";
+import { networkService } from "./services/network.ts";
+import { vmService } from "./services/vm.ts";
+import { volumeService } from "./services/volume.ts";
+import { watchService } from "./services/watch.ts";
+import { Supervisor } from "./supervisor/supervisor.ts";
+
+export interface Daemon {
+  feed: ChangeFeed;
+  locks: KeyedMutex;
+  vms: VmController;
+  images: ImageController;
+  volumes: VolumeController;
+  networks: NetworkController;
+  /** Every gRPC service but health, by full name. */
+  services: ServiceImpl[];
+  /** Startup: stale files go, switches are adopted, then every VM (the promise ends when done). */
+  start(): Promise<{ adopted: Promise<void> }>;
+  /** Shutdown: stop watching; QEMU and helper processes keep running for the next daemon. */
+  detach(): void;
+}
+
+export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Daemon {
+  const layout = new DataLayout(cfg.data_dir);
+  const feed = new ChangeFeed(db, cfg.events.keep);
+  const stores = new Map(KINDS.map((k) => [k.kind, k.store(db, feed)]));
+  const vmStore = stores.get(VM) as VmStore;
+  const imageStore = stores.get(IMAGE) as ImageStore;
+  const volumeStore = stores.get(VOLUME) as VolumeStore;
+  const networkStore = stores.get(NETWORK) as NetworkStore;
+  const nameOf: NameOf = (kind, id) =>
+    (stores.get(kind) as ObjectStore<unknown, unknown> | undefined)?.get(id)?.meta.name ?? id;
+
+  const locks = new KeyedMutex();
+  const refs = new RefStore(db);
+  const claims = new Claims(locks, cfg.ports, (proto, port) => vmStore.portOwner(proto, port));
+  const supervisor = new Supervisor(new ProcessStore(db));
+  const projections = new StatusProjections(refs, vmStore, volumeStore, networkStore);
+  const runtimes = new VmRuntimes();
+  const restartedNetworks = new Set<string>();
+
+  const links = new VmLinks(
+    supervisor,
+    locks,
+    vmStore,
+    networkStore,
+    runtimes,
+    layout,
+    projections,
+    restartedNetworks,
+  );
+  const images = new ImageController(
+    imageStore,
+    refs,
+    locks,
+    claims,
+    layout,
+    host.qemuImg,
+    nameOf,
+  );
+  const volumes = new VolumeController(
+    volumeStore,
+    imageStore,
+    refs,
+    locks,
+    claims,
+    layout,
+    host.qemuImg,
+    nameOf,
+    attachedResize(locks, runtimes),
+  );
+  const networks = new NetworkController(
+    networkStore,
+    refs,
+    locks,
+    claims,
+    supervisor,
+    layout,
+    nameOf,
+    new VmNetworkLinks(links, refs),
+    restartedNetworks,
+  );
+  const runner = new VmRunner(
+    vmStore,
+    supervisor,
+    host,
+    cfg,
+    claims,
+    layout,
+    runtimes,
+    new VmLaunch(links, volumeStore, host, layout),
+  );
+  const vms = new VmController(
+    vmStore,
+    refs,
+    supervisor,
+    locks,
+    claims,
+    cfg,
+    host,
+    layout,
+    runner,
+    links,
+    volumeStore,
+    networkStore,
+    projections,
+  );
+
+  const byKind: Record<string, ServiceImpl["impl"]> = {
+    [VM]: vmService(vms),
+    [IMAGE]: imageService(images),
+    [VOLUME]: volumeService(volumes),
+    [NETWORK]: networkService(networks),
+  };
+  const services: ServiceImpl[] = [
+    ...KINDS.map((k) => ({ name: k.service, impl: byKind[k.kind] })),
+    { name: "infrasim.v1.WatchService", impl: watchService(feed, stores) },
+    {
+      name: "infrasim.v1.DaemonService",
+      impl: daemonService({
+        config: cfg,
+        qemu: Object.entries(host.binaries).map(([arch, b]) => ({
+          arch,
+          path: b.path,
+          version: b.version,
+        })),
+        accelerators: host.accelerators,
+        vmCounts: () => vms.counts(),
+      }),
+    },
+  ];
+
+  return {
+    feed,
+    locks,
+    vms,
+    images,
+    volumes,
+    networks,
+    services,
+    async start() {
+      await images.init();
+      await volumes.init();
+      // Switches first: the VMs' links plug into them.
+      await networks.init();
+      // Adoption takes every VM's lock before the first call is served.
+      const adopted = vms.adoptAll().then(() => vms.refreshAll());
+      return { adopted };
+    },
+    detach() {
+      vms.detachAll();
+      networks.detachAll();
+    },
+  };
+}

@@ -1,0 +1,81 @@
+// The contracts between kinds: what one part of the daemon may ask of another, as small
+// read-mostly interfaces. Every collaborator is built in compose.ts and handed to its
+// users' constructors; no object assigns functions into another.
+import type * as T from "../api/gen/infrasim.v1.ts";
+import type { PrivateNic, VolumeDrive } from "../qemu/args.ts";
+import type { VmRuntime } from "../qemu/runtime.ts";
+import type { Owner } from "../store/processes.ts";
+import type { StoredVm } from "../store/vm_store.ts";
+
+/** Kinds as the feed, references and messages name them. */
+export const VM = "VM";
+export const IMAGE = "IMAGE";
+export const VOLUME = "VOLUME";
+export const NETWORK = "NETWORK";
+
+/** An object's name by kind and id; its id when it is gone. */
+export type NameOf = (kind: string, id: string) => string;
+
+/**
+ * The VMs whose QEMU runs, with its runtime. Only the VM runner adds and removes them;
+ * links, volume resizes, the console and the wait read them.
+ */
+export interface RunningVms {
+  /** The runtime of a running QEMU; undefined once it has exited. */
+  runtime(vmId: string): VmRuntime | undefined;
+}
+
+/**
+ * How a volume held by a VM grows: under the VM's lock (so the VM neither starts nor
+ * stops meanwhile), inside its running QEMU (QMP block_resize), or by `offline` when
+ * the VM is not running.
+ */
+export interface AttachedResize {
+  (vmId: string, volumeId: string, sizeBytes: number, offline: () => Promise<unknown>): Promise<
+    void
+  >;
+}
+
+/**
+ * What the network kind tells whoever carries VMs' links into it. Both calls return
+ * once every running link on the network has been dealt with (or has failed: the
+ * first failure is thrown after all were tried).
+ */
+export interface NetworkObserver {
+  /** The network's default impairment changed. */
+  qosChanged(networkId: string): Promise<void>;
+  /** The network's switch was started anew: links into the old one are dead. */
+  switchRestarted(networkId: string): Promise<void>;
+}
+
+/** What a start attaches beside the spec's own files: volumes, a seed, SSH facts, NICs. */
+export interface GuestLaunch {
+  volumes: VolumeDrive[];
+  seed?: string;
+  ssh?: T.SshAccess;
+  /** Private NICs, whose link processes run by now. */
+  nics?: PrivateNic[];
+}
+
+/** What the VM runner needs done around QEMU: the guest's parts and its helper processes. */
+export interface LaunchHelpers {
+  /** Volumes, cloud-init seed and the links' processes, for a start; nothing left on failure. */
+  prepare(vm: StoredVm, ports: T.PortForward[]): Promise<GuestLaunch>;
+  /** QEMU runs (started and let go): its helpers' state can be told. */
+  started(vmId: string): void;
+  /** A VM's QEMU is gone or never came up: its helper processes go too. */
+  released(vmId: string): Promise<void>;
+  /** A running QEMU was adopted after a daemon restart: its helpers are adopted or repaired. */
+  adopted(vm: StoredVm): Promise<void>;
+}
+
+/**
+ * Status that other objects decide and that is stored, so watchers see it change: a
+ * volume's holder (from references) and a network's attachments (from its VMs' links).
+ */
+export interface Projections {
+  /** The objects whose projected status a VM takes part in (its volumes and networks). */
+  targetsOf(vmId: string): Owner[];
+  /** Recomputes and stores the projected status of these objects (unchanged: no event). */
+  refresh(targets: Owner[]): void;
+}
