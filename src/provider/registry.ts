@@ -1,21 +1,23 @@
-// Every resource and data source the provider serves: adding a kind adds a line here
-// and a file under resources/ or data_sources/.
+// Every resource and data source the provider serves: adding a kind adds its resource
+// file under resources/ (its data source derived there from the resource) and a line here.
 import type { DataSource, Resource } from "./framework/resource.ts";
-import { vmResource } from "./resources/vm.ts";
-import { imageResource } from "./resources/image.ts";
-import { volumeResource } from "./resources/volume.ts";
-import { volumeDataSource } from "./data_sources/volume.ts";
-import { imageDataSource } from "./data_sources/image.ts";
-import { vmDataSource } from "./data_sources/vm.ts";
+import { vmDataSource, vmResource } from "./resources/vm.ts";
+import { imageDataSource, imageResource } from "./resources/image.ts";
+import { volumeDataSource, volumeResource } from "./resources/volume.ts";
+import { networkDataSource, networkResource } from "./resources/network.ts";
 import { daemonDataSource } from "./data_sources/daemon.ts";
-import { networkResource } from "./resources/network.ts";
-import { networkDataSource } from "./data_sources/network.ts";
+
+const KINDS: Array<[Resource, DataSource]> = [
+  [vmResource, vmDataSource],
+  [imageResource, imageDataSource],
+  [volumeResource, volumeDataSource],
+  [networkResource, networkDataSource],
+];
 
 export const RESOURCES: Record<string, Resource> = Object.fromEntries(
-  [vmResource, imageResource, volumeResource, networkResource].map((r) => [r.typeName, r]),
+  KINDS.map(([r]) => [r.typeName, r]),
 );
 
 export const DATA_SOURCES: Record<string, DataSource> = Object.fromEntries(
-  [vmDataSource, imageDataSource, volumeDataSource, networkDataSource, daemonDataSource]
-    .map((d) => [d.typeName, d]),
+  [...KINDS.map(([, d]) => d), daemonDataSource].map((d) => [d.typeName, d]),
 );

@@ -2,7 +2,7 @@
 import type { InfrasimClient } from "../../api/client.ts";
 import type { DataSource, Obj } from "../framework/resource.ts";
 import type { BlockDef } from "../framework/schema.ts";
-import { computed } from "./common.ts";
+import { computed } from "../framework/data_source.ts";
 
 const DAEMON_DATA_SCHEMA: BlockDef = {
   description: "The infrasimd the provider talks to.",

@@ -8,15 +8,9 @@ import { diag, errorDiags } from "../framework/diagnostics.ts";
 import type { ApplyResult, Obj, Resource } from "../framework/resource.ts";
 import { deleteObject, labelsLike, metaChecks, readObject } from "../framework/crud.ts";
 import { type BlockDef, nullObject } from "../framework/schema.ts";
+import { computed, dataSourceFrom } from "../framework/data_source.ts";
 import { TIMEOUTS_BLOCK, timeoutSeconds } from "../framework/timeouts.ts";
 import { labelsOf, str } from "../framework/values.ts";
-
-const computed = (name: string, type: string, description: string) => ({
-  name,
-  type,
-  computed: true,
-  description,
-});
 
 export const IMAGE_SCHEMA: BlockDef = {
   description: "A disk image in infrasimd's content-addressed store, imported from a path or URL.",
@@ -152,3 +146,10 @@ export const imageResource: Resource = {
     return objectFromImage(await client.getImage(ref), nullObject(IMAGE_SCHEMA));
   },
 };
+
+/** infrasim_image, the data source: one image by name or id. */
+export const imageDataSource = dataSourceFrom(imageResource, {
+  description: "Looks up one image by name or id.",
+  get: (c, ref) => c.getImage(ref),
+  toObject: objectFromImage,
+});

@@ -13,7 +13,7 @@ import { type BlockDef, nullObject } from "../framework/schema.ts";
 import { TIMEOUTS_BLOCK, timeoutSeconds } from "../framework/timeouts.ts";
 import { linkQosBlock, objectFromQos, qosFromObject } from "./link_qos.ts";
 import { labelsOf, str } from "../framework/values.ts";
-import { computed } from "../data_sources/common.ts";
+import { computed, dataSourceFrom } from "../framework/data_source.ts";
 
 export const NETWORK_SCHEMA: BlockDef = {
   description: "A private Ethernet network between VMs, whose links can delay, drop, " +
@@ -144,3 +144,37 @@ export const networkResource: Resource = {
     return objectFromNetwork(await client.getNetwork(ref), nullObject(NETWORK_SCHEMA));
   },
 };
+
+const ATTACHMENT = [
+  "object",
+  { vm_id: "string", vm_name: "string", ip: "string", mac: "string", state: "string" },
+] as const;
+
+/**
+ * infrasim_network, the data source: one network by name or id, its link_qos as one object
+ * (every field set; unset: 0) and the VM interfaces on it.
+ */
+export const networkDataSource = dataSourceFrom(networkResource, {
+  description: "Looks up one network by name or id.",
+  get: (c, ref) => c.getNetwork(ref),
+  toObject: objectFromNetwork,
+  single: { link_qos: 0 },
+  extra: {
+    attributes: [
+      computed(
+        "attachments",
+        ["list", ATTACHMENT as unknown as [string, string]],
+        "The VM interfaces on it.",
+      ),
+    ],
+    read: (n: T.Network) => ({
+      attachments: n.status!.attachments.map((a) => ({
+        vm_id: a.vm_id,
+        vm_name: a.vm_name,
+        ip: a.ip,
+        mac: a.mac,
+        state: a.state,
+      })),
+    }),
+  },
+});

@@ -13,6 +13,7 @@ import type { ApplyResult, Obj, Resource } from "../framework/resource.ts";
 import { timeoutSeconds } from "../framework/timeouts.ts";
 import { deleteObject, readObject } from "../framework/crud.ts";
 import { nullObject } from "../framework/schema.ts";
+import { dataSourceFrom } from "../framework/data_source.ts";
 import { VM_SCHEMA } from "./vm_schema.ts";
 import { derivePlan, modifyPlan } from "./vm_plan.ts";
 import { objectFromVm, specFromObject } from "./vm_convert.ts";
@@ -273,3 +274,11 @@ export const vmResource: Resource = {
     return objectFromVm(await client.getVm(ref), { ...nullObject(VM_SCHEMA) });
   },
 };
+
+/** infrasim_vm, the data source: one VM by name or id (its forwards as `port_forwards`). */
+export const vmDataSource = dataSourceFrom(vmResource, {
+  description: "Looks up one VM by name or id.",
+  get: (c, ref) => c.getVm(ref),
+  toObject: objectFromVm,
+  rename: { port_forward: "port_forwards" },
+});

@@ -10,17 +10,11 @@ import { diag, errorDiags } from "../framework/diagnostics.ts";
 import type { ApplyResult, Obj, Resource } from "../framework/resource.ts";
 import { deleteObject, labelsLike, metaChecks, readObject } from "../framework/crud.ts";
 import { type BlockDef, nullObject } from "../framework/schema.ts";
+import { computed, dataSourceFrom } from "../framework/data_source.ts";
 import { TIMEOUTS_BLOCK, timeoutSeconds } from "../framework/timeouts.ts";
 import { labelsOf, str } from "../framework/values.ts";
 
 const GIB = 1024 ** 3;
-const computed = (name: string, type: string, description: string) => ({
-  name,
-  type,
-  computed: true,
-  description,
-});
-
 export const VOLUME_SCHEMA: BlockDef = {
   description: "A VM disk in infrasimd's data dir: blank, or a copy-on-write overlay of an image.",
   attributes: [
@@ -158,3 +152,10 @@ export const volumeResource: Resource = {
     return objectFromVolume(await client.getVolume(ref), nullObject(VOLUME_SCHEMA));
   },
 };
+
+/** infrasim_volume, the data source: one volume by name or id. */
+export const volumeDataSource = dataSourceFrom(volumeResource, {
+  description: "Looks up one volume by name or id.",
+  get: (c, ref) => c.getVolume(ref),
+  toObject: objectFromVolume,
+});
