@@ -5,7 +5,7 @@
 import { chmod, copyFile, mkdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type * as T from "../api/gen/infrasim.v1.ts";
-import { invalid } from "../api/errors.ts";
+import { ApiError, invalid, Violations } from "../api/errors.ts";
 import { checkUserFile, detectDiskFormat } from "../host/files.ts";
 import { checkKernelArch } from "../host/kernel_arch.ts";
 import type { Accelerator, Arch } from "../api/validate/common.ts";
@@ -60,10 +60,18 @@ export async function checkVmSpecOnHost(
       checkUserFile(x.path, `spec.disks[${i}].path`, dataDir, { writable: !x.read_only }),
     )
   );
-  // Report the first failing field in spec order.
-  const results = await Promise.allSettled(checks);
-  const failed = results.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
-  if (failed) throw failed.reason;
+  // Every file that fails is reported, in spec order; anything but a field error first.
+  const failed = (await Promise.allSettled(checks)).filter((r) => r.status === "rejected")
+    .map((r) => (r as PromiseRejectedResult).reason);
+  const other = failed.find((e) => !(e instanceof ApiError) || e.violations.length === 0);
+  if (other) throw other;
+  const vs = new Violations();
+  for (const e of failed as ApiError[]) {
+    vs.check(() => {
+      throw e;
+    }, undefined);
+  }
+  vs.done();
   if (
     !k && !d?.firmware_path && !vb?.firmware_path && !findFirmware(arch, host.binaries[arch]?.path)
   ) {

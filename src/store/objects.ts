@@ -107,10 +107,22 @@ export class ObjectStore<S, St> {
     );
   }
 
-  /** Replaces meta (but the name) and spec; nothing is recorded when nothing changed. */
-  update(o: StoredObject<S, St>): void {
+  /**
+   * Replaces meta (but the name) and spec, and with `status` the status too, as one
+   * change; nothing is recorded when nothing changed.
+   */
+  update(o: StoredObject<S, St>, opts: { status?: boolean } = {}): void {
     transaction(this.db, () => {
-      if (this.updateRow(o)) this.publish(o.meta.id, "MODIFIED");
+      let changed = this.updateRow(o);
+      if (opts.status) {
+        const json = this.statusJson(o.status);
+        const r = this.db.prepare(
+          `UPDATE ${this.table} SET status = ? WHERE id = ? AND status != ?`,
+        )
+          .run(json, o.meta.id, json);
+        changed = Number(r.changes) > 0 || changed;
+      }
+      if (changed) this.publish(o.meta.id, "MODIFIED");
     });
   }
 

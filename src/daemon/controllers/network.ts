@@ -161,8 +161,8 @@ export class NetworkController {
         ...cur,
         meta: nextMeta(cur.meta, changed, { labels, annotations }),
         spec,
-      });
-      this.#setStatus(id, cidrStatus(spec.cidr));
+        status: { ...cur.status, ...cidrStatus(spec.cidr) },
+      }, { status: true });
       if (!sameJson(spec.link_qos, cur.spec.link_qos)) await this.observer.qosChanged(id);
       return this.get(id);
     });

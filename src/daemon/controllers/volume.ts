@@ -187,8 +187,7 @@ export class VolumeController {
         status,
         meta: nextMeta(cur.meta, changed, { labels, annotations }),
       };
-      this.store.update(next);
-      if (status !== cur.status) this.store.setStatus(id, status);
+      this.store.update(next, { status: status !== cur.status });
       return this.find(id);
     });
   }
