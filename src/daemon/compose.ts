@@ -22,6 +22,7 @@ import { VmLaunch } from "./controllers/vm/launch.ts";
 import { VmLinks } from "./controllers/vm/links.ts";
 import { VmRunner } from "./controllers/vm/runner.ts";
 import { VmRuntimes } from "./controllers/vm/runtimes.ts";
+import { VmReadiness } from "./controllers/vm/readiness.ts";
 import { VmNetworkLinks } from "./controllers/vm_network.ts";
 import { attachedResize } from "./controllers/vm_volume.ts";
 import { VolumeController } from "./controllers/volume.ts";
@@ -69,6 +70,7 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
   const supervisor = new Supervisor(new ProcessStore(db));
   const projections = new StatusProjections(refs, vmStore, volumeStore, networkStore);
   const runtimes = new VmRuntimes();
+  const readiness = new VmReadiness(vmStore, runtimes);
   const restartedNetworks = new Set<string>();
 
   const links = new VmLinks(
@@ -120,7 +122,7 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
     claims,
     layout,
     runtimes,
-    new VmLaunch(links, volumeStore, host, layout),
+    new VmLaunch(links, volumeStore, host, layout, readiness),
   );
   const vms = new VmController(
     vmStore,
@@ -136,6 +138,8 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
     volumeStore,
     networkStore,
     projections,
+    readiness,
+    feed,
   );
 
   const byKind: Record<string, ServiceImpl["impl"]> = {
@@ -180,6 +184,7 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
       return { adopted };
     },
     detach() {
+      readiness.detachAll();
       vms.detachAll();
       networks.detachAll();
     },

@@ -69,6 +69,16 @@ export interface LaunchHelpers {
   adopted(vm: StoredVm): Promise<void>;
 }
 
+/** The daemon's probe of a running guest's readiness (spec.wait_for -> status.ready). */
+export interface Readiness {
+  /** Probes from now on (a start, an adoption, a new wait_for); ready is false until met. */
+  start(vmId: string): void;
+  /** After an adoption: probes only if the running guest was not ready yet. */
+  resume(vmId: string): void;
+  /** Ends the probe; the VM is not ready. */
+  stop(vmId: string): void;
+}
+
 /**
  * Status that other objects decide and that is stored, so watchers see it change: a
  * volume's holder (from references) and a network's attachments (from its VMs' links).

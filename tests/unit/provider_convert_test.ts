@@ -61,6 +61,8 @@ function apiVm(
       observed_generation: 1,
       qemu_binary: "/usr/bin/qemu-system-x86_64",
       links: [],
+      ready: true,
+      ready_at: "2025-01-02T03:04:16Z",
       ...over.status,
     },
   };

@@ -66,6 +66,8 @@ function setup() {
     s.volumes,
     s.networks,
     s.projections,
+    { start: () => {}, resume: () => {}, stop: () => {} },
+    s.feed,
   );
   return { s, runner, links, vms };
 }

@@ -114,6 +114,8 @@ function insertVm(store: VmStore): string {
       observed_generation: 0,
       qemu_binary: "",
       links: [],
+      ready: false,
+      ready_at: "",
     },
   }, []);
   return id;

@@ -240,6 +240,8 @@ export interface VmStatus {
   qemu_binary: string;
   ssh?: SshAccess | null;
   links: LinkStatus[];
+  ready: boolean;
+  ready_at: string;
 }
 export interface LinkStatus {
   network_id: string;

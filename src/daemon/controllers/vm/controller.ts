@@ -15,7 +15,8 @@ import type { StoredVm, VmStore } from "../../../store/vm_store.ts";
 import type { VolumeStore } from "../../../store/volume_store.ts";
 import type { DaemonConfig } from "../../config.ts";
 import type { Claims } from "../../claims.ts";
-import { type Projections, VM } from "../../contracts.ts";
+import { type Projections, type Readiness, VM } from "../../contracts.ts";
+import type { ChangeFeed } from "../../../store/feed.ts";
 import type { DataLayout } from "../../layout.ts";
 import type { KeyedMutex } from "../../locks.ts";
 import type { Supervisor } from "../../supervisor/supervisor.ts";
@@ -55,14 +56,30 @@ export class VmController {
     private readonly volumes: VolumeStore,
     private readonly networks: NetworkStore,
     private readonly projections: Projections,
+    private readonly readiness: Readiness,
+    /** Waits wake on the VM's own changes instead of polling its status. */
+    private readonly feed: ChangeFeed,
   ) {}
 
   /** Waits until a running VM is ready; holds no lock, so the VM can be stopped meanwhile. */
   wait(req: T.WaitVmRequest, signal: AbortSignal): Promise<StoredVm> {
     const vm = this.find(req.ref);
+    const id = vm.meta.id;
     return waitReady(vm, req, {
-      current: () => this.get(vm.meta.id),
-      running: () => !!this.runner.runtime(vm.meta.id),
+      current: () => this.get(id),
+      running: () => !!this.runner.runtime(id),
+      changed: (ms) =>
+        new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            off();
+            signal.removeEventListener("abort", done);
+            resolve();
+          };
+          const timer = setTimeout(done, ms);
+          const off = this.feed.subscribe((c) => c.object.meta.id === id && done());
+          signal.addEventListener("abort", done);
+        }),
       signal,
     });
   }
@@ -214,8 +231,12 @@ export class VmController {
           // QEMU cannot change CPUs, memory, disks or forwards of a running VM: restart it.
           await this.runner.stop(id, false, 0, "restarted");
           await this.runner.start(id);
-        } else if (!sameJson(spec.network_interfaces, cur.spec.network_interfaces)) {
-          await this.links.apply(id);
+        } else {
+          if (!sameJson(spec.network_interfaces, cur.spec.network_interfaces)) {
+            await this.links.apply(id);
+          }
+          // A new readiness condition is probed from now on.
+          if (!sameJson(spec.wait_for, cur.spec.wait_for)) this.readiness.start(id);
         }
       } else if (spec.power_state === "POWER_ON") {
         await this.runner.start(id);

@@ -5,7 +5,7 @@ import type { HostInfo } from "../../../qemu/host.ts";
 import type * as T from "../../../api/gen/infrasim.v1.ts";
 import type { StoredVm } from "../../../store/vm_store.ts";
 import type { VolumeStore } from "../../../store/volume_store.ts";
-import type { GuestLaunch, LaunchHelpers } from "../../contracts.ts";
+import type { GuestLaunch, LaunchHelpers, Readiness } from "../../contracts.ts";
 import type { DataLayout } from "../../layout.ts";
 import { prepareGuest } from "./guest.ts";
 import type { VmLinks } from "./links.ts";
@@ -17,6 +17,7 @@ export class VmLaunch implements LaunchHelpers {
     private readonly volumes: VolumeStore,
     private readonly host: HostInfo,
     private readonly layout: DataLayout,
+    private readonly readiness: Readiness,
   ) {}
 
   async prepare(vm: StoredVm, ports: T.PortForward[]): Promise<GuestLaunch> {
@@ -38,13 +39,16 @@ export class VmLaunch implements LaunchHelpers {
 
   started(vmId: string): void {
     this.links.refresh(vmId);
+    this.readiness.start(vmId);
   }
 
   released(vmId: string): Promise<void> {
+    this.readiness.stop(vmId);
     return this.links.down(vmId);
   }
 
   adopted(vm: StoredVm): Promise<void> {
+    this.readiness.resume(vm.meta.id);
     return this.links.adopt(vm);
   }
 }

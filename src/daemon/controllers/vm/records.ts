@@ -33,5 +33,7 @@ export function emptyStatus(serialLog: string): T.VmStatus {
     observed_generation: 0,
     qemu_binary: "",
     links: [],
+    ready: false,
+    ready_at: "",
   };
 }

@@ -19,6 +19,8 @@ const HOLD_MS = 1000;
 interface Probe {
   current: () => StoredVm;
   running: () => boolean;
+  /** Resolves at the VM's next stored change (or after ms): a stop is seen at once. */
+  changed: (ms: number) => Promise<void>;
   signal: AbortSignal;
 }
 
@@ -87,25 +89,55 @@ function describe(w: T.WaitFor): string {
   return parts.join(" and ");
 }
 
+/** One guest's readiness condition, checked again and again (what was met stays met). */
+export class ReadyCheck {
+  #pattern?: RegExp;
+  #log = new LogTail();
+  #portOk: boolean;
+  #serialOk: boolean;
+
+  constructor(readonly w: T.WaitFor) {
+    this.#pattern = w.serial ? new RegExp(w.serial) : undefined;
+    this.#portOk = !w.guest_port;
+    this.#serialOk = !this.#pattern;
+  }
+
+  async met(cur: StoredVm): Promise<boolean> {
+    if (!this.#serialOk) {
+      this.#serialOk = this.#pattern!.test(await this.#log.read(cur.status.serial_log_path));
+    }
+    if (!this.#portOk) {
+      const fwd = cur.status.port_forwards.find((f) =>
+        f.protocol === "tcp" && f.guest_port === this.w.guest_port
+      );
+      this.#portOk = !!fwd && (await probePort(fwd.host_port, this.w.guest_port === 22));
+    }
+    return this.#portOk && this.#serialOk;
+  }
+}
+
+/**
+ * Returns once a running VM is ready: as its spec.wait_for says, when the daemon's own
+ * probe stores status.ready (each change wakes the wait), or as the request's wait_for
+ * says, probed here. Fails when the VM is not running or stops, and at the deadline.
+ */
 export async function waitReady(vm: StoredVm, req: T.WaitVmRequest, p: Probe): Promise<StoredVm> {
   const name = vm.meta.name;
   const seconds = req.timeout_seconds
     ? intIn(req.timeout_seconds, LIMITS.timeoutSeconds, "timeout_seconds")
     : WAIT_DEFAULT_SECONDS;
-  const w = req.wait_for
+  const adHoc = req.wait_for
     ? normalizeWaitFor(req.wait_for, vm.spec.network?.port_forwards ?? [], "")
-    : vm.spec.wait_for;
+    : null;
+  const w = adHoc ?? vm.spec.wait_for;
   if (!w) {
     throw invalid(
       "wait_for",
       `vm ${quote(name)} has no wait_for; give a guest port or a serial pattern to wait for`,
     );
   }
-  const pattern = w.serial ? new RegExp(w.serial) : undefined;
+  const check = adHoc ? new ReadyCheck(adHoc) : undefined;
   const deadline = Date.now() + seconds * 1000;
-  const log = new LogTail();
-  let portOk = !w.guest_port;
-  let serialOk = !pattern;
   while (true) {
     p.signal.throwIfAborted();
     const cur = p.current();
@@ -116,14 +148,7 @@ export async function waitReady(vm: StoredVm, req: T.WaitVmRequest, p: Probe): P
         }); start it first`,
       );
     }
-    if (!serialOk) serialOk = pattern!.test(await log.read(cur.status.serial_log_path));
-    if (!portOk) {
-      const fwd = cur.status.port_forwards.find((f) =>
-        f.protocol === "tcp" && f.guest_port === w.guest_port
-      );
-      portOk = !!fwd && (await probePort(fwd.host_port, w.guest_port === 22));
-    }
-    if (portOk && serialOk) return cur;
+    if (check ? await check.met(cur) : cur.status.ready) return p.current();
     const left = deadline - Date.now();
     if (left <= 0) {
       throw new ApiError(
@@ -132,6 +157,7 @@ export async function waitReady(vm: StoredVm, req: T.WaitVmRequest, p: Probe): P
           `it is left running (see infrasim vm logs ${name})`,
       );
     }
-    await new Promise((r) => setTimeout(r, Math.min(POLL_MS, left)));
+    if (check) await new Promise((r) => setTimeout(r, Math.min(POLL_MS, left)));
+    else await p.changed(left);
   }
 }
