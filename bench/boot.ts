@@ -20,7 +20,7 @@ async function viaApi(d: TestDaemon, i: number): Promise<number> {
   try {
     return await untilMarker(vm.status!.serial_log_path, t0);
   } finally {
-    await d.client.deleteVm(vm.meta!.id, { force: true });
+    await d.client.deleteVm({ ref: vm.meta!.id, force: true });
   }
 }
 

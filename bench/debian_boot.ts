@@ -107,7 +107,7 @@ async function api(d: TestDaemon, i: number): Promise<number> {
   });
   await d.client.waitVm({ ref: vm.meta!.id, timeout_seconds: 600 }, { timeoutSeconds: 620 });
   const ms = performance.now() - t0;
-  await d.client.deleteVm(vm.meta!.id, { force: true });
+  await d.client.deleteVm({ ref: vm.meta!.id, force: true });
   return ms;
 }
 

@@ -22,7 +22,7 @@ try {
   const r = await ws.run("apply", "-auto-approve");
   if (r.code !== 0) throw new Error(r.stdout + r.stderr);
   const applied = performance.now() - t1;
-  const vms = await d.client.listVms();
+  const vms = (await d.client.listVms({ label_selector: "" })).vms;
   await Promise.all(vms.map((v) => untilMarker(v.status!.serial_log_path, t1)));
   const tf = performance.now() - t1;
   console.log(

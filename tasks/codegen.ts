@@ -8,6 +8,7 @@
 import protobuf from "protobufjs";
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import { clientModule, serviceGlue } from "./lib/codegen_rpc.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const protoDir = join(root, "proto");
@@ -90,6 +91,7 @@ function fieldType(f: protobuf.Field): string {
 
 let out: string[] = [];
 let services: string[] = [];
+let hasServices = false;
 
 /** Emits the types of one package (its own messages, enums and services only). */
 function emit(ns: protobuf.NamespaceBase) {
@@ -119,6 +121,8 @@ function emit(ns: protobuf.NamespaceBase) {
       );
     } else if (obj instanceof protobuf.Service) {
       const full = obj.fullName.slice(1);
+      hasServices = true;
+      services.push(...serviceGlue(obj, typeRef));
       services.push(`export interface ${obj.name}Methods {`);
       for (const m of obj.methodsArray) {
         m.resolve();
@@ -157,13 +161,27 @@ for (const [pkg, ns] of packages) {
   foreign = new Set();
   out = [];
   services = [];
+  hasServices = false;
   emit(ns);
   const imports = [...foreign].sort().map((f) => `import type * as ${alias(f)} from "./${f}.ts";`);
+  if (hasServices) imports.push(`import type * as rpc from "../rpc_types.ts";`);
   writeFileSync(
     join(outDir, `${pkg}.ts`),
     [header, ...imports, ...out, ...services, ""].join("\n"),
   );
 }
+
+// The typed client of the API (the provider's own packages are served, never called).
+const api = packages.get("infrasim.v1")!;
+writeFileSync(
+  join(outDir, "infrasim.v1.client.ts"),
+  clientModule(
+    header,
+    "infrasim.v1",
+    api.nestedArray.filter((o): o is protobuf.Service => o instanceof protobuf.Service),
+    "InfrasimV1Methods",
+  ),
+);
 
 // One descriptor per package, from the files that declare it (with their imports).
 const descriptors: Record<string, unknown> = {};

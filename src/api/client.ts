@@ -8,6 +8,8 @@ import type * as H from "./gen/grpc.health.v1.ts";
 import { ApiError, quote, Status } from "./errors.ts";
 import { AUTH_HEADER, readToken } from "./auth.ts";
 import { decodeViolations, DETAILS_KEY } from "./status_details.ts";
+import { InfrasimV1Methods } from "./gen/infrasim.v1.client.ts";
+import type { CallOptions, DeepPartial, Transport } from "./rpc_types.ts";
 
 /** Default data dir of the daemon, also where its unix socket lives. */
 export function defaultDataDir(): string {
@@ -65,59 +67,68 @@ export function defaultAddress(): string {
   return process.env.INFRASIM_DAEMON_ADDRESS || `unix://${join(defaultDataDir(), SOCKET_NAME)}`;
 }
 
-type Req<M, K extends keyof M> = M[K] extends { req: infer R } ? R : never;
-type Res<M, K extends keyof M> = M[K] extends { res: infer R } ? R : never;
-/** Requests may leave out any field; the wire fills in defaults. */
-export type DeepPartial<X> = X extends Uint8Array ? X
-  : X extends (infer E)[] ? DeepPartial<E>[]
-  : X extends object ? { [P in keyof X]?: DeepPartial<X[P]> | null }
-  : X;
-
-export interface CallOptions {
-  /** Seconds until the call is abandoned with DEADLINE_EXCEEDED. */
-  timeoutSeconds?: number;
-}
+export type { CallOptions, DeepPartial } from "./rpc_types.ts";
 
 export interface ClientOptions {
   /** The daemon's TCP token; default: $INFRASIM_TOKEN, else the data dir's token file. */
   token?: string;
 }
 
-export class InfrasimClient {
+/**
+ * The client of infrasimd: every RPC of infrasim.v1 comes from the generated class (one
+ * typed method per RPC); here are the connection (one channel for every service, the TCP
+ * token, errors with their field violations) and the helpers that give streams a shape
+ * (progress of an import, the serial log, the console, a watch).
+ */
+export class InfrasimClient extends InfrasimV1Methods {
   readonly address: string;
-  readonly #vm: grpc.Client;
-  readonly #daemon: grpc.Client;
-  readonly #health: grpc.Client;
-  readonly #image: grpc.Client;
-  readonly #volume: grpc.Client;
-  readonly #network: grpc.Client;
-  readonly #watch: grpc.Client;
   readonly #tcp: boolean;
   readonly #target: string;
+  readonly #creds = grpc.credentials.createInsecure();
+  /** One grpc client per service, made on first use, all on the first one's channel. */
+  readonly #clients = new Map<string, grpc.Client>();
   #metadata?: grpc.Metadata;
   readonly #token?: string;
 
+  protected readonly transport: Transport = {
+    unary: <R>(service: string, method: string, req: unknown, o?: CallOptions) =>
+      this.#unary<R>(service, method, req, o),
+    serverStream: <R>(service: string, method: string, req: unknown) =>
+      this.#method(service, method)(req, this.#md()) as grpc.ClientReadableStream<R>,
+    duplex: <Q, R>(service: string, method: string) =>
+      this.#method(service, method)(this.#md()) as grpc.ClientDuplexStream<Q, R>,
+  };
+
   constructor(address: string = defaultAddress(), opts: ClientOptions = {}) {
+    super();
     this.address = address;
     const target = daemonTarget(address);
     this.#tcp = !target.startsWith("unix:");
     this.#target = target;
     this.#token = opts.token;
-    const creds = grpc.credentials.createInsecure();
-    const VmService = serviceClient("infrasim.v1.VmService");
-    this.#vm = new VmService(target, creds);
-    // Share the channel between services.
-    const shared = { channelOverride: this.#vm.getChannel() };
-    this.#daemon = new (serviceClient("infrasim.v1.DaemonService"))(target, creds, shared);
-    this.#health = new (serviceClient("grpc.health.v1.Health"))(target, creds, shared);
-    this.#image = new (serviceClient("infrasim.v1.ImageService"))(target, creds, shared);
-    this.#volume = new (serviceClient("infrasim.v1.VolumeService"))(target, creds, shared);
-    this.#network = new (serviceClient("infrasim.v1.NetworkService"))(target, creds, shared);
-    this.#watch = new (serviceClient("infrasim.v1.WatchService"))(target, creds, shared);
+  }
+
+  #client(service: string): grpc.Client {
+    let c = this.#clients.get(service);
+    if (!c) {
+      const first = this.#clients.values().next().value;
+      const Ctor = serviceClient(service);
+      c = first
+        ? new Ctor(this.#target, this.#creds, { channelOverride: first.getChannel() })
+        : new Ctor(this.#target, this.#creds);
+      this.#clients.set(service, c);
+    }
+    return c;
+  }
+
+  #method(service: string, method: string): (...args: unknown[]) => unknown {
+    const c = this.#client(service) as unknown as Record<string, (...a: unknown[]) => unknown>;
+    return c[method].bind(c);
   }
 
   close(): void {
-    this.#vm.close();
+    // The channel is shared: closing the client that made it closes it.
+    this.#clients.values().next().value?.close();
   }
 
   /** Per-call metadata: the bearer token on TCP (the unix socket needs none). */
@@ -148,25 +159,12 @@ export class InfrasimClient {
     });
   }
 
-  /** A streaming method of VmService, bound to its client. */
-  #rpc(name: string): (...args: unknown[]) => unknown {
-    const c = this.#vm as unknown as Record<string, (...args: unknown[]) => unknown>;
-    return c[name].bind(c);
-  }
-
-  #unary<M, K extends keyof M & string>(
-    client: grpc.Client,
-    method: K,
-    req: DeepPartial<Req<M, K>>,
-    opts: CallOptions = {},
-  ): Promise<Res<M, K>> {
+  #unary<R>(service: string, method: string, req: unknown, opts: CallOptions = {}): Promise<R> {
     const deadline = new Date(Date.now() + (opts.timeoutSeconds ?? 300) * 1000);
     return new Promise((resolve, reject) => {
-      // deno-lint-ignore no-explicit-any
-      (client as any)[method](req, this.#md(), { deadline }, (
+      this.#method(service, method)(req, this.#md(), { deadline }, (
         err: grpc.ServiceError | null,
-        // deno-lint-ignore no-explicit-any
-        res: any,
+        res: R,
       ) => {
         if (err) reject(this.#wrap(err));
         else resolve(res);
@@ -191,51 +189,13 @@ export class InfrasimClient {
     return new ApiError(err.code, err.details || err.message, violations);
   }
 
-  createVm(req: DeepPartial<T.CreateVmRequest>, o?: CallOptions) {
-    return this.#unary<T.VmServiceMethods, "CreateVm">(this.#vm, "CreateVm", req, o);
-  }
-  getVm(ref: string, o?: CallOptions) {
-    return this.#unary<T.VmServiceMethods, "GetVm">(this.#vm, "GetVm", { ref }, o);
-  }
-  async listVms(labelSelector = "", o?: CallOptions): Promise<T.Vm[]> {
-    const res = await this.#unary<T.VmServiceMethods, "ListVms">(this.#vm, "ListVms", {
-      label_selector: labelSelector,
-    }, o);
-    return res.vms;
-  }
-  updateVm(req: DeepPartial<T.UpdateVmRequest>, o?: CallOptions) {
-    return this.#unary<T.VmServiceMethods, "UpdateVm">(this.#vm, "UpdateVm", req, o);
-  }
-  /** force: delete a running VM too (it is stopped at once); without it, refused. */
-  deleteVm(ref: string, o: CallOptions & { force?: boolean } = {}) {
-    return this.#unary<T.VmServiceMethods, "DeleteVm">(this.#vm, "DeleteVm", {
-      ref,
-      force: !!o.force,
-    }, o);
-  }
-  startVm(ref: string, o?: CallOptions) {
-    return this.#unary<T.VmServiceMethods, "StartVm">(this.#vm, "StartVm", { ref }, o);
-  }
-  stopVm(req: DeepPartial<T.StopVmRequest>, o?: CallOptions) {
-    return this.#unary<T.VmServiceMethods, "StopVm">(this.#vm, "StopVm", req, o);
-  }
-  restartVm(req: DeepPartial<T.RestartVmRequest>, o?: CallOptions) {
-    return this.#unary<T.VmServiceMethods, "RestartVm">(this.#vm, "RestartVm", req, o);
-  }
-  /** Give a timeout beyond req.timeout_seconds, so the daemon's own message arrives. */
-  waitVm(req: DeepPartial<T.WaitVmRequest>, o?: CallOptions) {
-    return this.#unary<T.VmServiceMethods, "WaitVm">(this.#vm, "WaitVm", req, o);
-  }
-  daemonStatus(o?: CallOptions) {
-    return this.#unary<T.DaemonServiceMethods, "GetDaemonStatus">(
-      this.#daemon,
-      "GetDaemonStatus",
-      {},
+  async health(service = "", o?: CallOptions): Promise<string> {
+    const res = await this.#unary<H.HealthCheckResponse>(
+      "grpc.health.v1.Health",
+      "Check",
+      { service },
       o,
     );
-  }
-  async health(service = "", o?: CallOptions): Promise<string> {
-    const res = await this.#unary<H.HealthMethods, "Check">(this.#health, "Check", { service }, o);
     return res.status;
   }
 
@@ -248,12 +208,7 @@ export class InfrasimClient {
     follow: boolean,
     onData: (chunk: Uint8Array) => void,
   ): { done: Promise<void>; cancel: () => void } {
-    const call = this.#rpc("GetSerialLog")(
-      { ref, follow },
-      this.#md(),
-    ) as grpc.ClientReadableStream<
-      T.SerialLogChunk
-    >;
+    const call = this.getSerialLogStream({ ref, follow });
     return { done: this.#drain(call, onData), cancel: () => call.cancel() };
   }
 
@@ -265,10 +220,7 @@ export class InfrasimClient {
     req: DeepPartial<T.ImportImageRequest>,
     onProgress: (done: number, total: number) => void = () => {},
   ): { done: Promise<T.Image>; cancel: () => void } {
-    // deno-lint-ignore no-explicit-any
-    const call = (this.#image as any).ImportImage(req, this.#md()) as grpc.ClientReadableStream<
-      T.ImportImageProgress
-    >;
+    const call = this.importImageStream(req);
     const done = new Promise<T.Image>((resolve, reject) => {
       let image: T.Image | undefined;
       call.on("data", (p: T.ImportImageProgress) => {
@@ -284,83 +236,6 @@ export class InfrasimClient {
     });
     return { done, cancel: () => call.cancel() };
   }
-  getImage(ref: string, o?: CallOptions) {
-    return this.#unary<T.ImageServiceMethods, "GetImage">(this.#image, "GetImage", { ref }, o);
-  }
-  async listImages(labelSelector = "", o?: CallOptions): Promise<T.Image[]> {
-    const res = await this.#unary<T.ImageServiceMethods, "ListImages">(
-      this.#image,
-      "ListImages",
-      { label_selector: labelSelector },
-      o,
-    );
-    return res.images;
-  }
-  updateImage(req: DeepPartial<T.UpdateImageRequest>, o?: CallOptions) {
-    return this.#unary<T.ImageServiceMethods, "UpdateImage">(this.#image, "UpdateImage", req, o);
-  }
-  deleteImage(ref: string, o?: CallOptions) {
-    return this.#unary<T.ImageServiceMethods, "DeleteImage">(this.#image, "DeleteImage", {
-      ref,
-    }, o);
-  }
-
-  createVolume(req: DeepPartial<T.CreateVolumeRequest>, o?: CallOptions) {
-    return this.#unary<T.VolumeServiceMethods, "CreateVolume">(
-      this.#volume,
-      "CreateVolume",
-      req,
-      o,
-    );
-  }
-  getVolume(ref: string, o?: CallOptions) {
-    return this.#unary<T.VolumeServiceMethods, "GetVolume">(this.#volume, "GetVolume", { ref }, o);
-  }
-  async listVolumes(labelSelector = "", o?: CallOptions): Promise<T.Volume[]> {
-    const res = await this.#unary<T.VolumeServiceMethods, "ListVolumes">(
-      this.#volume,
-      "ListVolumes",
-      { label_selector: labelSelector },
-      o,
-    );
-    return res.volumes;
-  }
-  updateVolume(req: DeepPartial<T.UpdateVolumeRequest>, o?: CallOptions) {
-    return this.#unary<T.VolumeServiceMethods, "UpdateVolume">(
-      this.#volume,
-      "UpdateVolume",
-      req,
-      o,
-    );
-  }
-  deleteVolume(ref: string, o?: CallOptions) {
-    return this.#unary<T.VolumeServiceMethods, "DeleteVolume">(this.#volume, "DeleteVolume", {
-      ref,
-    }, o);
-  }
-
-  #net<M extends keyof T.NetworkServiceMethods & string>(
-    m: M,
-    req: DeepPartial<Req<T.NetworkServiceMethods, M>>,
-    o?: CallOptions,
-  ) {
-    return this.#unary<T.NetworkServiceMethods, M>(this.#network, m, req, o);
-  }
-  createNetwork(req: DeepPartial<T.CreateNetworkRequest>, o?: CallOptions) {
-    return this.#net("CreateNetwork", req, o);
-  }
-  getNetwork(ref: string, o?: CallOptions) {
-    return this.#net("GetNetwork", { ref }, o);
-  }
-  async listNetworks(labelSelector = "", o?: CallOptions): Promise<T.Network[]> {
-    return (await this.#net("ListNetworks", { label_selector: labelSelector }, o)).networks;
-  }
-  updateNetwork(req: DeepPartial<T.UpdateNetworkRequest>, o?: CallOptions) {
-    return this.#net("UpdateNetwork", req, o);
-  }
-  deleteNetwork(ref: string, o?: CallOptions) {
-    return this.#net("DeleteNetwork", { ref }, o);
-  }
 
   /**
    * Watches changes: the current objects (ADDED, then SYNCED) or, with resource_version,
@@ -372,10 +247,7 @@ export class InfrasimClient {
     req: DeepPartial<T.WatchRequest>,
     onEvent: (e: T.WatchEvent) => void,
   ): { done: Promise<void>; cancel: () => void } {
-    // deno-lint-ignore no-explicit-any
-    const call = (this.#watch as any).Watch(req, this.#md()) as grpc.ClientReadableStream<
-      T.WatchEvent
-    >;
+    const call = this.watchStream(req);
     const done = new Promise<void>((resolve, reject) => {
       call.on("data", (e: T.WatchEvent) => onEvent(e));
       call.on("end", () => resolve());
@@ -389,10 +261,7 @@ export class InfrasimClient {
 
   /** Attaches to the serial console. write() types into it; close() detaches. */
   console(ref: string, onData: (chunk: Uint8Array) => void): ConsoleSession {
-    const call = this.#rpc("Console")(this.#md()) as grpc.ClientDuplexStream<
-      DeepPartial<T.ConsoleInput>,
-      T.ConsoleOutput
-    >;
+    const call = this.consoleStream();
     const done = this.#drain(call, onData);
     call.write({ ref });
     return {

@@ -62,9 +62,13 @@ async function names(ctx: Ctx, kind: "vm" | "network"): Promise<Array<[string, s
   try {
     const client = await ctx.client();
     if (kind === "network") {
-      return (await client.listNetworks("", o)).map((n) => [n.meta!.name, n.spec!.cidr]);
+      return (await client.listNetworks({ label_selector: "" }, o)).networks.map((
+        n,
+      ) => [n.meta!.name, n.spec!.cidr]);
     }
-    return (await client.listVms("", o)).map((v) => [v.meta!.name, v.status!.state]);
+    return (await client.listVms({ label_selector: "" }, o)).vms.map((
+      v,
+    ) => [v.meta!.name, v.status!.state]);
   } catch {
     return [];
   }

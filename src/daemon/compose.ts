@@ -36,6 +36,8 @@ import { networkService } from "./services/network.ts";
 import { vmService } from "./services/vm.ts";
 import { volumeService } from "./services/volume.ts";
 import { watchService } from "./services/watch.ts";
+import { serve } from "./services/rpc.ts";
+import * as T from "../api/gen/infrasim.v1.ts";
 import { Supervisor } from "./supervisor/supervisor.ts";
 
 export interface Daemon {
@@ -143,26 +145,32 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
   );
 
   const byKind: Record<string, ServiceImpl["impl"]> = {
-    [VM]: vmService(vms),
-    [IMAGE]: imageService(images),
-    [VOLUME]: volumeService(volumes),
-    [NETWORK]: networkService(networks),
+    [VM]: serve(T.VmServiceShape, vmService(vms)),
+    [IMAGE]: serve(T.ImageServiceShape, imageService(images)),
+    [VOLUME]: serve(T.VolumeServiceShape, volumeService(volumes)),
+    [NETWORK]: serve(T.NetworkServiceShape, networkService(networks)),
   };
   const services: ServiceImpl[] = [
     ...KINDS.map((k) => ({ name: k.service, impl: byKind[k.kind] })),
-    { name: "infrasim.v1.WatchService", impl: watchService(feed, stores) },
+    {
+      name: "infrasim.v1.WatchService",
+      impl: serve(T.WatchServiceShape, watchService(feed, stores)),
+    },
     {
       name: "infrasim.v1.DaemonService",
-      impl: daemonService({
-        config: cfg,
-        qemu: Object.entries(host.binaries).map(([arch, b]) => ({
-          arch,
-          path: b.path,
-          version: b.version,
-        })),
-        accelerators: host.accelerators,
-        vmCounts: () => vms.counts(),
-      }),
+      impl: serve(
+        T.DaemonServiceShape,
+        daemonService({
+          config: cfg,
+          qemu: Object.entries(host.binaries).map(([arch, b]) => ({
+            arch,
+            path: b.path,
+            version: b.version,
+          })),
+          accelerators: host.accelerators,
+          vmCounts: () => vms.counts(),
+        }),
+      ),
     },
   ];
 

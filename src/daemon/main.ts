@@ -12,6 +12,8 @@ import { ConfigError, loadConfig } from "./config.ts";
 import { log, setLogLevel } from "./log.ts";
 import { claimSocket, startServers } from "./server.ts";
 import { healthService } from "./services/daemon.ts";
+import { serve } from "./services/rpc.ts";
+import { HealthShape } from "../api/gen/grpc.health.v1.ts";
 import { lockDataDir } from "./instance.ts";
 import { withTimeout } from "../timeout.ts";
 
@@ -85,7 +87,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
   try {
     server = await startServers([
       ...daemon.services,
-      { name: "grpc.health.v1.Health", impl: healthService(known) },
+      { name: "grpc.health.v1.Health", impl: serve(HealthShape, healthService(known)) },
     ], { dataDir: cfg.data_dir, listen: cfg.listen, token });
   } catch (e) {
     process.stderr.write(`infrasimd: ${(e as Error).message}\n`);

@@ -135,7 +135,7 @@ export class Provider {
     this.#client?.close();
     this.#client = undefined;
     try {
-      await this.client.daemonStatus({ timeoutSeconds: 5 });
+      await this.client.getDaemonStatus({}, { timeoutSeconds: 5 });
     } catch (e) {
       const msg = e instanceof ApiError ? e.message : (e as Error).message;
       if (e instanceof ApiError && e.code === Status.UNAUTHENTICATED) {

@@ -106,7 +106,7 @@ e2eTest(
       }
     }
     // Nothing changed: the VM is as it was, no other VM, no QEMU.
-    const vms = await d.client.listVms();
+    const vms = (await d.client.listVms({ label_selector: "" })).vms;
     assert.deepEqual(vms.map((v) => v.meta!.name), ["mine"]);
     assert.equal(vms[0].meta!.generation, before.meta!.generation);
     assert.equal(vms[0].status!.state, "PENDING");
@@ -122,11 +122,14 @@ e2eTest(
     }
     const unauthed = d.tcpClient();
     try {
-      await assert.rejects(unauthed.listVms(), (e: { code: number; message: string }) => {
-        assert.equal(Status[e.code], "UNAUTHENTICATED");
-        assert.match(e.message, /token/);
-        return true;
-      });
+      await assert.rejects(
+        unauthed.listVms({ label_selector: "" }).then((r) => r.vms),
+        (e: { code: number; message: string }) => {
+          assert.equal(Status[e.code], "UNAUTHENTICATED");
+          assert.match(e.message, /token/);
+          return true;
+        },
+      );
     } finally {
       unauthed.close();
     }

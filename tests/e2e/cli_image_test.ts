@@ -85,7 +85,10 @@ e2eTest("cli: image import shows progress lines in a pipe and a bar on a termina
     );
     await waitFor("the imported image", () => /Name:\s+tty/.test(screen()), 30_000);
     await sleep(100);
-    assert.deepEqual((await d.client.listImages()).map((i) => i.meta!.name), ["piped", "tty"]);
+    assert.deepEqual(
+      (await d.client.listImages({ label_selector: "" })).images.map((i) => i.meta!.name),
+      ["piped", "tty"],
+    );
   } finally {
     tmux("kill-session", "-t", session);
     s.close();

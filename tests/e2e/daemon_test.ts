@@ -16,7 +16,7 @@ e2eTest(
     assert.equal(statSync(d.dataDir).mode & 0o777, 0o700);
     assert.equal(await d.client.health(), "SERVING");
     assert.equal(await d.client.health("infrasim.v1.VmService"), "SERVING");
-    const st = await d.client.daemonStatus();
+    const st = await d.client.getDaemonStatus({});
     assert.match(st.version, /^\d+\.\d+\.\d+/);
     assert.equal(st.data_dir, d.dataDir);
     const second = runDaemon(["--data-dir", d.dataDir, "--listen", ""]);

@@ -38,7 +38,7 @@ e2eTest(
     vm = await d.client.startVm("racy");
     assert.deepEqual(qemuPidsIn(d.dataDir), [vm.status!.pid]);
     assert.equal(await httpGet(vm.status!.port_forwards[0].host_port), "infrasim-guest-ok");
-    await d.client.deleteVm("racy", { force: true });
+    await d.client.deleteVm({ ref: "racy", force: true });
     assert.deepEqual(qemuPidsIn(d.dataDir), [], "delete leaves no QEMU");
   },
 );
@@ -80,7 +80,7 @@ e2eTest(
 
     freeze(vm.status!.pid);
     t0 = performance.now();
-    await d.client.deleteVm("frozen", { force: true, timeoutSeconds: 15 });
+    await d.client.deleteVm({ ref: "frozen", force: true }, { timeoutSeconds: 15 });
     const deleteMs = performance.now() - t0;
     assert.ok(deleteMs < 4000, `delete took ${deleteMs.toFixed(0)} ms`);
     console.log(
@@ -128,7 +128,11 @@ e2eTest(
         assert.equal(await health, "SERVING", `the daemon answers while checking ${path}`);
       }
     }
-    assert.deepEqual(await d.client.listVms(), [], "nothing was created");
+    assert.deepEqual(
+      (await d.client.listVms({ label_selector: "" })).vms,
+      [],
+      "nothing was created",
+    );
   },
 );
 
@@ -142,7 +146,7 @@ e2eTest(
     const long = "x".repeat(70_000);
     const results = await Promise.allSettled([
       d.client.getVm(long),
-      d.client.listVms(`${long} in (`),
+      d.client.listVms({ label_selector: `${long} in (` }).then((r) => r.vms),
       d.client.createVm({
         meta: { name: "n", labels: { [long]: "v" } },
         spec: guestSpec(g, { power_state: "POWER_OFF" }),
@@ -248,7 +252,7 @@ e2eTest(
     );
     assert.deepEqual(qemuPidsIn(d.dataDir), [again.status!.pid]);
     await d.waitSerial(again, READY);
-    await d.client.deleteVm("hasty", { force: true });
+    await d.client.deleteVm({ ref: "hasty", force: true });
     assert.deepEqual(qemuPidsIn(d.dataDir), []);
   },
 );

@@ -50,7 +50,7 @@ function serve(
 
 /** Nothing of a failed import: no record, no blob, no temporary file. */
 async function assertNothingLeft(d: TestDaemon): Promise<void> {
-  assert.deepEqual(await d.client.listImages(), []);
+  assert.deepEqual((await d.client.listImages({ label_selector: "" })).images, []);
   await waitFor(
     "an empty image store",
     () =>
@@ -74,7 +74,10 @@ e2eTest("image: import from a path; the same bytes twice are stored once", async
   }).done;
   assert.equal(b.status!.path, a.status!.path);
   assert.deepEqual(readdirSync(join(d.dataDir, "images/sha256")), [HEX]);
-  assert.deepEqual((await d.client.listImages("os=test")).map((i) => i.meta!.name), ["disk-b"]);
+  assert.deepEqual(
+    (await d.client.listImages({ label_selector: "os=test" })).images.map((i) => i.meta!.name),
+    ["disk-b"],
+  );
   assert.equal((await d.client.getImage(a.meta!.id)).meta!.name, "disk-a");
   await assert.rejects(
     d.client.importImage({ meta: { name: "disk-a" }, spec: { source: DISK } }).done,

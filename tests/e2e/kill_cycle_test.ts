@@ -17,7 +17,7 @@ import type * as T from "../../src/api/gen/infrasim.v1.ts";
 
 /** 0 lost, 0 duplicate, 0 stray: every VM is listed, and each QEMU is exactly its VM's. */
 async function checkInvariants(d: TestDaemon, ids: string[], when: string): Promise<T.Vm[]> {
-  const vms = await d.client.listVms();
+  const vms = (await d.client.listVms({ label_selector: "" })).vms;
   assert.deepEqual(vms.map((v) => v.meta!.id).sort(), [...ids].sort(), `${when}: VMs lost`);
   const tracked: number[] = [];
   for (const v of vms) {
@@ -75,7 +75,7 @@ e2eTest(
       await checkInvariants(d, ids, `cycle ${cycle} (${kind}), restarted`);
     }
     assert.deepEqual(kinds, { launch: 4, adopt: 3, idle: 3 });
-    for (const v of await d.client.listVms()) {
+    for (const v of (await d.client.listVms({ label_selector: "" })).vms) {
       assert.equal(
         await httpGet(v.status!.port_forwards[0].host_port, 90_000),
         "infrasim-guest-ok",

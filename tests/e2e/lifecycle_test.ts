@@ -109,7 +109,7 @@ e2eTest(
     for (const vm of [a, b]) assert.deepEqual(qemuPids(vm.meta!.id), [vm.status!.pid]);
 
     await d.launch();
-    const vms = await d.client.listVms();
+    const vms = (await d.client.listVms({ label_selector: "" })).vms;
     assert.deepEqual(vms.map((v) => [v.meta!.name, v.status!.state, v.status!.pid]), [
       ["keep-a", "RUNNING", pids[0]],
       ["keep-b", "RUNNING", pids[1]],

@@ -94,7 +94,7 @@ e2eTest("stopping a VM stops its links; deleting its network then works", async 
   assert.deepEqual(vdePids(d.dataDir, "vde_switch", "vms/"), []);
   const stopped = await d.client.getVm("a");
   assert.equal(stopped.status!.links[0].state, "down");
-  await d.client.deleteVm("a", { force: true });
+  await d.client.deleteVm({ ref: "a", force: true });
   await d.client.deleteNetwork("n");
   assert.deepEqual(vdePids(d.dataDir, "vde_switch"), []);
 });

@@ -123,8 +123,13 @@ e2eTest("bad network input fails with the field named, and nothing is created", 
     /network "a" is in use by vm "one"/,
     "FAILED_PRECONDITION",
   );
-  assert.deepEqual((await d.client.listVms()).map((v) => v.meta!.name), ["one"]);
-  assert.deepEqual((await d.client.listNetworks()).map((n) => n.meta!.name), ["a", "b"]);
+  assert.deepEqual((await d.client.listVms({ label_selector: "" })).vms.map((v) => v.meta!.name), [
+    "one",
+  ]);
+  assert.deepEqual(
+    (await d.client.listNetworks({ label_selector: "" })).networks.map((n) => n.meta!.name),
+    ["a", "b"],
+  );
   assert.equal((await d.client.getNetwork("a")).status!.attachments.length, 1);
 });
 
@@ -173,7 +178,7 @@ e2eTest(
       );
       if (vm.status === "fulfilled") {
         assert.equal((await d.client.getVm(`vm${i}`)).status!.links.length, 1);
-        await d.client.deleteVm(`vm${i}`, { force: true });
+        await d.client.deleteVm({ ref: `vm${i}`, force: true });
         await d.client.deleteNetwork(`race${i}`);
       }
     }

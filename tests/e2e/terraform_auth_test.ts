@@ -42,7 +42,7 @@ e2eTest(
       assert.ok(!(plan.stdout + plan.stderr).includes(d.token), "the token is not printed");
       const destroy = await ws.run("destroy", "-auto-approve", `-var=tok=${d.token}`);
       assert.equal(destroy.code, 0, destroy.stdout + destroy.stderr);
-      assert.deepEqual(await d.client.listVms(), []);
+      assert.deepEqual((await d.client.listVms({ label_selector: "" })).vms, []);
     } finally {
       ws.cleanup();
       rmSync(empty, { recursive: true, force: true });
@@ -71,7 +71,7 @@ e2eTest("provider: a non-loopback daemon_address is refused on the attribute", a
       env.stdout + env.stderr,
       /INFRASIM_DAEMON_ADDRESS: infrasimd runs on this machine/,
     );
-    assert.deepEqual(await d.client.listVms(), []);
+    assert.deepEqual((await d.client.listVms({ label_selector: "" })).vms, []);
   } finally {
     ws.cleanup();
   }

@@ -122,9 +122,9 @@ e2eTest(
       ]);
 
       await ws.destroy();
-      assert.deepEqual(await d.client.listVms(), []);
-      assert.deepEqual(await d.client.listVolumes(), []);
-      assert.deepEqual(await d.client.listImages(), []);
+      assert.deepEqual((await d.client.listVms({ label_selector: "" })).vms, []);
+      assert.deepEqual((await d.client.listVolumes({ label_selector: "" })).volumes, []);
+      assert.deepEqual((await d.client.listImages({ label_selector: "" })).images, []);
       assert.deepEqual(readdirSync(join(d.dataDir, "volumes")), []);
       assert.ok(!readFileSync(join(ws.dir, "terraform.tfstate"), "utf8").includes("infrasim_vm"));
     } finally {

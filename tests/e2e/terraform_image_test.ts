@@ -44,7 +44,7 @@ e2eTest(
       ]);
 
       await ws.destroy();
-      assert.deepEqual(await d.client.listImages(), []);
+      assert.deepEqual((await d.client.listImages({ label_selector: "" })).images, []);
       assert.deepEqual(readdirSync(join(d.dataDir, "images/sha256")), []);
     } finally {
       ws.cleanup();
@@ -77,7 +77,7 @@ e2eTest("terraform: a wrong sha256 or a missing source is an error at the attrib
     const rel = await ws.run("plan");
     assert.equal(rel.code, 1);
     assert.match(rel.stdout + rel.stderr, /Invalid source/);
-    assert.deepEqual(await d.client.listImages(), []);
+    assert.deepEqual((await d.client.listImages({ label_selector: "" })).images, []);
   } finally {
     ws.cleanup();
   }

@@ -17,13 +17,13 @@ const FOUR = vmHcl("par-${count.index}", g, "  port_forward {\n    guest_port = 
 
 /** Every QEMU of the data dir is a RUNNING VM's recorded QEMU. */
 async function assertNoStray(d: TestDaemon): Promise<void> {
-  const vms = await d.client.listVms();
+  const vms = (await d.client.listVms({ label_selector: "" })).vms;
   const tracked = vms.filter((v) => v.status!.state === "RUNNING").map((v) => v.status!.pid);
   assert.deepEqual(qemuPidsIn(d.dataDir), tracked.sort((a, b) => a - b), "stray QEMU");
 }
 
 async function converged(d: TestDaemon, ws: Workspace): Promise<void> {
-  const vms = await d.client.listVms();
+  const vms = (await d.client.listVms({ label_selector: "" })).vms;
   assert.deepEqual(vms.map((v) => v.meta!.name), ["par-0", "par-1", "par-2", "par-3"]);
   for (const v of vms) {
     assert.equal(v.status!.state, "RUNNING", v.meta!.name);
@@ -34,7 +34,7 @@ async function converged(d: TestDaemon, ws: Workspace): Promise<void> {
   assert.equal(plan.code, 0, `plan after recovery is not empty:\n${plan.stdout}${plan.stderr}`);
   const destroy = await ws.run("destroy", "-auto-approve");
   assert.equal(destroy.code, 0, destroy.stdout + destroy.stderr);
-  assert.deepEqual(await d.client.listVms(), []);
+  assert.deepEqual((await d.client.listVms({ label_selector: "" })).vms, []);
   assert.deepEqual(qemuPidsIn(d.dataDir), [], "destroy leaves no QEMU");
 }
 
@@ -86,8 +86,8 @@ e2eTest(
         assert.ok(attempt < 4, `no double interrupt after ${attempt} attempts:\n${out}`);
         console.log(`  attempt ${attempt}: Terraform stopped before the second interrupt`);
         await sleep(2000);
-        for (const v of await d.client.listVms()) {
-          await d.client.deleteVm(v.meta!.id, { force: true });
+        for (const v of (await d.client.listVms({ label_selector: "" })).vms) {
+          await d.client.deleteVm({ ref: v.meta!.id, force: true });
         }
         await ws.run("apply", "-refresh-only", "-auto-approve");
       }
@@ -99,7 +99,7 @@ e2eTest(
         // Each VM Terraform lost track of is named with the import to run.
         const out = again.stdout + again.stderr;
         const imports: string[] = [];
-        for (const v of await d.client.listVms()) {
+        for (const v of (await d.client.listVms({ label_selector: "" })).vms) {
           const i = Number(v.meta!.name.split("-")[1]);
           if (!out.includes(`"${v.meta!.name}" already exists`)) continue;
           assert.match(out, new RegExp(`terraform import[\\s\\S]{0,80}${v.meta!.id}`), out);

@@ -136,7 +136,7 @@ e2eTest(
       ]);
 
       await ws.destroy();
-      assert.deepEqual(await d.client.listNetworks(), []);
+      assert.deepEqual((await d.client.listNetworks({ label_selector: "" })).networks, []);
       assert.deepEqual(vdePids(d.dataDir, "vde_switch"), []);
       assert.deepEqual(vdePids(d.dataDir, "wirefilter"), []);
     } finally {

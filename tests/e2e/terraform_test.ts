@@ -54,7 +54,7 @@ e2eTest(
 
       const destroy = await ws.run("destroy", "-auto-approve");
       assert.equal(destroy.code, 0, destroy.stdout + destroy.stderr);
-      assert.deepEqual(await d.client.listVms(), []);
+      assert.deepEqual((await d.client.listVms({ label_selector: "" })).vms, []);
       assert.deepEqual(qemuPids(vm.meta!.id), []);
     } finally {
       ws.cleanup();
@@ -167,7 +167,7 @@ e2eTest("terraform: count = 4 applies in parallel and all four run", async (d) =
     );
     const r = await ws.apply();
     console.log(`  apply of 4 VMs: ${(r.ms / 1000).toFixed(1)} s`);
-    const vms = await d.client.listVms();
+    const vms = (await d.client.listVms({ label_selector: "" })).vms;
     assert.equal(vms.length, 4);
     assert.ok(vms.every((v) => v.status!.state === "RUNNING"));
     assert.equal(new Set(vms.map((v) => v.status!.port_forwards[0].host_port)).size, 4);
@@ -198,7 +198,7 @@ e2eTest("terraform: data sources read the daemon and a VM by name", async (d) =>
         `output "vm_port" { value = data.infrasim_vm.by_name.port_forwards[0].host_port }\n`,
     );
     await ws.apply();
-    const st = await d.client.daemonStatus();
+    const st = await d.client.getDaemonStatus({});
     const vm = await d.client.getVm("lookup");
     assert.equal(await ws.output("version"), st.version);
     assert.equal(await ws.output("accel"), "tcg");

@@ -136,7 +136,11 @@ e2eTest(
           `${what}: the error should point at line ${lineNo} (${line}):\n${out}`,
         );
       }
-      assert.deepEqual(await d.client.listVms(), [], "nothing was created");
+      assert.deepEqual(
+        (await d.client.listVms({ label_selector: "" })).vms,
+        [],
+        "nothing was created",
+      );
     } finally {
       ws.cleanup();
     }
@@ -274,7 +278,7 @@ e2eTest(
       const z = await ws.run("plan");
       assert.equal(z.code, 1);
       assert.match(z.stderr, /size_gb/);
-      assert.deepEqual(await d.client.listVolumes(), []);
+      assert.deepEqual((await d.client.listVolumes({ label_selector: "" })).volumes, []);
     } finally {
       ws.cleanup();
     }

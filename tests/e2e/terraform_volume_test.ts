@@ -60,7 +60,7 @@ e2eTest(
       await assertImportPlansEmpty(d, volume(3), [["infrasim_volume.data", "data"]]);
 
       await ws.destroy();
-      assert.deepEqual(await d.client.listVolumes(), []);
+      assert.deepEqual((await d.client.listVolumes({ label_selector: "" })).volumes, []);
       assert.deepEqual(readdirSync(join(d.dataDir, "volumes")), []);
     } finally {
       ws.cleanup();

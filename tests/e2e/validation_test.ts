@@ -121,7 +121,11 @@ e2eTest(
         return true;
       });
     }
-    assert.deepEqual(await d.client.listVms(), [], "nothing was created");
+    assert.deepEqual(
+      (await d.client.listVms({ label_selector: "" })).vms,
+      [],
+      "nothing was created",
+    );
     assert.deepEqual((await import("node:fs")).readdirSync(`${d.dataDir}/vms`), []);
 
     // A duplicate name is ALREADY_EXISTS (the proper gRPC code), naming the field.
@@ -140,10 +144,16 @@ e2eTest(
       ),
       /spec\.network\.port_forwards\[0\]\.host_port: port \d+ is already forwarded by VM "port-a"/,
     );
-    assert.deepEqual((await d.client.listVms()).map((v) => v.meta!.name), ["dup", "port-a"]);
+    assert.deepEqual(
+      (await d.client.listVms({ label_selector: "" })).vms.map((v) => v.meta!.name),
+      ["dup", "port-a"],
+    );
     // Unknown refs are NOT_FOUND; a bad selector is INVALID_ARGUMENT naming it.
     await assert.rejects(d.client.getVm("nope"), (e: ApiError) => Status[e.code] === "NOT_FOUND");
-    await assert.rejects(d.client.listVms("a in (b"), /label_selector: /);
+    await assert.rejects(
+      d.client.listVms({ label_selector: "a in (b" }).then((r) => r.vms),
+      /label_selector: /,
+    );
   },
 );
 
@@ -166,7 +176,7 @@ e2eTest("concurrent creates never collide on names or ports", async (d) => {
   );
   const ok = results.filter((r) => r.status === "fulfilled");
   assert.equal(ok.length, 12, "each of 12 names is created exactly once");
-  const vms = await d.client.listVms();
+  const vms = (await d.client.listVms({ label_selector: "" })).vms;
   assert.equal(vms.length, 12);
   const ports = vms.flatMap((v) => v.status!.port_forwards.map((p) => p.host_port));
   assert.equal(new Set(ports).size, 24, "24 distinct host ports");

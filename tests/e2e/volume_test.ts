@@ -70,7 +70,7 @@ e2eTest("volume: an overlay of an image boots; writes stay in the overlay", asyn
   assert.equal(got.status!.attached_to, vm.meta!.id);
   assert.equal(got.status!.attached_to_name, "web");
   // Deleting the VM detaches the volume and keeps it.
-  await d.client.deleteVm("web", { force: true });
+  await d.client.deleteVm({ ref: "web", force: true });
   const kept = await d.client.getVolume("root");
   assert.equal(kept.status!.attached_to, "");
   assert.ok(existsSync(kept.status!.path));
@@ -105,8 +105,8 @@ e2eTest("volume: bad input names the field; nothing is created", async (d) => {
     Status.INVALID_ARGUMENT,
     'spec.boot.volume.volume: volume "missing" not found',
   );
-  assert.deepEqual(await d.client.listVolumes(), []);
-  assert.deepEqual(await d.client.listVms(), []);
+  assert.deepEqual((await d.client.listVolumes({ label_selector: "" })).volumes, []);
+  assert.deepEqual((await d.client.listVms({ label_selector: "" })).vms, []);
   assert.deepEqual(readdirSync(join(d.dataDir, "volumes")), []);
 });
 
@@ -131,7 +131,11 @@ e2eTest("volume: one writer; deletes in use are refused naming the user", async 
     Status.FAILED_PRECONDITION,
     'spec.volumes[0].volume: volume "data" is attached to VM "a"',
   );
-  assert.equal((await d.client.listVms()).length, 1, "the refused VMs were not created");
+  assert.equal(
+    (await d.client.listVms({ label_selector: "" })).vms.length,
+    1,
+    "the refused VMs were not created",
+  );
   await rejects(d.client.deleteVolume("data"), Status.FAILED_PRECONDITION, 'in use by vm "a"');
   await rejects(
     d.client.deleteImage("tiny"),
@@ -154,9 +158,12 @@ e2eTest("volume: one writer; deletes in use are refused naming the user", async 
     spec: { ...guestSpec(G), power_state: "POWER_OFF", volumes: [{ volume: "data" }] },
   });
   assert.equal((await d.client.getVolume("data")).status!.attached_to, b.meta!.id);
-  await d.client.deleteVm("b", { force: true });
+  await d.client.deleteVm({ ref: "b", force: true });
   await d.client.deleteVolume("data");
-  assert.deepEqual((await d.client.listVolumes()).map((v) => v.meta!.name), ["root"]);
+  assert.deepEqual(
+    (await d.client.listVolumes({ label_selector: "" })).volumes.map((v) => v.meta!.name),
+    ["root"],
+  );
 });
 
 e2eTest("volume: grows offline and under a running guest, never shrinks", async (d) => {

@@ -201,12 +201,20 @@ export class TestDaemon {
   async cleanup(): Promise<void> {
     try {
       if (this.running) {
-        for (const vm of await this.client.listVms("", { timeoutSeconds: 10 })) {
-          await this.client.deleteVm(vm.meta!.id, { force: true, timeoutSeconds: 20 }).catch(
-            () => {},
-          );
+        for (
+          const vm of (await this.client.listVms({ label_selector: "" }, { timeoutSeconds: 10 }))
+            .vms
+        ) {
+          await this.client.deleteVm({ ref: vm.meta!.id, force: true }, { timeoutSeconds: 20 })
+            .catch(
+              () => {},
+            );
         }
-        for (const n of await this.client.listNetworks("", { timeoutSeconds: 10 })) {
+        for (
+          const n
+            of (await this.client.listNetworks({ label_selector: "" }, { timeoutSeconds: 10 }))
+              .networks
+        ) {
           await this.client.deleteNetwork(n.meta!.id, { timeoutSeconds: 20 }).catch(() => {});
         }
       }

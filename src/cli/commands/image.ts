@@ -84,7 +84,7 @@ export function imageCommands(image: Command, ctx: Ctx): void {
     event: "image",
     noun: "image",
     plural: "images",
-    list: (c, selector) => c.listImages(selector),
+    list: (c, selector) => c.listImages({ label_selector: selector }).then((r) => r.images),
     get: (c, ref) => c.getImage(ref),
     table: formatImageTable,
     detail: formatImage,

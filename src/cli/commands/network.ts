@@ -58,7 +58,7 @@ export function networkCommands(network: Command, ctx: Ctx): void {
     event: "network",
     noun: "network",
     plural: "networks",
-    list: (c, selector) => c.listNetworks(selector),
+    list: (c, selector) => c.listNetworks({ label_selector: selector }).then((r) => r.networks),
     get: (c, ref) => c.getNetwork(ref),
     table: formatNetworkTable,
     detail: formatNetwork,

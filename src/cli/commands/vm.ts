@@ -12,7 +12,7 @@ export function vmCommands(vm: Command, ctx: Ctx): void {
     event: "vm",
     noun: "vm",
     plural: "VMs",
-    list: (c, selector) => c.listVms(selector),
+    list: (c, selector) => c.listVms({ label_selector: selector }).then((r) => r.vms),
     get: (c, ref) => c.getVm(ref),
     table: formatVmTable,
     detail: formatVm,
@@ -22,7 +22,7 @@ export function vmCommands(vm: Command, ctx: Ctx): void {
       examples: DELETE_EXAMPLES,
       run: async (client, ref, force, table) => {
         const vm = table ? await client.getVm(ref) : undefined;
-        const r = await client.deleteVm(ref, { force });
+        const r = await client.deleteVm({ ref: ref, force });
         const s = vm?.spec;
         const kept = [s?.boot?.volume?.volume, ...(s?.volumes ?? []).map((v) => v.volume)]
           .filter(Boolean);

@@ -50,7 +50,7 @@ export function volumeCommands(volume: Command, ctx: Ctx): void {
     event: "volume",
     noun: "volume",
     plural: "volumes",
-    list: (c, selector) => c.listVolumes(selector),
+    list: (c, selector) => c.listVolumes({ label_selector: selector }).then((r) => r.volumes),
     get: (c, ref) => c.getVolume(ref),
     table: formatVolumeTable,
     detail: formatVolume,

@@ -1,12 +1,10 @@
 // infrasim.v1.DaemonService and grpc.health.v1.Health.
-import type * as grpc from "@grpc/grpc-js";
 import { hostname } from "node:os";
 import type * as T from "../../api/gen/infrasim.v1.ts";
 import type * as H from "../../api/gen/grpc.health.v1.ts";
 import { notFound, quote } from "../../api/errors.ts";
 import { VERSION } from "../../version.ts";
 import type { DaemonConfig } from "../config.ts";
-import { unary } from "./rpc.ts";
 
 const startTime = Date.now();
 
@@ -15,9 +13,9 @@ export function daemonService(deps: {
   qemu: T.QemuBinary[];
   accelerators: Record<string, string>;
   vmCounts: () => Record<string, number>;
-}): grpc.UntypedServiceImplementation {
+}): T.DaemonServiceHandlers {
   return {
-    GetDaemonStatus: unary("GetDaemonStatus", (): T.DaemonStatus => ({
+    GetDaemonStatus: (): T.DaemonStatus => ({
       version: VERSION,
       uptime_seconds: Math.floor((Date.now() - startTime) / 1000),
       qemu: deps.qemu,
@@ -28,17 +26,17 @@ export function daemonService(deps: {
         process.arch === "x64" ? "x86_64" : process.arch
       } (${hostname()})`,
       pid: process.pid,
-    })),
+    }),
   };
 }
 
-export function healthService(known: Set<string>): grpc.UntypedServiceImplementation {
+export function healthService(known: Set<string>): H.HealthHandlers {
   return {
-    Check: unary("Check", (r: H.HealthCheckRequest): H.HealthCheckResponse => {
+    Check: (r) => {
       if (!known.has(r.service)) throw notFound(`unknown service ${quote(r.service)}`);
       return { status: "SERVING" };
-    }),
-    Watch: (call: grpc.ServerWritableStream<H.HealthCheckRequest, H.HealthCheckResponse>) => {
+    },
+    Watch: (call) => {
       call.write({ status: known.has(call.request.service) ? "SERVING" : "SERVICE_UNKNOWN" });
     },
   };

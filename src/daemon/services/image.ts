@@ -3,23 +3,17 @@
 import type * as grpc from "@grpc/grpc-js";
 import type * as T from "../../api/gen/infrasim.v1.ts";
 import type { ImageController } from "../controllers/image.ts";
-import { toStatus, unary } from "./rpc.ts";
+import { toStatus } from "./rpc.ts";
 
 const PROGRESS_EVERY_MS = 250;
 
-export function imageService(images: ImageController): grpc.UntypedServiceImplementation {
+export function imageService(images: ImageController): T.ImageServiceHandlers {
   return {
-    ImportImage: (call: grpc.ServerWritableStream<T.ImportImageRequest, T.ImportImageProgress>) =>
-      importHandler(images, call),
-    GetImage: unary("GetImage", (r: T.GetImageRequest) => images.find(r.ref)),
-    ListImages: unary("ListImages", (r: T.ListImagesRequest) => ({
-      images: images.list(r.label_selector),
-    })),
-    UpdateImage: unary("UpdateImage", (r: T.UpdateImageRequest) => images.update(r)),
-    DeleteImage: unary(
-      "DeleteImage",
-      async (r: T.DeleteImageRequest) => ({ id: await images.delete(r.ref) }),
-    ),
+    ImportImage: (call) => importHandler(images, call),
+    GetImage: (r) => images.find(r.ref),
+    ListImages: (r) => ({ images: images.list(r.label_selector) }),
+    UpdateImage: (r) => images.update(r),
+    DeleteImage: async (r) => ({ id: await images.delete(r.ref) }),
   };
 }
 

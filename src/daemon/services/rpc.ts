@@ -4,6 +4,7 @@ import * as grpc from "@grpc/grpc-js";
 import { ApiError, capMessage, Status } from "../../api/errors.ts";
 import { DETAILS_KEY, encodeDetails } from "../../api/status_details.ts";
 import { unaryHandler } from "../../api/unary.ts";
+import type { RpcKind } from "../../api/rpc_types.ts";
 import { log } from "../log.ts";
 
 export function toStatus(e: unknown, method: string): Partial<grpc.StatusObject> {
@@ -19,6 +20,22 @@ export function toStatus(e: unknown, method: string): Partial<grpc.StatusObject>
     code: Status.INTERNAL,
     details: capMessage(`internal error: ${(e as Error)?.message ?? e}`),
   };
+}
+
+/**
+ * A service's handlers (the generated `<Service>Handlers`) as grpc-js serves them: every
+ * unary one wrapped (timing, errors to status), streams as they are.
+ */
+export function serve<H extends object>(
+  shape: Readonly<Record<keyof H, RpcKind>>,
+  handlers: H,
+): grpc.UntypedServiceImplementation {
+  return Object.fromEntries(
+    Object.entries(handlers).map(([name, h]) => [
+      name,
+      shape[name as keyof H] === "unary" ? unary(name, h as never) : h,
+    ]),
+  ) as grpc.UntypedServiceImplementation;
 }
 
 export function unary<Req, Res>(

@@ -7,32 +7,24 @@ import { failedPrecondition, quote } from "../../api/errors.ts";
 import { intIn, LIMITS } from "../../api/validate/common.ts";
 import { runPaths } from "../../qemu/launch.ts";
 import type { VmController } from "../controllers/vm/controller.ts";
-import { toStatus, unary } from "./rpc.ts";
+import { toStatus } from "./rpc.ts";
 
 const timeoutOf = (r: { timeout_seconds: number }) =>
   intIn(r.timeout_seconds, LIMITS.timeoutSeconds, "timeout_seconds");
 
-export function vmService(vms: VmController): grpc.UntypedServiceImplementation {
+export function vmService(vms: VmController): T.VmServiceHandlers {
   return {
-    CreateVm: unary("CreateVm", (r: T.CreateVmRequest) => vms.create(r)),
-    GetVm: unary("GetVm", (r: T.GetVmRequest) => vms.get(r.ref)),
-    ListVms: unary("ListVms", (r: T.ListVmsRequest) => ({ vms: vms.list(r.label_selector) })),
-    UpdateVm: unary("UpdateVm", (r: T.UpdateVmRequest) => vms.update(r)),
-    DeleteVm: unary(
-      "DeleteVm",
-      async (r: T.DeleteVmRequest) => ({ id: await vms.delete(r.ref, r.force) }),
-    ),
-    StartVm: unary("StartVm", (r: T.StartVmRequest) => vms.start(r.ref)),
-    StopVm: unary("StopVm", (r: T.StopVmRequest) => vms.stop(r.ref, r.force, timeoutOf(r))),
-    RestartVm: unary(
-      "RestartVm",
-      (r: T.RestartVmRequest) => vms.restart(r.ref, r.force, timeoutOf(r)),
-    ),
-    WaitVm: unary("WaitVm", (r: T.WaitVmRequest, signal) => vms.wait(r, signal)),
-    Console: (call: grpc.ServerDuplexStream<T.ConsoleInput, T.ConsoleOutput>) =>
-      consoleHandler(vms, call),
-    GetSerialLog: (call: grpc.ServerWritableStream<T.GetSerialLogRequest, T.SerialLogChunk>) =>
-      serialLogHandler(vms, call),
+    CreateVm: (r) => vms.create(r),
+    GetVm: (r) => vms.get(r.ref),
+    ListVms: (r) => ({ vms: vms.list(r.label_selector) }),
+    UpdateVm: (r) => vms.update(r),
+    DeleteVm: async (r) => ({ id: await vms.delete(r.ref, r.force) }),
+    StartVm: (r) => vms.start(r.ref),
+    StopVm: (r) => vms.stop(r.ref, r.force, timeoutOf(r)),
+    RestartVm: (r) => vms.restart(r.ref, r.force, timeoutOf(r)),
+    WaitVm: (r, signal) => vms.wait(r, signal),
+    Console: (call) => consoleHandler(vms, call),
+    GetSerialLog: (call) => serialLogHandler(vms, call),
   };
 }
 

@@ -59,8 +59,8 @@ function event(type: T.EventType, kind: string, rv: number, o?: Obj): T.WatchEve
 export function watchService(
   feed: ChangeFeed,
   stores: Map<string, ObjectStore<unknown, unknown>>,
-): grpc.UntypedServiceImplementation {
-  return { Watch: (call: Call) => watch(feed, stores, call) };
+): T.WatchServiceHandlers {
+  return { Watch: (call) => watch(feed, stores, call) };
 }
 
 function watch(feed: ChangeFeed, stores: Map<string, ObjectStore<unknown, unknown>>, call: Call) {

@@ -15,7 +15,7 @@ const DAEMON_DATA_SCHEMA: BlockDef = {
 };
 
 async function read(client: InfrasimClient): Promise<Obj> {
-  const st = await client.daemonStatus();
+  const st = await client.getDaemonStatus({});
   return {
     version: st.version,
     accelerators: st.accelerators,

@@ -250,8 +250,7 @@ async function update(client: InfrasimClient, prior: Obj, planned: Obj): Promise
 function remove(client: InfrasimClient, prior: Obj): Promise<ApplyResult> {
   return deleteObject(
     () =>
-      client.deleteVm(str(prior.id), {
-        force: true,
+      client.deleteVm({ ref: str(prior.id), force: true }, {
         timeoutSeconds: timeoutSeconds(prior, "delete"),
       }),
     prior,

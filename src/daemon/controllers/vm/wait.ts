@@ -24,27 +24,42 @@ interface Probe {
   signal: AbortSignal;
 }
 
-/** Connects once: true when the guest side answers (SSH: sends its banner). */
+/**
+ * Connects once: true when the guest side answers. SSH: its banner arrives. Any other
+ * port: QEMU's user networking keeps a connection open both while the guest listens and
+ * while the guest is not up yet (its SYNs go unanswered), and closes it at once when the
+ * guest refuses. So the connection must stay open HOLD_MS, and then, once we close our
+ * side, the guest must react: send something, or close too (a server reads EOF and
+ * closes). A guest still booting does neither.
+ */
 export function probePort(hostPort: number, ssh: boolean, timeoutMs = 3000): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = createConnection({ host: "127.0.0.1", port: hostPort });
     let data = "";
+    let halfClosed = false;
     const done = (ok: boolean) => {
       clearTimeout(timer);
       sock.destroy();
       resolve(ok);
     };
-    const timer = setTimeout(() => done(false), timeoutMs);
+    const timer = setTimeout(() => done(false), timeoutMs + (ssh ? 0 : HOLD_MS));
     sock.on("connect", () => {
-      if (!ssh) setTimeout(() => done(!sock.destroyed && sock.readyState === "open"), HOLD_MS);
+      if (ssh) return;
+      setTimeout(() => {
+        if (sock.destroyed || sock.readyState !== "open") return done(false);
+        halfClosed = true;
+        sock.end();
+      }, HOLD_MS);
     });
     sock.on("data", (d) => {
       data += d.toString("latin1");
       if (!ssh || data.startsWith("SSH-")) done(true);
       else if (data.length >= 4) done(false);
     });
+    // The guest closing in answer to our FIN is an answer; closing before it is a refusal.
+    sock.on("end", () => done(halfClosed));
     sock.on("error", () => done(false));
-    sock.on("close", () => done(false));
+    sock.on("close", () => done(halfClosed && !ssh));
   });
 }
 
