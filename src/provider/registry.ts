@@ -1,7 +1,7 @@
 // Every resource and data source the provider serves: adding a kind adds its resource
 // file under resources/ (its data source derived there from the resource) and a line here.
 import type { DataSource, Resource } from "./framework/resource.ts";
-import { vmDataSource, vmResource } from "./resources/vm.ts";
+import { vmDataSource, vmResource } from "./resources/vm/resource.ts";
 import { imageDataSource, imageResource } from "./resources/image.ts";
 import { volumeDataSource, volumeResource } from "./resources/volume.ts";
 import { networkDataSource, networkResource } from "./resources/network.ts";

@@ -9,7 +9,7 @@ import { normalizeNetworkSpec } from "../../src/api/validate/network.ts";
 import { vmSpecFromInput } from "../../src/api/specs.ts";
 import { flagFor, inFlagTerms } from "../../src/cli/flags.ts";
 import { attributePathOf, errorDiags } from "../../src/provider/framework/diagnostics.ts";
-import { VM_SCHEMA } from "../../src/provider/resources/vm_schema.ts";
+import { VM_SCHEMA } from "../../src/provider/resources/vm/schema.ts";
 import { NETWORK_SCHEMA } from "../../src/provider/resources/network.ts";
 import { qosFromFlags } from "../../src/cli/qos_flags.ts";
 import { UsageError } from "../../src/cli/flags.ts";

@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import type * as T from "../../src/api/gen/infrasim.v1.ts";
 import { UNKNOWN } from "../../src/provider/framework/cty.ts";
 import { nullObject } from "../../src/provider/framework/schema.ts";
-import { objectFromVm } from "../../src/provider/resources/vm_convert.ts";
-import { VM_SCHEMA } from "../../src/provider/resources/vm_schema.ts";
+import { objectFromVm } from "../../src/provider/resources/vm/convert.ts";
+import { VM_SCHEMA } from "../../src/provider/resources/vm/schema.ts";
 import {
   assertAllAttributes,
   config,

@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { type CtyValue, decodeValue, encodeValue } from "../../src/provider/framework/cty.ts";
 import { nullObject } from "../../src/provider/framework/schema.ts";
-import { VM_SCHEMA } from "../../src/provider/resources/vm_schema.ts";
-import { vmResource } from "../../src/provider/resources/vm.ts";
+import { VM_SCHEMA } from "../../src/provider/resources/vm/schema.ts";
+import { vmResource } from "../../src/provider/resources/vm/resource.ts";
 import { planResource } from "../../src/provider/framework/plan.ts";
 import { validateTimeouts } from "../../src/provider/framework/timeouts.ts";
 import { hostArch } from "../../src/api/arch.ts";

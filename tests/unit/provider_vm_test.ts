@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { UNKNOWN } from "../../src/provider/framework/cty.ts";
 import { applyDefaults, nullObject } from "../../src/provider/framework/schema.ts";
-import { specFromObject } from "../../src/provider/resources/vm_convert.ts";
-import { VM_SCHEMA } from "../../src/provider/resources/vm_schema.ts";
+import { specFromObject } from "../../src/provider/resources/vm/convert.ts";
+import { VM_SCHEMA } from "../../src/provider/resources/vm/schema.ts";
 import { parseTimeout } from "../../src/provider/framework/timeouts.ts";
 import {
   config,

@@ -1,11 +1,11 @@
 // infrasim_vm conversions: Terraform object -> API spec (through the spec builder the
 // CLI shares, so defaults and range checks are the same), and API VM -> object.
-import type * as T from "../../api/gen/infrasim.v1.ts";
-import { type VmInput, vmSpecFromInput } from "../../api/specs.ts";
-import { type CtyValue, isUnknown, toNumber } from "../framework/cty.ts";
-import { listOf, str } from "../framework/values.ts";
-import type { Obj } from "../framework/resource.ts";
-import { objectFromQos, qosFromObject } from "./link_qos.ts";
+import type * as T from "../../../api/gen/infrasim.v1.ts";
+import { type VmInput, vmSpecFromInput } from "../../../api/specs.ts";
+import { type CtyValue, isUnknown, toNumber } from "../../framework/cty.ts";
+import { listOf, str } from "../../framework/values.ts";
+import type { Obj } from "../../framework/resource.ts";
+import { objectFromQos, qosFromObject } from "../link_qos.ts";
 
 const num = (v: CtyValue, path: string): number | undefined => {
   const n = toNumber(v, path);

@@ -1,23 +1,23 @@
 // The infrasim_vm resource: its schema, the checks and planning only a VM needs, and
 // create/update/delete/read/import. Conversions are in vm_convert.ts.
-import type * as P from "../../api/gen/tfplugin6.ts";
-import type { InfrasimClient } from "../../api/client.ts";
-import { defaultArch } from "../../api/arch.ts";
-import { ApiError, Status } from "../../api/errors.ts";
-import { checkUserFile } from "../../host/files.ts";
-import { defaultDataDir } from "../../api/client.ts";
-import { validateLabels, validateName } from "../../api/validate/common.ts";
-import { containsUnknown, type CtyValue } from "../framework/cty.ts";
-import { diag, errorDiags } from "../framework/diagnostics.ts";
-import type { ApplyResult, Obj, Resource } from "../framework/resource.ts";
-import { timeoutSeconds } from "../framework/timeouts.ts";
-import { deleteObject, readObject } from "../framework/crud.ts";
-import { nullObject } from "../framework/schema.ts";
-import { dataSourceFrom } from "../framework/data_source.ts";
-import { VM_SCHEMA } from "./vm_schema.ts";
-import { derivePlan, modifyPlan } from "./vm_plan.ts";
-import { objectFromVm, specFromObject } from "./vm_convert.ts";
-import { labelsOf, listOf, str } from "../framework/values.ts";
+import type * as P from "../../../api/gen/tfplugin6.ts";
+import type { InfrasimClient } from "../../../api/client.ts";
+import { defaultArch } from "../../../api/arch.ts";
+import { ApiError, Status } from "../../../api/errors.ts";
+import { checkUserFile } from "../../../host/files.ts";
+import { defaultDataDir } from "../../../api/client.ts";
+import { validateLabels, validateName } from "../../../api/validate/common.ts";
+import { containsUnknown, type CtyValue } from "../../framework/cty.ts";
+import { diag, errorDiags } from "../../framework/diagnostics.ts";
+import type { ApplyResult, Obj, Resource } from "../../framework/resource.ts";
+import { timeoutSeconds } from "../../framework/timeouts.ts";
+import { deleteObject, readObject } from "../../framework/crud.ts";
+import { nullObject } from "../../framework/schema.ts";
+import { dataSourceFrom } from "../../framework/data_source.ts";
+import { VM_SCHEMA } from "./schema.ts";
+import { derivePlan, modifyPlan } from "./plan.ts";
+import { objectFromVm, specFromObject } from "./convert.ts";
+import { labelsOf, listOf, str } from "../../framework/values.ts";
 
 /** Syntax-level checks of a configuration, skipping unknown values. */
 async function validate(config: Obj): Promise<P.Diagnostic[]> {

@@ -1,11 +1,11 @@
 // infrasim_vm planning: values derived from the configuration, and the ones only the
 // daemon decides (state, accelerator, allocated ports and addresses) made unknown or kept.
-import type { CtyValue } from "../framework/cty.ts";
-import { UNKNOWN } from "../framework/cty.ts";
-import { diag } from "../framework/diagnostics.ts";
-import { changed } from "../framework/plan.ts";
-import type { Obj, PlanContext } from "../framework/resource.ts";
-import { listOf, str } from "../framework/values.ts";
+import type { CtyValue } from "../../framework/cty.ts";
+import { UNKNOWN } from "../../framework/cty.ts";
+import { diag } from "../../framework/diagnostics.ts";
+import { changed } from "../../framework/plan.ts";
+import type { Obj, PlanContext } from "../../framework/resource.ts";
+import { listOf, str } from "../../framework/values.ts";
 
 /** Machine from arch, and host ports kept where held. */
 export function derivePlan(planned: Obj, prior: Obj | null): void {

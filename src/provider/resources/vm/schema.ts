@@ -1,11 +1,11 @@
 // The infrasim_vm schema: one definition drives what Terraform sees, defaults,
 // computed values and requires_replace (the framework reads its flags).
-import { defaultArch } from "../../api/arch.ts";
-import { VM_DEFAULTS } from "../../api/validate/vm.ts";
-import { CLOUD_INIT_DEFAULTS } from "../../api/validate/guest.ts";
-import type { BlockDef } from "../framework/schema.ts";
-import { linkQosBlock } from "./link_qos.ts";
-import { TIMEOUTS_BLOCK } from "../framework/timeouts.ts";
+import { defaultArch } from "../../../api/arch.ts";
+import { VM_DEFAULTS } from "../../../api/validate/vm.ts";
+import { CLOUD_INIT_DEFAULTS } from "../../../api/validate/guest.ts";
+import type { BlockDef } from "../../framework/schema.ts";
+import { linkQosBlock } from "../link_qos.ts";
+import { TIMEOUTS_BLOCK } from "../../framework/timeouts.ts";
 
 export const VM_SCHEMA: BlockDef = {
   description: "A QEMU virtual machine run by infrasimd.",
