@@ -1,9 +1,11 @@
 // deno task build: the release pipeline. Each stage reports its name and duration.
 //   1 environment  pinned toolchains (installed if missing), clean dist/
 //   2 codegen      proto/ -> src/api/gen/
-//   3 compile      one multi-call executable per target (Bun), plus links for its names
+//   3 compile      one multi-call executable per target (Bun), plus links for its names;
+//                  the host's also at the top of dist/ (dist/infrasim, dist/infrasimd, ...)
 //   4 test         the whole suite; a failure fails the build (--skip-tests skips it)
-//   5 archives     <bin>-<version>-<target>.tar.gz (reproducible) and .sha256 beside it
+//   5 archives     infrasim-<label>-<target>.tar.gz (reproducible) and .sha256 beside it;
+//                  <label> is the tag as written (v0.1.0), else the semver version
 //   6 provider     Terraform filesystem-mirror bundle and the registry manifest
 //   7 manifest     dist/manifest.json (docs/release.md documents it)
 // Flags: --skip-tests, --host-only (compile and package only the host's target).
@@ -21,7 +23,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join, relative } from "node:path";
-import { gitCommit, releaseVersion, sourceDateEpoch } from "./lib/version.ts";
+import { gitCommit, release, sourceDateEpoch } from "./lib/version.ts";
 import { reproducibleTarGz, sha256File, writeChecksum } from "./lib/archive.ts";
 import { BINARIES, hostTarget, TARGETS } from "./lib/targets.ts";
 import { resignAdhoc, resignObstacles, verifyAdhocSignature } from "./lib/macho/mod.ts";
@@ -66,7 +68,10 @@ function run(cmd: string, argv: string[], opts: { stdio?: "inherit" | "ignore" }
   });
 }
 
-const version = releaseVersion(root);
+// version: semver (--version, manifest, provider paths); label: the tag as written, for
+// the archive names (`git tag v0.1.0` -> infrasim-v0.1.0-<target>.tar.gz).
+const { version, label } = release(root);
+const host = hostTarget();
 const epoch = sourceDateEpoch(root);
 const timings: Array<[string, number]> = [];
 
@@ -80,7 +85,10 @@ async function stage(name: string, fn: () => void | Promise<void>): Promise<void
 }
 
 const t0 = performance.now();
-console.log(`[build] version ${version}, targets ${targets.join(", ")}`);
+console.log(
+  `[build] version ${version}${label === version ? "" : ` (${label})`}, ` +
+    `targets ${targets.join(", ")}`,
+);
 
 await stage("environment", () => {
   // setup.sh checks the pinned Deno and Bun (installing them when missing) and the npm deps.
@@ -147,7 +155,11 @@ await stage("compile", async () => {
   for (let i = 0; i < targets.length; i += 2) {
     await Promise.all(targets.slice(i, i + 2).map(compile));
   }
-  symlinkSync(hostTarget(), join(dist, "bin"));
+  symlinkSync(host, join(dist, "bin"));
+  // The host's executable under its three names at the top of dist/, as hard links (no
+  // second copy on disk): `cp dist/infrasimd /usr/local/bin/` copies a file that starts as
+  // the daemon, whatever cp does with links.
+  for (const name of BINARIES) linkSync(join(dist, host, "infrasim"), join(dist, name));
 });
 
 if (skipTests) {
@@ -163,7 +175,7 @@ await stage("archives", async () => {
   await Promise.all(targets.map(async (target) => {
     // One archive per target holds all three names: the executable and two links to it.
     // Three copies would ship the ~90 MB runtime three times.
-    const file = join(dist, `infrasim-${version}-${target}.tar.gz`);
+    const file = join(dist, `infrasim-${label}-${target}.tar.gz`);
     await reproducibleTarGz(join(dist, target), [...BINARIES], file, epoch);
     writeChecksum(file);
     record("archive", target, file, { binaries: [...BINARIES] });
@@ -194,11 +206,13 @@ await stage("manifest", () => {
   const manifest = {
     schema_version: 1,
     version,
+    label,
+    host_target: host,
     commit: gitCommit(root),
     build_time: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
     source_date_epoch: epoch,
     layout: "multi-call: one executable per target answering to infrasim, infrasimd and " +
-      "terraform-provider-infrasim (links in the archive)",
+      "terraform-provider-infrasim (links in the archive); the host's at the top of dist/",
     strip: "not stripped: a Bun executable carries its JavaScript after the runtime, and " +
       "stripping breaks it",
     tests: skipTests ? "skipped" : "passed",

@@ -1,14 +1,17 @@
-// The release pipeline on a clean clone: checksums, manifest, binaries for every
-// target, reproducibility, the provider mirror with the real `terraform init`, and
-// every install path (tarball, deno task install, examples/deploy.sh, service files).
+// The release pipeline on a clean clone tagged `v0.1.0`: checksums, manifest, binaries
+// for every target, reproducibility, the provider mirror with the real `terraform init`,
+// and every install path (cp from dist/ as the docs write it, tarball, deno task install,
+// examples/deploy.sh, service files).
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import {
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   openSync,
   readFileSync,
+  readlinkSync,
   readSync,
   rmSync,
   statSync,
@@ -19,12 +22,13 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { E2E, e2eTest, guest, READY, ROOT } from "../helpers/env.ts";
 import { vmHcl, Workspace } from "../helpers/terraform.ts";
-import { TARGETS } from "../../tasks/lib/targets.ts";
-import { isSemver } from "../../tasks/lib/version.ts";
+import { hostTarget, TARGETS } from "../../tasks/lib/targets.ts";
 import { ADHOC_IDENTIFIER, verifyAdhocSignature } from "../../tasks/lib/macho/mod.ts";
 
 interface Manifest {
   version: string;
+  label: string;
+  host_target: string;
   commit: string;
   build_time: string;
   artifacts: Array<
@@ -32,10 +36,18 @@ interface Manifest {
   >;
 }
 
-/** A clean clone of HEAD sharing this checkout's pinned tools and dependency cache. */
+/** The release tag the clone gets, and the semver version it gives. */
+const TAG = "v0.1.0";
+const VERSION = "0.1.0";
+
+/**
+ * A clean clone of HEAD sharing this checkout's pinned tools and dependency cache, tagged
+ * as a release is (`git tag v0.1.0`; no other tags are cloned).
+ */
 function cleanClone(): string {
   const dir = mkdtempSync("/tmp/isr-");
-  execFileSync("git", ["clone", "--quiet", ROOT, join(dir, "src")]);
+  execFileSync("git", ["clone", "--quiet", "--no-tags", ROOT, join(dir, "src")]);
+  execFileSync("git", ["tag", TAG], { cwd: join(dir, "src") });
   symlinkSync(join(ROOT, "tools"), join(dir, "src/tools"));
   return join(dir, "src");
 }
@@ -82,7 +94,10 @@ Deno.test({
   fn: () => {
     const { src, first, second } = pipeline();
     const dist = join(src, "dist");
-    assert.ok(isSemver(first.version), first.version);
+    // The tag as written names the files; the version is semver without the v.
+    assert.equal(first.version, VERSION);
+    assert.equal(first.label, TAG);
+    assert.equal(first.host_target, hostTarget());
     assert.equal(
       first.commit,
       execFileSync("git", ["rev-parse", "HEAD"], { cwd: src, encoding: "utf8" }).trim(),
@@ -99,8 +114,14 @@ Deno.test({
       assert.equal(createHash("sha256").update(readFileSync(p)).digest("hex"), a.sha256, a.file);
     }
     for (const target of Object.keys(TARGETS)) {
-      const tgz = `infrasim-${first.version}-${target}.tar.gz`;
-      assert.ok(second.artifacts.some((a) => a.file === tgz && a.target === target), tgz);
+      const tgz = `infrasim-v0.1.0-${target}.tar.gz`;
+      const archive = second.artifacts.find((a) => a.file === tgz && a.target === target);
+      assert.ok(archive, tgz);
+      // Checked against the file above.
+      assert.equal(
+        readFileSync(join(dist, `${tgz}.sha256`), "utf8"),
+        `${archive.sha256}  ${tgz}\n`,
+      );
       for (const [cmd, args] of [["sha256sum", ["-c"]], ["shasum", ["-a", "256", "-c"]]] as const) {
         const r = spawnSync(cmd, [...args, `${tgz}.sha256`], { cwd: dist, encoding: "utf8" });
         assert.equal(r.status, 0, `${cmd}: ${r.stdout}${r.stderr}`);
@@ -108,18 +129,18 @@ Deno.test({
       const listing = execFileSync("tar", ["tzvf", join(dist, tgz)], { encoding: "utf8" });
       assert.match(listing, /infrasimd -> infrasim/);
       assert.match(listing, /terraform-provider-infrasim -> infrasim/);
+      // Terraform's names keep the semver version.
       const provider = join(
         dist,
-        "terraform-providers/registry.terraform.io/infrasim/infrasim",
-        first.version,
+        "terraform-providers/registry.terraform.io/infrasim/infrasim/0.1.0",
         TARGETS[target].terraform,
-        `terraform-provider-infrasim_v${first.version}`,
+        "terraform-provider-infrasim_v0.1.0",
       );
       assert.ok(existsSync(provider), provider);
     }
     const regManifest = JSON.parse(
       readFileSync(
-        join(dist, `terraform-provider-infrasim_${first.version}_manifest.json`),
+        join(dist, "terraform-provider-infrasim_0.1.0_manifest.json"),
         "utf8",
       ),
     );
@@ -154,6 +175,57 @@ Deno.test({
     const elf = header(join(dist, "aarch64-unknown-linux-gnu/infrasim"), 20);
     assert.deepEqual([...elf.slice(0, 4)], [0x7f, 0x45, 0x4c, 0x46]);
     assert.equal(elf[18], 0xb7, "ELF e_machine aarch64");
+  },
+});
+
+Deno.test({
+  name: "release: after `git tag v0.1.0` and a build, the install commands work as written",
+  ...E2E,
+  fn: () => {
+    const { src } = pipeline();
+    const dist = join(src, "dist");
+    const host = hostTarget();
+    // dist/<target>/ and dist/bin are as they were; the host's executable is also at the
+    // top of dist/ under its three names, hard links to the same file (no extra copy).
+    assert.equal(readlinkSync(join(dist, "bin")), host);
+    assert.equal(readlinkSync(join(dist, host, "infrasimd")), "infrasim");
+    const exe = statSync(join(dist, host, "infrasim"));
+    for (const name of ["infrasim", "infrasimd", "terraform-provider-infrasim"]) {
+      const st = lstatSync(join(dist, name));
+      assert.ok(st.isFile(), `dist/${name} is a file`);
+      assert.equal(st.ino, exe.ino, `dist/${name} is the host's executable`);
+    }
+    const prefix = mkdtempSync("/tmp/isr-prefix-");
+    try {
+      mkdirSync(join(prefix, "bin"));
+      // The docs' commands, word for word but for $PREFIX instead of /usr/local and no sudo
+      // (the tests run as root).
+      const sh = (script: string, cwd: string) =>
+        execFileSync("sh", ["-euc", script], {
+          cwd,
+          encoding: "utf8",
+          env: { ...process.env, PREFIX: prefix },
+        });
+      sh('cp dist/infrasim "$PREFIX/bin/"\ncp dist/infrasimd "$PREFIX/bin/"\n', src);
+      const bin = (name: string, ...args: string[]) =>
+        spawnSync(join(prefix, "bin", name), args, { encoding: "utf8" });
+      for (const name of ["infrasim", "infrasimd"]) {
+        assert.ok(lstatSync(join(prefix, "bin", name)).isFile(), `${name} copied as a file`);
+        assert.equal(bin(name, "--version").stdout.trim(), "0.1.0", name);
+      }
+      // Each answers as itself: the copy named infrasimd is the daemon.
+      assert.match(bin("infrasimd", "--help").stdout, /^Usage: infrasimd \[options\]\n/);
+      assert.match(bin("infrasim", "--help").stdout, /^Usage: infrasim \[options\] \[command\]/);
+      const provider = spawnSync(join(dist, "terraform-provider-infrasim"), [], {
+        encoding: "utf8",
+      });
+      assert.match(provider.stderr, /This binary is a plugin/);
+      // Archive names keep the tag as written, and the checksum checks as the docs say.
+      const out = sh(`shasum -a 256 -c infrasim-v0.1.0-${host}.tar.gz.sha256`, dist);
+      assert.equal(out, `infrasim-v0.1.0-${host}.tar.gz: OK\n`);
+    } finally {
+      rmSync(prefix, { recursive: true, force: true });
+    }
   },
 });
 
@@ -197,20 +269,21 @@ Deno.test({
   name: "release: a tarball verifies, extracts and runs",
   ...E2E,
   fn: () => {
-    const { src, first } = pipeline();
+    const { src } = pipeline();
     const dir = mkdtempSync("/tmp/isr-tgz-");
     try {
-      const tgz = `infrasim-${first.version}-x86_64-unknown-linux-gnu.tar.gz`;
+      const tgz = "infrasim-v0.1.0-x86_64-unknown-linux-gnu.tar.gz";
       for (const f of [tgz, `${tgz}.sha256`]) {
         writeFileSync(join(dir, f), readFileSync(join(src, "dist", f)));
       }
+      execFileSync("shasum", ["-a", "256", "-c", `${tgz}.sha256`], { cwd: dir });
       execFileSync("sha256sum", ["-c", `${tgz}.sha256`], { cwd: dir });
       mkdirSync(join(dir, "bin"));
       execFileSync("tar", ["xzf", tgz, "-C", "bin"], { cwd: dir });
       for (const name of ["infrasim", "infrasimd", "terraform-provider-infrasim"]) {
         assert.equal(
           execFileSync(join(dir, "bin", name), ["--version"], { encoding: "utf8" }).trim(),
-          first.version,
+          "0.1.0",
         );
       }
     } finally {
