@@ -10,17 +10,19 @@ import type { Ctx } from "./context.ts";
 import { flagFieldsOf, inFlagTerms, UsageError } from "./flags.ts";
 import type { OutputFormat } from "./output.ts";
 import { statusCommand } from "./commands/status.ts";
-import { vmCommands } from "./commands/vm.ts";
-import { vmPowerCommands } from "./commands/vm_power.ts";
-import { vmConsoleCommands } from "./commands/vm_console.ts";
+import { vmCommands } from "./commands/vm/list.ts";
+import { vmPowerCommands } from "./commands/vm/power.ts";
+import { vmConsoleCommands } from "./commands/vm/console.ts";
 import { imageCommands } from "./commands/image.ts";
 import { volumeCommands } from "./commands/volume.ts";
 import { networkCommands } from "./commands/network.ts";
 import { eventsCommand } from "./commands/events.ts";
-import { vmCreateCommand } from "./commands/vm_create.ts";
-import { vmSshCommands } from "./commands/vm_ssh.ts";
+import { vmCreateCommand } from "./commands/vm/create.ts";
+import { vmSshCommands } from "./commands/vm/ssh.ts";
+import { vmWaitCommand } from "./commands/vm/wait.ts";
 import { addCompletion, addCompletionStandIn, wantsCompletion } from "./completion.ts";
 import { commandPath, helpHint, TOP_EXAMPLES } from "./help.ts";
+import { globalOptions, inheritGlobalOptions } from "./global_options.ts";
 
 /** The program with every command; completion's commands only when argv asks for them. */
 export async function buildProgram(ctx: Ctx, argv: string[]): Promise<Command> {
@@ -49,6 +51,7 @@ export async function buildProgram(ctx: Ctx, argv: string[]): Promise<Command> {
   vmCommands(vm, ctx);
   vmCreateCommand(vm, ctx);
   vmSshCommands(vm, ctx);
+  vmWaitCommand(vm, ctx);
   vmPowerCommands(vm, ctx);
   vmConsoleCommands(vm, ctx);
   imageCommands(program.command("image").description("manage disk images"), ctx);
@@ -60,6 +63,7 @@ export async function buildProgram(ctx: Ctx, argv: string[]): Promise<Command> {
   if (wantsCompletion(argv)) await addCompletion(program, ctx, argv);
   else addCompletionStandIn(program);
   eventsCommand(program, ctx);
+  inheritGlobalOptions(program as Command);
   // A usage error prints the error and one line naming the command's own --help.
   const hint = (c: Command) => {
     c.showHelpAfterError(helpHint(c));
@@ -73,7 +77,7 @@ export async function runCli(argv: string[]): Promise<number> {
   let client: InfrasimClient | undefined;
   let program!: Command;
   let running: Command | undefined;
-  const opts = () => program.opts() as { daemonAddress?: string; token?: string; output: string };
+  const opts = () => globalOptions(program, running);
 
   const ctx: Ctx = {
     client: async () => {

@@ -2,10 +2,14 @@
 // overlay volume and returns once sshd answers; `vm ssh` logs in with the daemon's key
 // and checks the daemon-made host key strictly; the root grows to --disk-size, and
 // again while running; a private NIC gets its address from cloud-init; the VM survives a
-// daemon restart still reachable.
+// daemon restart still reachable. `vm ssh -i` logs in with a key at a non-default path
+// instead of the daemon's, and -o, -A and -L reach ssh; -o cannot unpin the host key.
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
-import { debianImage, e2eTest } from "../helpers/env.ts";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { debianImage, e2eTest, freePort, INFRASIM, waitFor } from "../helpers/env.ts";
 
 const IMAGE = debianImage("x86_64");
 const GIB = 1024 ** 3;
@@ -55,6 +59,8 @@ e2eTest("debian (CLI): --image --wait, vm ssh with a pinned host key, grow root"
   // and the user-mode NIC kept DHCP (ssh came through it).
   const addrs = ok(["vm", "ssh", "web", "--", "ip", "-4", "-o", "addr"]);
   assert.match(addrs, /inet 10\.50\.0\.5\/24 /, addrs);
+
+  await sshOptions(d.dataDir, ok);
 
   // Strict host key checking: a different pinned key is refused, never replaced.
   const vm = await d.client.getVm("web");
@@ -106,3 +112,117 @@ e2eTest("debian (CLI): --image --wait, vm ssh with a pinned host key, grow root"
   const stopped = d.cli(["vm", "ssh", "nope"]);
   assert.equal(stopped.code, 1);
 });
+
+/**
+ * `vm ssh -i -o -A -L` against the running guest "web": a key outside ~/.ssh (ssh finds
+ * ~/.ssh through the passwd entry, so only -i reaches it), named relative to the cwd.
+ */
+async function sshOptions(dataDir: string, ok: (args: string[]) => string): Promise<void> {
+  const keys = mkdtempSync("/tmp/isk-");
+  let agent = 0;
+  const cli = (args: string[], env: Record<string, string> = {}) => {
+    const r = spawnSync(INFRASIM, args, {
+      cwd: keys,
+      encoding: "utf8",
+      env: { ...process.env, INFRASIM_DATA_DIR: dataDir, INFRASIM_DAEMON_ADDRESS: "", ...env },
+      timeout: 120_000,
+    });
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  };
+  try {
+    for (const k of ["vm key", "other"]) {
+      execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", k, "-f", join(keys, k)]);
+    }
+    const pub = readFileSync(join(keys, "vm key.pub"), "utf8").trim();
+    ok(["vm", "ssh", "web", "--", `echo '${pub}' >> ~/.ssh/authorized_keys`]);
+
+    // -i replaces the daemon's key: only "vm key" is offered, and the guest accepts it.
+    // -o reaches ssh (LogLevel=DEBUG1 shows what it offers).
+    let r = cli([
+      "vm",
+      "ssh",
+      "-i",
+      "vm key",
+      "-o",
+      "LogLevel=DEBUG1",
+      "-o",
+      "ServerAliveInterval=5",
+      "web",
+      "--",
+      "echo",
+      "via-i",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "via-i");
+    assert.ok(r.stderr.includes(`Server accepts key: ${keys}/vm key ED25519`), r.stderr);
+    assert.ok(!r.stderr.includes(join(dataDir, "ssh/id_ed25519")), "the daemon's key: not offered");
+    // A key the guest does not know is refused, not replaced by the daemon's.
+    r = cli(["vm", "ssh", "--identity", "other", "web", "--", "true"]);
+    assert.equal(r.code, 255, r.stderr);
+    assert.match(r.stderr, /Permission denied \(publickey/);
+
+    // Usage errors, exit 2, before anything runs.
+    r = cli(["vm", "ssh", "-i", "missing", "web"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^error: -i\/--identity: cannot read missing: ENOENT\n/);
+    r = cli(["vm", "ssh", "web", "-o", "StrictHostKeyChecking=no", "--", "true"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /-o\/--ssh-option: StrictHostKeyChecking cannot be changed/);
+    r = cli(["vm", "ssh", "-o", "userknownhostsfile /dev/null", "web"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /-o\/--ssh-option: UserKnownHostsFile cannot be changed/);
+
+    // -A: the guest sees the local agent and the key in it.
+    const sock = join(keys, "agent.sock");
+    const started = execFileSync("ssh-agent", ["-a", sock], { encoding: "utf8" });
+    agent = Number(started.match(/SSH_AGENT_PID=(\d+)/)![1]);
+    execFileSync("ssh-add", ["-q", join(keys, "vm key")], {
+      env: { ...process.env, SSH_AUTH_SOCK: sock },
+    });
+    r = cli(["vm", "ssh", "-A", "web", "--", "ssh-add", "-l"], { SSH_AUTH_SOCK: sock });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^256 SHA256:\S+ vm key \(ED25519\)$/m);
+
+    // -L: a local port forwarded through the session to the guest's own sshd.
+    const port = await freePort();
+    const fwd = spawn(INFRASIM, [
+      "vm",
+      "ssh",
+      "-L",
+      `127.0.0.1:${port}:127.0.0.1:22`,
+      "-o",
+      "ExitOnForwardFailure=yes",
+      "web",
+      "--",
+      "sleep",
+      "120",
+    ], {
+      env: { ...process.env, INFRASIM_DATA_DIR: dataDir, INFRASIM_DAEMON_ADDRESS: "" },
+      stdio: "ignore",
+      detached: true, // its own process group: the CLI and its ssh, stopped together
+    });
+    const exited = new Promise((res) => fwd.on("exit", res));
+    try {
+      const banner = await waitFor(
+        "the SSH banner through -L",
+        () =>
+          new Promise<string>((res) => {
+            const c = connect(port, "127.0.0.1");
+            c.setTimeout(2000, () => c.destroy());
+            c.once("data", (b) => (res(b.toString()), c.destroy()));
+            c.once("error", () => c.destroy()); // not listening yet: "" and try again
+            c.once("close", () => res(""));
+          }),
+        30_000,
+        250,
+      );
+      assert.match(banner, /^SSH-2\.0-OpenSSH/);
+    } finally {
+      if (fwd.exitCode === null && fwd.signalCode === null) process.kill(-fwd.pid!, "SIGTERM");
+      await exited;
+    }
+  } finally {
+    if (agent) process.kill(agent);
+    rmSync(keys, { recursive: true, force: true });
+  }
+}

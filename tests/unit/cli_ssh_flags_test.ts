@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "@commander-js/extra-typings";
 import { buildProgram } from "../../src/cli/main.ts";
+import { globalOptions } from "../../src/cli/global_options.ts";
 import { UsageError } from "../../src/cli/flags.ts";
 import type { Ctx } from "../../src/cli/context.ts";
 
@@ -19,6 +20,12 @@ async function parse(argv: string[]) {
     print: () => {},
   };
   const program = await buildProgram(ctx, argv);
+  let running: Command | undefined;
+  const follow = (c: Command) => {
+    c.hook("preSubcommand", (_, sub) => void (running = sub as Command));
+    c.commands.forEach((x) => follow(x as Command));
+  };
+  follow(program);
   const sub = (c: Command, ...names: string[]) =>
     names.reduce((x, n) => x.commands.find((y) => y.name() === n)! as Command, c);
   let error: unknown;
@@ -29,7 +36,7 @@ async function parse(argv: string[]) {
   }
   return {
     error,
-    output: (program.opts() as { output: string }).output,
+    output: globalOptions(program, running).output,
     ssh: sub(program, "vm", "ssh").opts() as Record<string, unknown>,
   };
 }

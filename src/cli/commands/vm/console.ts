@@ -1,9 +1,9 @@
 // `infrasim vm logs|console`: the serial log and the interactive serial console.
 import type { Command } from "@commander-js/extra-typings";
-import type { Ctx } from "../context.ts";
-import { attachConsole } from "../console.ts";
-import { TerminalQueryFilter } from "../terminal.ts";
-import { CONSOLE_EXAMPLES } from "../help.ts";
+import type { Ctx } from "../../context.ts";
+import { attachConsole } from "../../console.ts";
+import { TerminalQueryFilter } from "../../terminal.ts";
+import { CONSOLE_EXAMPLES } from "../../help.ts";
 
 export function vmConsoleCommands(vm: Command, ctx: Ctx): void {
   vm.command("logs").description("print the serial console log")

@@ -2,14 +2,14 @@
 // volume is made for it, and removed again if the VM cannot be created).
 import type { Command } from "@commander-js/extra-typings";
 import { readFile } from "node:fs/promises";
-import { defaultArch } from "../../api/arch.ts";
-import type * as T from "../../api/gen/infrasim.v1.ts";
-import { Violations } from "../../api/errors.ts";
-import { type PortInput, vmSpecFromInput } from "../../api/specs.ts";
-import { validateLabels, validateName } from "../../api/validate/common.ts";
-import { parseSizeGb } from "../../api/validate/volume.ts";
-import { VM_DEFAULTS } from "../../api/validate/vm.ts";
-import type { Ctx } from "../context.ts";
+import { defaultArch } from "../../../api/arch.ts";
+import type * as T from "../../../api/gen/infrasim.v1.ts";
+import { Violations } from "../../../api/errors.ts";
+import { type PortInput, vmSpecFromInput } from "../../../api/specs.ts";
+import { validateLabels, validateName } from "../../../api/validate/common.ts";
+import { parseSizeGb } from "../../../api/validate/volume.ts";
+import { VM_DEFAULTS } from "../../../api/validate/vm.ts";
+import type { Ctx } from "../../context.ts";
 import {
   absolute,
   collect,
@@ -21,10 +21,10 @@ import {
   parsePorts,
   renameFields,
   UsageError,
-} from "../flags.ts";
-import { formatVm, render } from "../output.ts";
-import { CREATE_EXAMPLES } from "../help.ts";
-import { waitFor } from "./vm_ssh.ts";
+} from "../../flags.ts";
+import { formatVm, render } from "../../output.ts";
+import { CREATE_EXAMPLES } from "../../help.ts";
+import { waitFor } from "./wait.ts";
 
 async function readUserFile(flag: string, path: string, max = 1 << 20): Promise<string> {
   const text = await readFile(absolute(path), "utf8").catch((e: NodeJS.ErrnoException) => {

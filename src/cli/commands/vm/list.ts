@@ -1,10 +1,10 @@
 // `infrasim vm list|get|delete|port`.
 import type { Command } from "@commander-js/extra-typings";
-import { ApiError, Status } from "../../api/errors.ts";
-import type { Ctx } from "../context.ts";
-import { formatVm, formatVmTable, render } from "../output.ts";
-import { kindCommands } from "../kinds.ts";
-import { DELETE_EXAMPLES } from "../help.ts";
+import { ApiError, Status } from "../../../api/errors.ts";
+import type { Ctx } from "../../context.ts";
+import { formatVm, formatVmTable, render } from "../../output.ts";
+import { kindCommands } from "../../kinds.ts";
+import { DELETE_EXAMPLES } from "../../help.ts";
 
 export function vmCommands(vm: Command, ctx: Ctx): void {
   kindCommands(vm, ctx, {

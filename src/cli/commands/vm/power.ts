@@ -1,9 +1,9 @@
 // `infrasim vm start|stop|restart`.
 import type { Command } from "@commander-js/extra-typings";
-import { intIn, LIMITS } from "../../api/validate/common.ts";
-import type { Ctx } from "../context.ts";
-import { flagFields, localUsage, parseIntArg } from "../flags.ts";
-import { render } from "../output.ts";
+import { intIn, LIMITS } from "../../../api/validate/common.ts";
+import type { Ctx } from "../../context.ts";
+import { flagFields, localUsage, parseIntArg } from "../../flags.ts";
+import { render } from "../../output.ts";
 
 export function vmPowerCommands(vm: Command, ctx: Ctx): void {
   vm.command("start").description("start VMs").argument("<vm...>", "ids or names")

@@ -1,27 +1,35 @@
-// `infrasim vm ssh|wait`: log in with the system ssh (the guest's host key checked
-// strictly), and wait until a VM is ready.
+// `infrasim vm ssh`: log in with the system ssh, the guest's host key checked strictly.
 import type { Command } from "@commander-js/extra-typings";
 import { spawn } from "node:child_process";
+import { closeSync, openSync, statSync } from "node:fs";
 import { constants } from "node:os";
-import type { InfrasimClient } from "../../api/client.ts";
-import { failedPrecondition } from "../../api/errors.ts";
-import type * as T from "../../api/gen/infrasim.v1.ts";
-import { sshArgs } from "../../ssh/args.ts";
-import type { Ctx } from "../context.ts";
-import { parseIntArg } from "../flags.ts";
-import { formatVm, render } from "../output.ts";
+import { failedPrecondition } from "../../../api/errors.ts";
+import { sshArgs, sshOptionProblem } from "../../../ssh/args.ts";
+import type { Ctx } from "../../context.ts";
+import { absolute, collect, UsageError } from "../../flags.ts";
 
-/** WaitVm with a client deadline a little past the daemon's, so its message arrives. */
-export function waitFor(
-  client: InfrasimClient,
-  ref: string,
-  timeoutSeconds: number,
-  wait?: T.WaitFor,
-): Promise<T.Vm> {
-  return client.waitVm(
-    { ref, timeout_seconds: timeoutSeconds, wait_for: wait },
-    { timeoutSeconds: timeoutSeconds + 10 },
-  );
+/** -i: a file that exists and can be read, as an absolute path (ssh runs from the same cwd). */
+function identityFile(path: string): string {
+  const file = absolute(path);
+  try {
+    if (!statSync(file).isFile()) throw new UsageError(`-i/--identity: ${path} is not a file`);
+    closeSync(openSync(file, "r"));
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new UsageError(`-i/--identity: cannot read ${path}: ${why}`);
+  }
+  return file;
+}
+
+/** -o: ssh's Key=Value; the options that pin the host key are refused. */
+function sshOption(option: string): string {
+  const problem = sshOptionProblem(option);
+  if (!problem) return option;
+  const hint = ["table", "json", "yaml"].includes(option)
+    ? "; after vm ssh, -o is ssh's (vm ssh has no output format)"
+    : "";
+  throw new UsageError(`-o/--ssh-option: ${problem}${hint}`);
 }
 
 export function vmSshCommands(vm: Command, ctx: Ctx): void {
@@ -29,12 +37,37 @@ export function vmSshCommands(vm: Command, ctx: Ctx): void {
     .argument("<vm>", "id or name")
     .argument("[command...]", "the command to run instead of a shell")
     .option("--user <name>", "log in as this user (default: the VM's cloud_init user)")
+    .option(
+      "-i, --identity <file>",
+      "log in with this private key instead of the daemon's (repeatable)",
+      collect,
+    )
+    .option(
+      "-L, --local-forward <spec>",
+      "forward a local port, as ssh -L: [bind_address:]port:host:hostport (repeatable)",
+      collect,
+    )
+    .option("-A, --forward-agent", "forward your ssh agent, as ssh -A")
+    .option(
+      "-o, --ssh-option <option>",
+      "an ssh option, as ssh -o: Key=Value (repeatable); the host key options are pinned",
+      collect,
+    )
     .addHelpText(
       "after",
-      "\nExamples:\n  infrasim vm ssh web\n  infrasim vm ssh web -- uname -a\n\n" +
+      "\nExamples:\n  infrasim vm ssh web\n  infrasim vm ssh web -- uname -a\n" +
+        "  infrasim vm ssh -i ~/keys/vm_ed25519 -o ServerAliveInterval=5 web\n" +
+        "  infrasim vm ssh -L 8080:127.0.0.1:80 web -- sleep infinity\n\n" +
         "The guest's host key was made by the daemon and is checked strictly.",
     )
     .action(async (ref, command, o) => {
+      // Usage errors first, before the daemon is asked anything.
+      const extras = {
+        identities: (o.identity ?? []).map(identityFile),
+        options: (o.sshOption ?? []).map(sshOption),
+        forwardAgent: o.forwardAgent === true,
+        localForwards: o.localForward ?? [],
+      };
       const v = await (await ctx.client()).getVm(ref);
       const name = v.meta!.name;
       const a = v.status!.ssh;
@@ -58,27 +91,13 @@ export function vmSshCommands(vm: Command, ctx: Ctx): void {
       process.on("SIGINT", ignore);
       try {
         process.exitCode = await new Promise<number>((resolve, reject) => {
-          const child = spawn("ssh", sshArgs(a, o.user ?? a.user, command, !process.stdin.isTTY), {
-            stdio: "inherit",
-          });
+          const args = sshArgs(a, o.user ?? a.user, command, !process.stdin.isTTY, extras);
+          const child = spawn("ssh", args, { stdio: "inherit" });
           child.on("error", (e) => reject(new Error(`cannot run ssh: ${e.message}`)));
           child.on("exit", (c, sig) => resolve(c ?? 128 + (sig ? constants.signals[sig] : 1)));
         });
       } finally {
         process.off("SIGINT", ignore);
       }
-    });
-
-  vm.command("wait").description("wait until a running VM is ready (its wait_for, or as given)")
-    .argument("<vm>", "id or name")
-    .option("--port <port>", "a forwarded guest port that answers", parseIntArg("--port"))
-    .option("--serial <regex>", "a pattern on the serial console")
-    .option("--timeout <seconds>", "give up after this long", parseIntArg("--timeout"), 300)
-    .action(async (ref, o) => {
-      const given = o.port || o.serial
-        ? { guest_port: o.port ?? 0, serial: o.serial ?? "" }
-        : undefined;
-      const v = await waitFor(await ctx.client(), ref, o.timeout, given);
-      ctx.print(render(ctx.format(), v, () => formatVm(v)));
     });
 }
