@@ -13,6 +13,7 @@ import {
 import { validateAnnotations, validateLabels, validateName } from "../../api/validate/common.ts";
 import type { Meta, ObjectStore, StoredObject } from "../../store/objects.ts";
 import type { RefStore } from "../../store/refs.ts";
+import { matches, parseSelector } from "../../api/labels.ts";
 
 export const now = () => new Date().toISOString();
 
@@ -86,6 +87,46 @@ export function checkCreate<S>(
   const s = v.check(spec, undefined);
   v.done();
   return { name, ...maps, spec: s! };
+}
+
+/** The meta of an object about to be created. */
+export function newMeta(
+  id: string,
+  name: string,
+  maps: { labels: Record<string, string>; annotations: Record<string, string> },
+): Meta {
+  const t = now();
+  return {
+    id,
+    name,
+    ...maps,
+    created_at: t,
+    updated_at: t,
+    generation: 1,
+    resource_version: 0,
+  };
+}
+
+/**
+ * What every kind's controller reads the same way: one object by id or name (NOT_FOUND
+ * naming the kind), and the list under a label selector. Status is stored, never computed
+ * on read, so what is read is what watchers were sent.
+ */
+export class KindReads<S, St> {
+  constructor(readonly store: ObjectStore<S, St>, private readonly kind: string) {}
+
+  find(ref: string, field = "ref"): StoredObject<S, St> {
+    return findOr404(this.store, this.kind, ref, field);
+  }
+
+  get(ref: string): StoredObject<S, St> {
+    return this.find(ref);
+  }
+
+  list(selector: string): StoredObject<S, St>[] {
+    const reqs = parseSelector(selector);
+    return this.store.list().filter((o) => matches(reqs, o.meta.labels));
+  }
 }
 
 /** New meta for a change: generation and updated_at move only when something changed. */

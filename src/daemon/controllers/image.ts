@@ -4,7 +4,6 @@
 import { randomUUID } from "node:crypto";
 import type * as T from "../../api/gen/infrasim.v1.ts";
 import { failedPrecondition, invalid, quote } from "../../api/errors.ts";
-import { matches, parseSelector } from "../../api/labels.ts";
 import { infoArgs, parseInfo, runQemuImg } from "../../qemu/img.ts";
 import type { ImageStore, StoredImage } from "../../store/image_store.ts";
 import type { RefStore } from "../../store/refs.ts";
@@ -18,11 +17,11 @@ import { log } from "../log.ts";
 import {
   assertUnused,
   checkCreate,
-  findOr404,
+  KindReads,
   lockKey,
   metaMaps,
+  newMeta,
   nextMeta,
-  now,
   sameJson,
 } from "./common.ts";
 
@@ -32,11 +31,11 @@ export interface Progress {
   (done: number, total: number | undefined): void;
 }
 
-export class ImageController {
+export class ImageController extends KindReads<T.ImageSpec, T.ImageStatus> {
   readonly blobs: BlobStore;
 
   constructor(
-    readonly store: ImageStore,
+    override readonly store: ImageStore,
     private readonly refs: RefStore,
     private readonly locks: KeyedMutex,
     private readonly claims: Claims,
@@ -44,6 +43,7 @@ export class ImageController {
     private readonly qemuImg: string | undefined,
     private readonly nameOf: NameOf,
   ) {
+    super(store, IMAGE);
     this.blobs = new BlobStore(layout.imagesDir());
   }
 
@@ -52,15 +52,6 @@ export class ImageController {
     const used = new Set(this.store.list().map((i) => i.status.digest.replace(/^sha256:/, "")));
     const unused = await this.blobs.init((hex) => used.has(hex));
     if (unused > 0) log.info("removed unused image blobs", { count: unused });
-  }
-
-  find(ref: string): StoredImage {
-    return findOr404(this.store, IMAGE, ref);
-  }
-
-  list(selector: string): StoredImage[] {
-    const reqs = parseSelector(selector);
-    return this.store.list().filter((i) => matches(reqs, i.meta.labels));
   }
 
   async import(req: T.ImportImageRequest, progress: Progress, signal: AbortSignal) {
@@ -98,18 +89,8 @@ export class ImageController {
           if (this.store.usersOfDigest(`sha256:${ing.hex}`) === 0) void this.blobs.remove(ing.hex);
           throw e;
         }
-        const t = now();
         const image: StoredImage = {
-          meta: {
-            id,
-            name,
-            labels,
-            annotations,
-            created_at: t,
-            updated_at: t,
-            generation: 1,
-            resource_version: 0,
-          },
+          meta: newMeta(id, name, { labels, annotations }),
           spec: { source, sha256: want ?? "" },
           status: {
             digest: `sha256:${ing.hex}`,

@@ -7,7 +7,6 @@ import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type * as T from "../../api/gen/infrasim.v1.ts";
 import { failedPrecondition, fieldError, invalid, quote, Status } from "../../api/errors.ts";
-import { matches, parseSelector } from "../../api/labels.ts";
 import { normalizeNetworkSpec } from "../../api/validate/network.ts";
 import { netmask, parseCidr } from "../../api/ipv4.ts";
 import { switchArgs, type SwitchPaths } from "../../network/vde.ts";
@@ -26,11 +25,11 @@ import { log } from "../log.ts";
 import {
   assertUnused,
   checkCreate,
-  findOr404,
+  KindReads,
   lockKey,
   metaMaps,
+  newMeta,
   nextMeta,
-  now,
   sameJson,
 } from "./common.ts";
 
@@ -49,11 +48,11 @@ export function assertNetworkActive(supervisor: Supervisor, n: StoredNetwork, fi
   );
 }
 
-export class NetworkController {
+export class NetworkController extends KindReads<T.PrivateNetworkSpec, T.PrivateNetworkStatus> {
   #watches = new Map<string, ProcessWatch>();
 
   constructor(
-    readonly store: NetworkStore,
+    override readonly store: NetworkStore,
     private readonly refs: RefStore,
     private readonly locks: KeyedMutex,
     private readonly claims: Claims,
@@ -67,7 +66,9 @@ export class NetworkController {
      * adoption of VM links that follows (they point at the dead switch).
      */
     private readonly restartedAtInit: Set<string>,
-  ) {}
+  ) {
+    super(store, NETWORK);
+  }
 
   dir(id: string): string {
     return this.layout.netDir(id);
@@ -81,19 +82,6 @@ export class NetworkController {
     return this.locks.run(lockKey(NETWORK, id), fn);
   }
 
-  find(ref: string, field = "ref"): StoredNetwork {
-    return findOr404(this.store, NETWORK, ref, field);
-  }
-
-  get(ref: string): StoredNetwork {
-    return this.find(ref);
-  }
-
-  list(selector: string): StoredNetwork[] {
-    const reqs = parseSelector(selector);
-    return this.store.list().filter((n) => matches(reqs, n.meta.labels));
-  }
-
   async create(req: T.CreateNetworkRequest): Promise<StoredNetwork> {
     const { name, labels, annotations, spec } = checkCreate(
       req.meta,
@@ -103,18 +91,8 @@ export class NetworkController {
     const id = randomUUID();
     await this.claims.run(() => {
       this.claims.assertNameFree(this.store, NETWORK, name);
-      const t = now();
       this.store.insert({
-        meta: {
-          id,
-          name,
-          labels,
-          annotations,
-          created_at: t,
-          updated_at: t,
-          generation: 1,
-          resource_version: 0,
-        },
+        meta: newMeta(id, name, { labels, annotations }),
         spec,
         status: { ...emptyStatus(), ...cidrStatus(spec.cidr) },
       });

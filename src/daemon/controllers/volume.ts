@@ -7,7 +7,6 @@ import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type * as T from "../../api/gen/infrasim.v1.ts";
 import { failedPrecondition, invalid, quote } from "../../api/errors.ts";
-import { matches, parseSelector } from "../../api/labels.ts";
 import { normalizeVolumeSpec } from "../../api/validate/volume.ts";
 import { createArgs, infoArgs, parseInfo, resizeArgs, runQemuImg } from "../../qemu/img.ts";
 import type { ImageStore } from "../../store/image_store.ts";
@@ -22,20 +21,21 @@ import {
   assertUnused,
   checkCreate,
   findOr404,
+  KindReads,
   lockKey,
   metaMaps,
+  newMeta,
   nextMeta,
-  now,
   sameJson,
 } from "./common.ts";
 
 export const GIB = 1024 ** 3;
 
-export class VolumeController {
+export class VolumeController extends KindReads<T.VolumeSpec, T.VolumeStatus> {
   readonly dir: string;
 
   constructor(
-    readonly store: VolumeStore,
+    override readonly store: VolumeStore,
     private readonly images: ImageStore,
     private readonly refs: RefStore,
     private readonly locks: KeyedMutex,
@@ -46,6 +46,7 @@ export class VolumeController {
     /** How a volume a VM holds grows (inside its QEMU when it runs). */
     private readonly resizeAttached: AttachedResize,
   ) {
+    super(store, VOLUME);
     this.dir = layout.volumesDir();
   }
 
@@ -63,19 +64,6 @@ export class VolumeController {
       removed++;
     }
     if (removed > 0) log.info("removed volume files without a record", { count: removed });
-  }
-
-  find(ref: string, field = "ref"): StoredVolume {
-    return findOr404(this.store, VOLUME, ref, field);
-  }
-
-  get(ref: string): StoredVolume {
-    return this.find(ref);
-  }
-
-  list(selector: string): StoredVolume[] {
-    const reqs = parseSelector(selector);
-    return this.store.list().filter((v) => matches(reqs, v.meta.labels));
   }
 
   #tool(): string {
@@ -116,18 +104,8 @@ export class VolumeController {
         if (image && !this.images.get(image.meta.id)) {
           throw failedPrecondition(`image ${quote(spec.image)} was deleted meanwhile`);
         }
-        const t = now();
         const v: StoredVolume = {
-          meta: {
-            id,
-            name,
-            labels,
-            annotations,
-            created_at: t,
-            updated_at: t,
-            generation: 1,
-            resource_version: 0,
-          },
+          meta: newMeta(id, name, { labels, annotations }),
           spec,
           status: {
             path,

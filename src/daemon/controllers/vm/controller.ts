@@ -4,7 +4,6 @@ import { randomUUID } from "node:crypto";
 import { rm } from "node:fs/promises";
 import type * as T from "../../../api/gen/infrasim.v1.ts";
 import { ApiError, failedPrecondition, invalid, quote, Status } from "../../../api/errors.ts";
-import { matches, parseSelector } from "../../../api/labels.ts";
 import { normalizeVmSpec } from "../../../api/validate/vm.ts";
 import { checkVmSpecOnHost, runPaths } from "../../../qemu/launch.ts";
 import type { HostInfo } from "../../../qemu/host.ts";
@@ -24,11 +23,11 @@ import { log } from "../../log.ts";
 import {
   assertUnused,
   checkCreate,
-  findOr404,
+  KindReads,
   lockKey,
   metaMaps,
+  newMeta,
   nextMeta,
-  now,
   sameJson,
 } from "../common.ts";
 import { ACTIVE, QEMU, type VmRunner } from "./runner.ts";
@@ -38,12 +37,12 @@ import { claimInterfaces } from "./interfaces.ts";
 import { isLinkRole, type VmLinks } from "./links.ts";
 import { emptyStatus, keepAutoPorts } from "./records.ts";
 
-export class VmController {
+export class VmController extends KindReads<T.VmSpec, T.VmStatus> {
   /** Adoption after a restart; a VM created meanwhile would look like a stray to it. */
   #adopted: Promise<void> = Promise.resolve();
 
   constructor(
-    readonly store: VmStore,
+    override readonly store: VmStore,
     private readonly refs: RefStore,
     private readonly supervisor: Supervisor,
     private readonly locks: KeyedMutex,
@@ -59,7 +58,9 @@ export class VmController {
     private readonly readiness: Readiness,
     /** Waits wake on the VM's own changes instead of polling its status. */
     private readonly feed: ChangeFeed,
-  ) {}
+  ) {
+    super(store, VM);
+  }
 
   /** Waits until a running VM is ready; holds no lock, so the VM can be stopped meanwhile. */
   wait(req: T.WaitVmRequest, signal: AbortSignal): Promise<StoredVm> {
@@ -90,19 +91,6 @@ export class VmController {
 
   #locked<R>(id: string, fn: () => Promise<R>): Promise<R> {
     return this.locks.run(lockKey(VM, id), fn);
-  }
-
-  find(ref: string, field = "ref"): StoredVm {
-    return findOr404(this.store, VM, ref, field);
-  }
-
-  get(ref: string): StoredVm {
-    return this.find(ref);
-  }
-
-  list(selector: string): StoredVm[] {
-    const reqs = parseSelector(selector);
-    return this.store.list().filter((vm) => matches(reqs, vm.meta.labels));
   }
 
   /**
@@ -137,18 +125,8 @@ export class VmController {
       const nics = claimInterfaces(id, spec, undefined, this.networks, this.refs, this.store);
       spec.network_interfaces = nics.interfaces;
       const ports = await this.claims.allocatePorts(spec.network!.port_forwards, []);
-      const t = now();
       this.store.insertWithPorts({
-        meta: {
-          id,
-          name,
-          labels,
-          annotations,
-          created_at: t,
-          updated_at: t,
-          generation: 1,
-          resource_version: 0,
-        },
+        meta: newMeta(id, name, { labels, annotations }),
         spec,
         status: emptyStatus(runPaths(this.vmDir(id)).serialLog),
       }, ports);
