@@ -5,6 +5,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import type { DatabaseSync } from "node:sqlite";
+import type * as T from "../../src/api/gen/infrasim.v1.ts";
+import { normalizeVmSpec } from "../../src/api/validate/vm.ts";
 import { openDatabase } from "../../src/store/db.ts";
 import { type Change, ChangeFeed } from "../../src/store/feed.ts";
 import { ImageStore } from "../../src/store/image_store.ts";
@@ -59,6 +61,24 @@ export class Stores {
     this.db.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** A stopped x86_64 VM booted from a kernel (a file that exists: nothing runs it). */
+export function kernelSpec(extra: Partial<T.VmSpec> = {}): T.VmSpec {
+  return normalizeVmSpec({
+    arch: "x86_64",
+    machine: "",
+    cpu_cores: 1,
+    memory_mb: 256,
+    boot: { kernel: { kernel_path: "/etc/hostname", initrd_path: "", cmdline: "" } },
+    disks: [],
+    network: { mode: "none", port_forwards: [] },
+    volumes: [],
+    network_interfaces: [],
+    accelerator: "",
+    power_state: "POWER_OFF",
+    ...extra,
+  });
 }
 
 /** A host with QEMU for x86_64 (a binary that is never run by these tests). */

@@ -4,12 +4,11 @@
 import assert from "node:assert/strict";
 import type * as T from "../../src/api/gen/infrasim.v1.ts";
 import { ApiError, Status } from "../../src/api/errors.ts";
-import { normalizeVmSpec } from "../../src/api/validate/vm.ts";
 import { VmController } from "../../src/daemon/controllers/vm/controller.ts";
 import type { VmLinks } from "../../src/daemon/controllers/vm/links.ts";
 import type { VmRunner } from "../../src/daemon/controllers/vm/runner.ts";
 import type { Supervisor } from "../../src/daemon/supervisor/supervisor.ts";
-import { HOST, Stores } from "../fakes/daemon.ts";
+import { HOST, kernelSpec, Stores } from "../fakes/daemon.ts";
 
 /** Records what it is asked; a started VM is RUNNING until stopped. */
 class FakeRunner {
@@ -72,22 +71,7 @@ function setup() {
   return { s, runner, links, vms };
 }
 
-function spec(extra: Partial<T.VmSpec> = {}): T.VmSpec {
-  return normalizeVmSpec({
-    arch: "x86_64",
-    machine: "",
-    cpu_cores: 1,
-    memory_mb: 256,
-    boot: { kernel: { kernel_path: "/etc/hostname", initrd_path: "", cmdline: "" } },
-    disks: [],
-    network: { mode: "none", port_forwards: [] },
-    volumes: [],
-    network_interfaces: [],
-    accelerator: "",
-    power_state: "POWER_OFF",
-    ...extra,
-  });
-}
+const spec = kernelSpec;
 
 function volume(s: Stores, name: string): string {
   const t = new Date().toISOString();

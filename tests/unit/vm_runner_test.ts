@@ -16,10 +16,12 @@ import { VmRuntimes } from "../../src/daemon/controllers/vm/runtimes.ts";
 import { VM } from "../../src/daemon/contracts.ts";
 import { DataLayout } from "../../src/daemon/layout.ts";
 import { ChangeFeed } from "../../src/store/feed.ts";
+import { newMeta } from "../../src/daemon/controllers/common.ts";
+import { emptyStatus } from "../../src/daemon/controllers/vm/records.ts";
+import { kernelSpec } from "../fakes/daemon.ts";
 import { defaults } from "../../src/daemon/config.ts";
 import type { VmRuntime } from "../../src/qemu/runtime.ts";
 import type { HostInfo } from "../../src/qemu/host.ts";
-import { normalizeVmSpec } from "../../src/api/validate/vm.ts";
 
 /** A "qemu-system-x86_64" that daemonizes: its child carries every argument (the run dir). */
 const FAKE_QEMU = `#!/bin/bash
@@ -77,46 +79,10 @@ async function withRunner(
 
 function insertVm(store: VmStore): string {
   const id = crypto.randomUUID();
-  const t = new Date().toISOString();
   store.insertWithPorts({
-    meta: {
-      id,
-      name: "fake",
-      labels: {},
-      annotations: {},
-      created_at: t,
-      updated_at: t,
-      generation: 1,
-      resource_version: 0,
-    },
-    spec: normalizeVmSpec({
-      arch: "x86_64",
-      machine: "",
-      cpu_cores: 1,
-      memory_mb: 256,
-      boot: { kernel: { kernel_path: "/etc/hostname", initrd_path: "", cmdline: "" } },
-      disks: [],
-      network: { mode: "none", port_forwards: [] },
-      volumes: [],
-      network_interfaces: [],
-      accelerator: "",
-      power_state: "POWER_ON",
-    }),
-    status: {
-      state: "PENDING",
-      accelerator: "",
-      pid: 0,
-      last_exit_reason: "",
-      serial_log_path: "",
-      port_forwards: [],
-      started_at: "",
-      message: "",
-      observed_generation: 0,
-      qemu_binary: "",
-      links: [],
-      ready: false,
-      ready_at: "",
-    },
+    meta: newMeta(id, "fake", { labels: {}, annotations: {} }),
+    spec: kernelSpec({ power_state: "POWER_ON" }),
+    status: emptyStatus(""),
   }, []);
   return id;
 }
