@@ -114,6 +114,46 @@ const CASES: Array<[string, (base: string) => string, string]> = [
 ];
 
 e2eTest(
+  "terraform: three bad fields are three diagnostics, each on its attribute, nested blocks too",
+  async (d) => {
+    const ws = new Workspace(d);
+    try {
+      const hcl = vmHcl(
+        "three",
+        g,
+        '  cpu_cores = 999\n  network_interface {\n    network_id = "wan"\n' +
+          "    link_qos {\n      latency_ms = -5\n    }\n  }\n",
+      ).replace("memory_mb = 256", "memory_mb = 10");
+      ws.write(hcl);
+      const r = await ws.run("validate", "-json");
+      const out = JSON.parse(r.stdout) as {
+        valid: boolean;
+        diagnostics: Array<
+          { severity: string; summary: string; range?: { start: { line: number } } }
+        >;
+      };
+      assert.equal(out.valid, false);
+      const lines = readFileSync(join(ws.dir, "main.tf"), "utf8").split("\n");
+      const at = (text: string) => lines.findIndex((l) => l.includes(text)) + 1;
+      assert.deepEqual(
+        out.diagnostics.filter((x) => x.severity === "error").map((x) => [
+          x.summary,
+          x.range?.start.line,
+        ]).sort(),
+        [
+          ["Invalid cpu_cores", at("cpu_cores = 999")],
+          ["Invalid memory_mb", at("memory_mb = 10")],
+          ["Invalid network_interface.0.link_qos.0.latency_ms", at("latency_ms = -5")],
+        ].sort(),
+        r.stdout,
+      );
+    } finally {
+      ws.cleanup();
+    }
+  },
+);
+
+e2eTest(
   "terraform: at least 10 kinds of bad HCL give errors at the attribute, creating nothing",
   async (d) => {
     assert.ok(CASES.length >= 10);
