@@ -7,7 +7,7 @@ import type * as T from "./gen/infrasim.v1.ts";
 import type * as H from "./gen/grpc.health.v1.ts";
 import { ApiError, quote, Status } from "./errors.ts";
 import { AUTH_HEADER, readToken } from "./auth.ts";
-import { decodeViolations, DETAILS_KEY } from "./status_details.ts";
+import { decodeViolations, DETAILS_KEY, SHUTDOWN_KEY } from "./status_details.ts";
 import { InfrasimV1Methods } from "./gen/infrasim.v1.client.ts";
 import type { CallOptions, DeepPartial, Transport } from "./rpc_types.ts";
 
@@ -173,7 +173,7 @@ export class InfrasimClient extends InfrasimV1Methods {
   }
 
   #wrap(err: grpc.ServiceError): ApiError {
-    if (err.code === Status.UNAVAILABLE) {
+    if (err.code === Status.UNAVAILABLE && !err.metadata?.get(SHUTDOWN_KEY).length) {
       // The data dir that holds the socket the client looked for, said as the flag to use.
       const socketDir = this.#target.startsWith("unix:") && this.#target.endsWith(`/${SOCKET_NAME}`)
         ? dirname(this.#target.slice("unix:".length))

@@ -2,8 +2,8 @@
 // package is parsed on first use only: start-up time matters for the CLI and the
 // provider, which Terraform launches several times per command. The definitions are
 // built with protobufjs directly: @grpc/proto-loader also converts every message to
-// a descriptor proto (for reflection, which nothing here serves), which cost the CLI
-// about 20 ms per run, import included.
+// a descriptor proto, which cost the CLI about 20 ms per run, import included; only the
+// daemon's reflection service (daemon/reflection.ts) needs those, and loads it itself.
 import protobuf from "protobufjs";
 import * as grpc from "@grpc/grpc-js";
 import { Buffer } from "node:buffer";

@@ -7,6 +7,8 @@ import { descriptors } from "./gen/descriptor.ts";
 import type { FieldViolation } from "./errors.ts";
 
 export const DETAILS_KEY = "grpc-status-details-bin";
+/** Set on an UNAVAILABLE that the daemon sent itself: it is going away (not unreachable). */
+export const SHUTDOWN_KEY = "infrasim-shutdown";
 const BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest";
 
 let types: { status: protobuf.Type; badRequest: protobuf.Type } | undefined;

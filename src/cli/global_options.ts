@@ -19,19 +19,23 @@ export function inheritGlobalOptions(program: Command): void {
   const globals = program.options.filter((o) => o.long !== "--version");
   const walk = (c: Command) => {
     if (c !== program && c.commands.length === 0 && !OWN_OPTIONS_ONLY.has(c.name())) {
+      let shadowed = false;
       for (const g of globals) {
         if (c.options.some((o) => o.long === g.long)) continue;
-        const short = g.short && !c.options.some((o) => o.short === g.short) ? `${g.short}, ` : "";
+        const own = !!g.short && c.options.some((o) => o.short === g.short);
+        shadowed ||= own;
+        const short = g.short && !own ? `${g.short}, ` : "";
         const copy = new Option(`${short}${g.flags.replace(/^-\w, /, "")}`, g.description)
           .hideHelp();
         if (g.argChoices) copy.choices(g.argChoices);
         c.addOption(copy);
       }
+      // Its help lists them as global options, unless one of its own shares a letter.
+      if (!shadowed) c.configureHelp({ ...c.configureHelp(), showGlobalOptions: true });
     }
     c.commands.forEach((sub) => walk(sub as Command));
   };
   walk(program);
-  program.configureHelp({ showGlobalOptions: true });
 }
 
 /** The global options in effect: what was typed after the command over what came before. */

@@ -4,20 +4,17 @@
 import type { Command } from "@commander-js/extra-typings";
 import type { InfrasimClient } from "../api/client.ts";
 import type * as T from "../api/gen/infrasim.v1.ts";
+import type { ApiKind } from "../api/kinds.ts";
 import type { Ctx } from "./context.ts";
 import { render } from "./output.ts";
-import { objectJson, watchLines } from "./watch.ts";
+import { machineLine, watchLines } from "./watch.ts";
 
 /** An API object as every kind has it. */
 export interface ApiObject {
   meta?: T.ObjectMeta | null;
 }
 
-export interface KindCli<O extends ApiObject> {
-  /** The kind as the Watch API names it. */
-  kind: "VM" | "IMAGE" | "VOLUME" | "NETWORK";
-  /** Its field in a WatchEvent. */
-  event: "vm" | "image" | "volume" | "network";
+export interface KindCli<O extends ApiObject> extends ApiKind {
   /** "vm", "image": the argument's name in usage lines. */
   noun: string;
   /** "VMs", "images": in descriptions. */
@@ -56,7 +53,10 @@ export function kindCommands<O extends ApiObject>(group: Command, ctx: Ctx, k: K
         },
         line: (e) => {
           const o = e[k.event] as O;
-          if (ctx.format() !== "table") return objectJson(o);
+          // For machines, each change with its type: a deleted object says so.
+          if (ctx.format() !== "table") {
+            return machineLine(ctx.format(), { type: e.type, object: o });
+          }
           // One row, under the table's header; a deleted object says so in its last row.
           const row = k.table([o]).split("\n").slice(1).join("\n");
           return e.type === "DELETED" ? `${row}  (deleted)` : row;

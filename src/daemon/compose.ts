@@ -58,7 +58,9 @@ export interface Daemon {
 export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Daemon {
   const layout = new DataLayout(cfg.data_dir);
   const feed = new ChangeFeed(db, cfg.events.keep);
-  const stores = new Map(KINDS.map((k) => [k.kind, k.store(db, feed)]));
+  const stores = new Map<string, ObjectStore<unknown, unknown>>(
+    KINDS.map((k) => [k.kind, k.store(db, feed)]),
+  );
   const vmStore = stores.get(VM) as VmStore;
   const imageStore = stores.get(IMAGE) as ImageStore;
   const volumeStore = stores.get(VOLUME) as VolumeStore;

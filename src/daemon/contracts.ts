@@ -8,10 +8,10 @@ import type { Owner } from "../store/processes.ts";
 import type { StoredVm } from "../store/vm_store.ts";
 
 /** Kinds as the feed, references and messages name them. */
-export const VM = "VM";
-export const IMAGE = "IMAGE";
-export const VOLUME = "VOLUME";
-export const NETWORK = "NETWORK";
+export const VM = "VM" as const;
+export const IMAGE = "IMAGE" as const;
+export const VOLUME = "VOLUME" as const;
+export const NETWORK = "NETWORK" as const;
 
 /** An object's name by kind and id; its id when it is gone. */
 export type NameOf = (kind: string, id: string) => string;

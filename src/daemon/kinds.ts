@@ -9,12 +9,9 @@ import type { ObjectStore } from "../store/objects.ts";
 import { VmStore } from "../store/vm_store.ts";
 import { VolumeStore } from "../store/volume_store.ts";
 import { IMAGE, NETWORK, VM, VOLUME } from "./contracts.ts";
+import { type ApiKind, kindByName as apiKindByName } from "../api/kinds.ts";
 
-export interface KindDef {
-  /** The feed's and the references' name, e.g. "VM". */
-  kind: string;
-  /** Its field in infrasim.v1.WatchEvent's object oneof. */
-  event: "vm" | "image" | "volume" | "network";
+export interface KindDef extends ApiKind {
   /** The gRPC service that serves it. */
   service: string;
   store(db: DatabaseSync, feed: ChangeFeed): ObjectStore<unknown, unknown>;
@@ -44,6 +41,6 @@ export const KINDS: KindDef[] = [
 
 /** A kind by the name a user types (vm, VM, volumes), or undefined. */
 export function kindByName(name: string): KindDef | undefined {
-  const n = name.trim().toUpperCase().replace(/S$/, "");
-  return KINDS.find((k) => k.kind === n);
+  const k = apiKindByName(name);
+  return KINDS.find((d) => d.kind === k?.kind);
 }

@@ -1,4 +1,5 @@
-// Private networks: records; the switch process is in the processes table.
+// Private networks: records; each one's switch runs in <data_dir>/net/<id>/ and its
+// process is in the processes table.
 import type { DatabaseSync } from "node:sqlite";
 import type { PrivateNetworkSpec, PrivateNetworkStatus } from "../api/gen/infrasim.v1.ts";
 import type { ChangeFeed } from "./feed.ts";

@@ -76,7 +76,7 @@ e2eTest(
     await new Promise((r) => setTimeout(r, 500));
     // Not running: waiting for ready is refused at once, running waits.
     assert.equal(await ready.exited, 1);
-    assert.match(ready.out.stderr, /FAILED_PRECONDITION: vm w is not running \(pending\)/);
+    assert.match(ready.out.stderr, /FAILED_PRECONDITION: vm "w" is not running \(pending\)/);
     assert.equal(running.out.code, undefined, "still waiting");
     await d.client.startVm("w");
     assert.equal(await running.exited, 0, running.out.stderr);
@@ -96,7 +96,7 @@ e2eTest(
 
     const late = d.cli(["vm", "wait", "w", "--for", "running", "--timeout", "1"]);
     assert.equal(late.code, 1);
-    assert.match(late.stderr, /DEADLINE_EXCEEDED: vm w was not running within 1 s/);
+    assert.match(late.stderr, /DEADLINE_EXCEEDED: vm "w" was not running within 1 s/);
     const bad = d.cli(["vm", "wait", "w", "--for", "running", "--port", "80"]);
     assert.equal(bad.code, 2);
   },

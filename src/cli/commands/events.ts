@@ -1,12 +1,14 @@
 // `infrasim events`: every change in the daemon as it happens (like `docker events`), from
-// the Watch API: one line per change, or one JSON object per line with -o json.
+// the Watch API: one line per change, or one JSON object per line with -o json (a YAML
+// document each with -o yaml).
 import type { Command } from "@commander-js/extra-typings";
 import type * as T from "../../api/gen/infrasim.v1.ts";
 import type { Ctx } from "../context.ts";
+import { API_KINDS, eventObject, kindByName } from "../../api/kinds.ts";
 import { collect, parseIntArg, UsageError } from "../flags.ts";
-import { eventJson, watchLines } from "../watch.ts";
+import { machineLine, watchLines } from "../watch.ts";
 
-const KINDS = ["vm", "image", "volume", "network"];
+const KINDS = API_KINDS.map((k) => k.event);
 
 /** What changed, said briefly per kind. */
 function summary(e: T.WatchEvent): string {
@@ -50,12 +52,12 @@ export function eventsCommand(program: Command, ctx: Ctx): void {
     )
     .action(async (o) => {
       for (const k of o.kind ?? []) {
-        if (!KINDS.includes(k.toLowerCase())) {
+        if (!kindByName(k)) {
           throw new UsageError(`--kind: "${k.slice(0, 20)}" is not one of ${KINDS.join(", ")}`);
         }
       }
       if (o.since !== undefined && o.since < 0) throw new UsageError("--since: must be 0 or more");
-      const json = ctx.format() !== "table";
+      const format = ctx.format();
       await watchLines(
         await ctx.client(),
         {
@@ -69,8 +71,8 @@ export function eventsCommand(program: Command, ctx: Ctx): void {
           showInitial: !!o.list,
           count: o.count,
           line: (e) => {
-            if (json) return eventJson(e);
-            const obj = e.vm ?? e.image ?? e.volume ?? e.network;
+            if (format !== "table") return machineLine(format, e);
+            const obj = eventObject(e);
             return [
               String(e.resource_version),
               e.type,

@@ -3,7 +3,8 @@
 // changes, then sends every committed change that matches its filter, in order. The
 // backlog and the subscription are taken in one synchronous step, so nothing falls
 // between them. A client that does not keep up is cut off, never buffered without bound.
-import type * as grpc from "@grpc/grpc-js";
+import * as grpc from "@grpc/grpc-js";
+import { SHUTDOWN_KEY } from "../../api/status_details.ts";
 import type * as T from "../../api/gen/infrasim.v1.ts";
 import { ApiError, invalid, quote, Status } from "../../api/errors.ts";
 import { matches, parseSelector } from "../../api/labels.ts";
@@ -141,9 +142,12 @@ function watch(feed: ChangeFeed, stores: Map<string, ObjectStore<unknown, unknow
     }
   }
   const unsubscribe = feed.subscribe(live);
-  const removeCloser = feed.onClose(() =>
-    end({ code: Status.UNAVAILABLE, details: "infrasimd is shutting down; watch again" })
-  );
+  const removeCloser = feed.onClose(() => {
+    // Marked as the daemon's own word, so clients tell it from a connection that failed.
+    const metadata = new grpc.Metadata();
+    metadata.set(SHUTDOWN_KEY, "1");
+    end({ code: Status.UNAVAILABLE, details: "infrasimd is shutting down; watch again", metadata });
+  });
   call.on("cancelled", () => end());
   call.on("error", () => end());
   for (const [ev, size] of initial) send(ev, size);

@@ -59,6 +59,8 @@ export function dataSourceFrom<A>(r: Resource, d: Derivation<A>): DataSource {
       name: d.rename?.[nb.typeName] ?? nb.typeName,
       type: nb.typeName in (d.single ?? {}) ? type : ["list", type],
       computed: true,
+      // An object type cannot mark one of its fields sensitive: the whole value is.
+      sensitive: hasSensitive(nb.block),
       description: nb.block.description ?? "",
     });
   }
@@ -89,6 +91,11 @@ export function dataSourceFrom<A>(r: Resource, d: Derivation<A>): DataSource {
       return { ...out, ...d.extra?.read(api) };
     },
   };
+}
+
+function hasSensitive(b: BlockDef): boolean {
+  return b.attributes.some((a) => a.sensitive) ||
+    (b.blocks ?? []).some((nb) => hasSensitive(nb.block));
 }
 
 /** One object of a block, every field set (`unset` where it is null). */

@@ -1,11 +1,13 @@
-// `infrasim vm wait NAME --for running|stopped|ready`: built on the Watch API, so it
+// `infrasim vm wait NAME --for running|stopped|ready`: built on the Watch API (through
+// cli/watch.ts, which also rides out a daemon restart), so it
 // returns the moment the VM's stored state says so (the daemon probes readiness itself
 // and stores status.ready). A condition of its own (--port, --serial) is probed by the
 // daemon for this call (WaitVm).
 import type { Command } from "@commander-js/extra-typings";
 import { Option } from "@commander-js/extra-typings";
 import type { InfrasimClient } from "../../../api/client.ts";
-import { ApiError, failedPrecondition, Status } from "../../../api/errors.ts";
+import { ApiError, failedPrecondition, quote, Status } from "../../../api/errors.ts";
+import { follow } from "../../watch.ts";
 import type * as T from "../../../api/gen/infrasim.v1.ts";
 import type { Ctx } from "../../context.ts";
 import { intIn, LIMITS } from "../../../api/validate/common.ts";
@@ -38,14 +40,14 @@ function reached(vm: T.Vm, cond: Condition): boolean {
   if (!vm.spec!.wait_for) {
     throw new UsageError(
       `--for ready: vm ${
-        vm.meta!.name
+        quote(vm.meta!.name)
       } has no wait_for; give --port or --serial, or wait --for running`,
     );
   }
   if (st.ready) return true;
   if (st.state !== "RUNNING" && st.state !== "STARTING") {
     throw failedPrecondition(
-      `vm ${vm.meta!.name} is not running (${st.state.toLowerCase()}${
+      `vm ${quote(vm.meta!.name)} is not running (${st.state.toLowerCase()}${
         st.last_exit_reason ? `: ${st.last_exit_reason}` : ""
       }); start it first`,
     );
@@ -63,30 +65,29 @@ async function watchUntil(
   const name = vm.meta!.name;
   let found: T.Vm | undefined;
   let failure: unknown;
-  let cancel = () => {};
   // The first event is the VM as it is now (the watch lists it), then each change.
-  const job = client.watch({ kinds: ["vm"], name: vm.meta!.id }, (e) => {
+  const f = follow(client, { kinds: ["vm"], name: vm.meta!.id }, (e) => {
     if (!e.vm || found || failure) return;
-    if (e.type === "DELETED") failure = new ApiError(Status.NOT_FOUND, `vm ${name} was deleted`);
-    else {
+    if (e.type === "DELETED") {
+      failure = new ApiError(Status.NOT_FOUND, `vm ${quote(name)} was deleted`);
+    } else {
       try {
         if (reached(e.vm, cond)) found = e.vm;
       } catch (err) {
         failure = err;
       }
     }
-    if (found || failure) cancel();
+    if (found || failure) f.stop();
   });
-  cancel = job.cancel;
   const timer = setTimeout(() => {
     failure = new ApiError(
       Status.DEADLINE_EXCEEDED,
-      `vm ${name} was not ${cond} within ${seconds} s`,
+      `vm ${quote(name)} was not ${cond} within ${seconds} s`,
     );
-    job.cancel();
+    f.stop();
   }, seconds * 1000);
   try {
-    await job.done;
+    await f.done;
   } finally {
     clearTimeout(timer);
   }
