@@ -1,5 +1,6 @@
 // bench/provider_startup: provider launch -> handshake line (goal <= 60 ms), against
 // the same binary's bare start-up (`infrasim --version`) measured in the same run.
+// Usage: deno run -A bench/provider_startup.ts [--bin DIR] (another build's bin dir)
 import "reflect-metadata";
 import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -8,9 +9,11 @@ import { BIN } from "../tests/helpers/env.ts";
 import { median } from "./lib.ts";
 import { MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE } from "../src/provider/main.ts";
 
+const argv = process.argv.slice(2);
+const bin = argv.includes("--bin") ? argv[argv.indexOf("--bin") + 1] : BIN;
 const rounds = 20;
 const clientCert = (await generateServerCert()).certPem;
-const provider = join(BIN, "terraform-provider-infrasim");
+const provider = join(bin, "terraform-provider-infrasim");
 
 function handshakeMs(): Promise<number> {
   const t0 = performance.now();
@@ -34,7 +37,7 @@ function handshakeMs(): Promise<number> {
 
 function bareMs(): number {
   const t0 = performance.now();
-  spawnSync(join(BIN, "infrasim"), ["--version"]);
+  spawnSync(join(bin, "infrasim"), ["--version"]);
   return performance.now() - t0;
 }
 
@@ -46,7 +49,7 @@ for (let i = 0; i < rounds; i++) {
   bare.push(bareMs());
 }
 console.log(
-  `provider launch -> handshake: median ${median(hs).toFixed(1)} ms (goal <= 60 ms); ` +
+  `${bin}: provider launch -> handshake: median ${median(hs).toFixed(1)} ms (goal <= 60 ms); ` +
     `bare start-up (infrasim --version) ${median(bare).toFixed(1)} ms; ratio ${
       (median(hs) / median(bare)).toFixed(2)
     }`,

@@ -49,6 +49,24 @@ e2eTest("cli: events -o json, one object per line, in order", async (d) => {
   assert.ok(!ev.out.lines.some((l) => l.includes('"_')), "no decoder markers");
 });
 
+e2eTest("cli: events rides out a daemon restart, resuming where it was", async (d) => {
+  const ev = background(d, ["events", "-o", "json", "--count", "4", "--kind", "networks"]);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(d.cli(["network", "create", "--name", "a", "--cidr", "10.71.0.0/24"]).code, 0);
+  await waitFor("a's events", () => ev.out.lines.length >= 2);
+  await d.stop();
+  await d.launch();
+  assert.equal(d.cli(["network", "create", "--name", "b", "--cidr", "10.72.0.0/24"]).code, 0);
+  assert.equal(await ev.exited, 0, ev.out.stderr);
+  const events = ev.out.lines.map((l) => JSON.parse(l));
+  assert.deepEqual(events.map((e) => `${e.type} ${e.network.meta.name}`), [
+    "ADDED a",
+    "MODIFIED a",
+    "ADDED b",
+    "MODIFIED b",
+  ]);
+});
+
 e2eTest("cli: vm list --watch prints the list, then a row per change", async (d) => {
   assert.equal(d.cli(["vm", "create", "--name", "a", "--memory", "256"]).code, 0);
   const w = background(d, ["vm", "list", "--watch"]);
@@ -58,6 +76,16 @@ e2eTest("cli: vm list --watch prints the list, then a row per change", async (d)
   await waitFor("b's row", () => w.out.lines.some((l) => /^b\s+PENDING/.test(l)));
   assert.equal(d.cli(["vm", "delete", "b"]).code, 0);
   await waitFor("b deleted", () => w.out.lines.some((l) => /^b\s.*\(deleted\)$/.test(l)));
+  const j = background(d, ["vm", "list", "--watch", "-o", "json"]);
+  await waitFor("a as JSON", () => j.out.lines.length >= 1);
+  assert.equal(d.cli(["vm", "delete", "a"]).code, 0);
+  await waitFor("a deleted", () => j.out.lines.some((l) => JSON.parse(l).type === "DELETED"));
+  assert.deepEqual(j.out.lines.map((l) => JSON.parse(l)).map((e) => [e.type, e.object.meta.name]), [
+    ["ADDED", "a"],
+    ["DELETED", "a"],
+  ]);
+  j.kill();
+  await j.exited;
   w.kill();
   // Ctrl-C ends it quietly (exit 0; Deno's child_process reports the signal it sent).
   await w.exited;
