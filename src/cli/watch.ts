@@ -118,8 +118,9 @@ export async function watchLines(
   }
 }
 
-/** The decoder's markers ("_latency_ms", the oneof's "object") are not the API's. */
-const apiOnly = (k: string, v: unknown) => (k.startsWith("_") || k === "object" ? undefined : v);
+/** The decoder's markers ("_latency_ms", the oneof's "object": "vm") are not the API's. */
+const apiOnly = (k: string, v: unknown) =>
+  k.startsWith("_") || (k === "object" && typeof v === "string") ? undefined : v;
 
 /** A record of a watch for machines: one JSON object per line, or a YAML document each. */
 export function machineLine(format: OutputFormat, data: unknown): string {
