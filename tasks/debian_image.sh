@@ -135,6 +135,10 @@ set -eu
 R=\$1
 mkdir -p "\$R/etc/initramfs-tools/conf.d"
 echo FSTYPE=ext4 >"\$R/etc/initramfs-tools/conf.d/fstype"
+# openssh-server's postinst makes host keys only where there are none; the image must
+# not carry any (they are removed below), so placeholders spare an emulated RSA keygen.
+mkdir -p "\$R/etc/ssh"
+for t in rsa ecdsa ed25519; do : >"\$R/etc/ssh/ssh_host_\${t}_key"; done
 for f in $DEFERRED; do
   chroot "\$R" dpkg-divert --quiet --local --rename --divert "\$f.deferred" --add "\$f"
   printf '#!/bin/sh\n# tasks/debian_image.sh runs this once, after the install\nexit 0\n' >"\$R\$f"
