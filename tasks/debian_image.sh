@@ -71,6 +71,16 @@ if cached; then log "cached (built meanwhile): $OUT"; echo "$OUT"; exit 0; fi
 
 # --- host packages ---------------------------------------------------------------
 export PATH=$PATH:/usr/sbin:/sbin
+# One apt at a time on this host: the test task builds the guests and both Debian images
+# at once, and a second `apt-get update` fails at once on apt's lists lock. (fd 7; a
+# lock file any user can open, so a root and a sudo run share it.)
+apt_lock() {
+  local f=/run/lock/infrasim-apt.lock
+  [ -d /run/lock ] || f=/tmp/infrasim-apt.lock
+  [ -e "$f" ] || (umask 0 && : >>"$f") 2>/dev/null || true
+  if exec 7<"$f"; then flock 7; fi
+}
+apt_lock
 HOST_PKGS=(mmdebstrap debian-archive-keyring dosfstools mtools fdisk qemu-utils e2fsprogs util-linux cpio openssl)
 [ "$DEBARCH" = "$(dpkg --print-architecture)" ] || HOST_PKGS+=(qemu-user-static binfmt-support arch-test)
 missing=()
@@ -89,6 +99,7 @@ if [ "$DEBARCH" != "$(dpkg --print-architecture)" ] && [ ! -e /proc/sys/fs/binfm
   update-binfmts --enable "qemu-$ARCH" >&2 || true
   [ -e /proc/sys/fs/binfmt_misc/qemu-$ARCH ] || die "binfmt_misc has no qemu-$ARCH handler"
 fi
+exec 7<&-   # apt is done: the lock goes
 
 # --- mirror: the host's own Debian mirrors (and the apt proxy settings it uses) -----
 host_uri() { # $1 = regex the URI must match
