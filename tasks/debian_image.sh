@@ -18,9 +18,12 @@
 # attach it on virtio-blk: the cloud kernel has no AHCI/IDE CD-ROM driver),
 # growpart/resizefs, user "debian" with sudo (cloud-init default_user), sshd with
 # host keys from user-data `ssh_keys` or generated at first boot. No root
-# password, empty /etc/machine-id, no baked-in ssh host keys.
+# password, empty /etc/machine-id, no baked-in ssh host keys. The aarch64 image's
+# initramfs holds only the drivers of QEMU's virt machine (MODULES=list).
 # Needs: root, Debian/Ubuntu with apt (installs its own missing build packages);
-# aarch64 also qemu-user-static + binfmt_misc (installed/enabled here).
+# aarch64 also qemu-user-static + binfmt_misc (installed/enabled here). With the
+# image's Python (python3.11) on the host, the .pyc files are compiled natively.
+# Each step logs its time; the aarch64 build, under emulation, takes the longest.
 set -euo pipefail
 
 # Bump when anything that changes the output changes (the script's hash counts too).
@@ -36,9 +39,17 @@ case ${1:-x86_64} in
     ROOT_TYPE=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709 ;;   # GPT "Linux root (x86-64)"
   aarch64|arm64) ARCH=aarch64 DEBARCH=arm64 CONSOLE=ttyAMA0 EFI_NAME=BOOTAA64.EFI SDBOOT=systemd-bootaa64.efi
     ROOT_TYPE=B921B045-1DF0-41C3-AF44-4C6F280D3FAE ;;   # GPT "Linux root (ARM-64)"
-  -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
   *) die "usage: $0 [x86_64|aarch64]" ;;
 esac
+
+# The initramfs: Debian's default (MODULES=most) on x86_64. The aarch64 image is built
+# under emulation, where mkinitramfs resolving every storage and network module takes
+# minutes: it gets just what QEMU's virt machine needs to mount the root (virtio-pci
+# and -blk, -scsi; ext4 is built in); udev loads the rest from the root as usual.
+INITRAMFS_MODULES=
+[ "$ARCH" = x86_64 ] || INITRAMFS_MODULES='echo MODULES=list >"$R/etc/initramfs-tools/conf.d/modules"
+printf "virtio_pci\nvirtio_blk\nvirtio_scsi\n" >"$R/usr/share/initramfs-tools/modules.d/infrasim-virt"'
 
 CACHE=${INFRASIM_IMAGE_CACHE:-$HOME/.cache/infrasim/images}
 case $CACHE in /*) ;; *) CACHE=$PWD/$CACHE ;; esac
@@ -60,7 +71,17 @@ if cached; then log "cached (built meanwhile): $OUT"; echo "$OUT"; exit 0; fi
 
 # --- host packages ---------------------------------------------------------------
 export PATH=$PATH:/usr/sbin:/sbin
-HOST_PKGS=(mmdebstrap debian-archive-keyring dosfstools mtools fdisk qemu-utils e2fsprogs util-linux)
+# One apt at a time on this host: the test task builds the guests and both Debian images
+# at once, and a second `apt-get update` fails at once on apt's lists lock. (fd 7; a
+# lock file any user can open, so a root and a sudo run share it.)
+apt_lock() {
+  local f=/run/lock/infrasim-apt.lock
+  [ -d /run/lock ] || f=/tmp/infrasim-apt.lock
+  [ -e "$f" ] || (umask 0 && : >>"$f") 2>/dev/null || true
+  if exec 7<"$f"; then flock 7; fi
+}
+apt_lock
+HOST_PKGS=(mmdebstrap debian-archive-keyring dosfstools mtools fdisk qemu-utils e2fsprogs util-linux cpio openssl)
 [ "$DEBARCH" = "$(dpkg --print-architecture)" ] || HOST_PKGS+=(qemu-user-static binfmt-support arch-test)
 missing=()
 for p in "${HOST_PKGS[@]}"; do
@@ -78,6 +99,7 @@ if [ "$DEBARCH" != "$(dpkg --print-architecture)" ] && [ ! -e /proc/sys/fs/binfm
   update-binfmts --enable "qemu-$ARCH" >&2 || true
   [ -e /proc/sys/fs/binfmt_misc/qemu-$ARCH ] || die "binfmt_misc has no qemu-$ARCH handler"
 fi
+exec 7<&-   # apt is done: the lock goes
 
 # --- mirror: the host's own Debian mirrors (and the apt proxy settings it uses) -----
 host_uri() { # $1 = regex the URI must match
@@ -106,38 +128,115 @@ t0=$SECONDS
 PKGS=systemd,systemd-sysv,udev,dbus,systemd-resolved,cloud-init,cloud-guest-utils,fdisk,e2fsprogs
 PKGS+=,openssh-server,sudo,iproute2,ca-certificates,netbase,kmod,procps,less
 PKGS+=,initramfs-tools,linux-image-cloud-$DEBARCH,systemd-boot-efi
+
+# Three steps start thousands of processes during the install, which under qemu-user
+# emulation (aarch64 on an x86_64 host) cost ~0.1-0.3 s each: mkinitramfs (at the
+# kernel's configure, and again at the initramfs-tools trigger), update-ca-certificates
+# (a few processes per certificate, at configure and again at its trigger) and
+# py3compile (a Python start per package). They are diverted to no-ops for the install
+# and done once at its end (finish.sh): the initramfs in the chroot, the certificate
+# links and bundle by the image's own update-ca-certificates run by the host's shell,
+# the .pyc files by the host's Python when it is the image's version. The result is
+# what the plain install makes.
+DEFERRED="/usr/sbin/update-initramfs /usr/sbin/update-ca-certificates /usr/bin/py3compile"
+cat >"$WORK/defer.sh" <<EOF
+#!/bin/sh
+# mmdebstrap --essential-hook: before the remaining packages are installed.
+set -eu
+R=\$1
+mkdir -p "\$R/etc/initramfs-tools/conf.d"
+echo FSTYPE=ext4 >"\$R/etc/initramfs-tools/conf.d/fstype"
+# openssh-server's postinst makes host keys only where there are none; the image must
+# not carry any (they are removed below), so placeholders spare an emulated RSA keygen.
+mkdir -p "\$R/etc/ssh"
+for t in rsa ecdsa ed25519; do : >"\$R/etc/ssh/ssh_host_\${t}_key"; done
+for f in $DEFERRED; do
+  chroot "\$R" dpkg-divert --quiet --local --rename --divert "\$f.deferred" --add "\$f"
+  printf '#!/bin/sh\n# tasks/debian_image.sh runs this once, after the install\nexit 0\n' >"\$R\$f"
+  chmod 0755 "\$R\$f"
+done
+EOF
+cat >"$WORK/finish.sh" <<EOF
+#!/bin/sh
+# mmdebstrap --customize-hook: the deferred steps, once.
+set -eu
+R=\$1
+t=\$(date +%s)
+say() { echo "[debian-image] $ARCH: \$* (+\$((\$(date +%s) - t)) s)" >&2; }
+say "packages installed; now the deferred steps"
+for f in $DEFERRED; do
+  rm -f "\$R\$f"
+  chroot "\$R" dpkg-divert --quiet --local --rename --remove "\$f"
+done
+rm -f "\$R/var/lib/dpkg/diversions-old"
+# CA certificates: with --sysroot the links it makes point into \$R; re-point them.
+# Hooks (none in this package set) would have to run in the chroot.
+if [ -n "\$(ls -A "\$R/etc/ca-certificates/update.d" 2>/dev/null)" ]; then
+  chroot "\$R" update-ca-certificates >&2
+else
+  sh "\$R/usr/sbin/update-ca-certificates" --sysroot "\$R" --hooksdir "" >/dev/null
+  find "\$R/etc/ssl/certs" -type l | while read -r l; do
+    target=\$(readlink "\$l")
+    case \$target in "\$R"/*) ;; *) continue ;; esac
+    target=\${target#"\$R"}
+    while [ "\${target#//}" != "\$target" ]; do target=\${target#/}; done
+    ln -sfn "\$target" "\$l"
+  done
+fi
+say "update-ca-certificates done"
+# .pyc files: what py3compile makes (every module in dist-packages and debpython).
+py=\$(basename "\$(readlink -f "\$R/usr/bin/python3")")
+if [ "\$(command -v "\$py" || true)" = "/usr/bin/\$py" ]; then
+  "\$py" -m compileall -q -j 0 -s "\$R" -p / "\$R/usr/lib/python3/dist-packages" "\$R/usr/share/python3" >&2
+else
+  chroot "\$R" "\$py" -m compileall -q /usr/lib/python3/dist-packages /usr/share/python3 >&2
+fi
+say "python byte-compilation done (\$py)"
+$INITRAMFS_MODULES
+for k in "\$R"/lib/modules/*; do chroot "\$R" update-initramfs -c -k "\${k##*/}" >&2; done
+say "initramfs done"
+EOF
+chmod 0755 "$WORK/defer.sh" "$WORK/finish.sh"
+
 log "$ARCH: mmdebstrap $SUITE (minbase + ${PKGS//,/ })"
 # Docs/man pages/translations are left out to keep the image small. FSTYPE:
 # initramfs-tools can't probe the root's type in a chroot, and without it no
 # e2fsck goes into the initramfs (and a root mounted rw is then never checked).
+# force-unsafe-io: no fsync per unpacked file (a crashed build is thrown away anyway).
+# PATH: Debian's own tools first (mmdebstrap runs mmtarfilter through `env python3`,
+# which a pyenv shim would slow down by a second per package).
+PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH \
 mmdebstrap --mode=root --variant=minbase --architectures="$DEBARCH" --components=main \
-  --include="$PKGS" "${APTOPTS[@]}" \
+  --include="$PKGS" "${APTOPTS[@]}" --dpkgopt=force-unsafe-io \
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
   --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
   --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
-  --essential-hook='mkdir -p "$1/etc/initramfs-tools/conf.d" && echo FSTYPE=ext4 >"$1/etc/initramfs-tools/conf.d/fstype"' \
+  --essential-hook="$WORK/defer.sh" \
+  --customize-hook="$WORK/finish.sh" \
   --customize-hook='chroot "$1" systemctl enable -q systemd-networkd systemd-resolved ssh' \
   --customize-hook='chroot "$1" systemctl mask -q apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service' \
-  --customize-hook='chroot "$1" sh -c "lsinitramfs /boot/initrd.img-* >/boot/.initrd.list"' \
   "$SUITE" "$R" \
   "deb $MIRROR $SUITE main" "deb $MIRROR $SUITE-updates main" "deb $SECMIRROR $SUITE-security main" >&2
+log "$ARCH: mmdebstrap done ($((SECONDS - t0)) s)"
 
 KVER=$(cd "$R/boot" && ls vmlinuz-* | sed 's/^vmlinuz-//' | sort -V | tail -1)
 [ -n "$KVER" ] && [ -f "$R/boot/initrd.img-$KVER" ] || die "no kernel/initrd in the rootfs /boot"
-KPKG=$(chroot "$R" dpkg-query -W -f='${Package} ${Version}' "linux-image-$KVER")
+KPKG=$(dpkg-query --admindir="$R/var/lib/dpkg" -W -f='${Package} ${Version}' "linux-image-$KVER")
 # The root disk must be reachable from the initramfs (virtio-blk or -scsi, ext4).
+# (The image's unmkinitramfs is a shell script: the host runs it.)
+sh "$R/usr/bin/unmkinitramfs" --list -- "$R/boot/initrd.img-$KVER" >"$WORK/initrd.list"
 for m in virtio_blk virtio_pci virtio_scsi ext4; do
   grep -q "/${m}\.ko" "$R/lib/modules/$KVER/modules.builtin" ||
-    grep -q "/${m}\.ko" "$R/boot/.initrd.list" || die "$m is neither built in nor in the initramfs"
+    grep -q "/${m}\.ko" "$WORK/initrd.list" || die "$m is neither built in nor in the initramfs"
 done
-grep -q 'fsck\.ext4$' "$R/boot/.initrd.list" || die "no fsck.ext4 in the initramfs"
-rm -f "$R/boot/.initrd.list"
+grep -q 'fsck\.ext4$' "$WORK/initrd.list" || die "no fsck.ext4 in the initramfs"
 
 # -- guest configuration (plain files; nothing below needs to run in the chroot)
 ROOT_PARTUUID=$(cat /proc/sys/kernel/random/uuid) ESP_PARTUUID=$(cat /proc/sys/kernel/random/uuid)
 : >"$R/etc/machine-id"                   # each VM generates its own on first boot
 rm -f "$R"/etc/ssh/ssh_host_* "$R/var/lib/dbus/machine-id"   # never share host keys
 rm -f "$R/etc/apt/apt.conf.d/99mmdebstrap"                   # the build host's proxy settings
+sed -i '/^force-unsafe-io$/d' "$R/etc/dpkg/dpkg.cfg.d/99mmdebstrap"  # the build's only (path-excludes stay)
 echo debian >"$R/etc/hostname"
 printf '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n' >"$R/etc/hosts"
 ln -sfn ../run/systemd/resolve/stub-resolv.conf "$R/etc/resolv.conf"

@@ -97,6 +97,16 @@ todo=("${todo2[@]}")
 SUDO=
 if [ "$(id -u)" != 0 ]; then command -v sudo >/dev/null && SUDO=sudo; fi
 APT_OPTS=(-o DPkg::Lock::Timeout=300)   # wait if another apt/dpkg is running
+# One apt at a time on this host: the test task builds the guests and both Debian images
+# at once, and a second `apt-get update` fails at once on apt's lists lock. (fd 7; a
+# lock file any user can open, so a root and a sudo run share it.)
+apt_lock() {
+  local f=/run/lock/infrasim-apt.lock
+  [ -d /run/lock ] || f=/tmp/infrasim-apt.lock
+  [ -e "$f" ] || (umask 0 && : >>"$f") 2>/dev/null || true
+  if exec 7<"$f"; then flock 7; fi
+}
+apt_lock
 HOST_PKGS=(cpio gzip xz-utils dosfstools mtools fdisk qemu-utils util-linux)
 missing=()
 for p in "${HOST_PKGS[@]}"; do
@@ -126,6 +136,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTS[@]}" install -y -qq \
     --no-install-recommends "${missing[@]}" >/dev/null
 fi
+exec 7<&-   # apt is done: the lock goes
 export PATH=$PATH:/usr/sbin:/sbin
 
 rm -rf "$OUT_ROOT"/.build.*

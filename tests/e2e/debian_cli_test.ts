@@ -15,8 +15,9 @@ const IMAGE = debianImage("x86_64");
 const GIB = 1024 ** 3;
 
 e2eTest("debian (CLI): --image --wait, vm ssh with a pinned host key, grow root", async (d) => {
-  const ok = (args: string[]) => {
-    const r = d.cli(args);
+  // timeoutMs: for the commands that wait with a --timeout of their own, beyond it.
+  const ok = (args: string[], timeoutMs?: number) => {
+    const r = d.cli(args, undefined, timeoutMs);
     assert.equal(r.code, 0, `infrasim ${args.join(" ")}: ${r.stderr}`);
     return r.stdout;
   };
@@ -39,7 +40,7 @@ e2eTest("debian (CLI): --image --wait, vm ssh with a pinned host key, grow root"
     "--wait",
     "--timeout",
     "400",
-  ]);
+  ], 450_000);
   const readyS = (Date.now() - t0) / 1000;
   assert.match(created, /State:\s+RUNNING/);
   assert.match(created, /SSH:\s+infrasim vm ssh web/);
@@ -95,7 +96,7 @@ e2eTest("debian (CLI): --image --wait, vm ssh with a pinned host key, grow root"
   });
   assert.equal((await d.client.getVm("web")).status!.pid, pid, "not restarted by the update");
   ok(["vm", "restart", "web"]);
-  ok(["vm", "wait", "web", "--timeout", "300"]);
+  ok(["vm", "wait", "web", "--timeout", "300"], 350_000);
   assert.equal(ok(["vm", "ssh", "web", "--", "hostname"]).trim(), "web2");
 
   // The daemon restarts; the VM keeps running and is still reachable the same way.

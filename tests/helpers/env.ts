@@ -243,13 +243,20 @@ export class TestDaemon {
     );
   }
 
-  /** Runs the compiled CLI against this daemon. */
-  cli(args: string[], input?: string): { code: number; stdout: string; stderr: string } {
+  /**
+   * Runs the compiled CLI against this daemon; it is killed (code -1) after timeoutMs,
+   * which a command with a --timeout of its own must exceed.
+   */
+  cli(
+    args: string[],
+    input?: string,
+    timeoutMs = 120_000,
+  ): { code: number; stdout: string; stderr: string } {
     const r = spawnSync(INFRASIM, args, {
       encoding: "utf8",
       env: { ...process.env, INFRASIM_DATA_DIR: this.dataDir, INFRASIM_DAEMON_ADDRESS: "" },
       input,
-      timeout: 120_000,
+      timeout: timeoutMs,
     });
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   }
