@@ -7,6 +7,11 @@ import { drainAndExit } from "./exit.ts";
 async function main(): Promise<number> {
   const invoked = basename(process.argv0 || process.argv[1] || "").replace(/\.exe$/, "");
   const args = process.argv.slice(2);
+  // Internal: a network's link engine, started by infrasimd under whichever name it runs.
+  if (args[0] === "link-engine") {
+    const { runLinkEngine } = await import("./engine/main.ts");
+    return await runLinkEngine(args.slice(1));
+  }
   if (invoked.startsWith("terraform-provider-infrasim")) {
     const { runProvider } = await import("./provider/main.ts");
     return await runProvider(args);

@@ -242,7 +242,7 @@ export function formatNetwork(n: T.Network): string {
     ["CIDR", `${n.spec!.cidr} (netmask ${st.netmask})`],
     ["MTU", String(n.spec!.mtu)],
     ["Link QoS", formatQos(n.spec!.link_qos)],
-    ["Switch PID", st.switch_pid ? String(st.switch_pid) : "-"],
+    ["Engine PID", st.engine_pid ? String(st.engine_pid) : "-"],
     ["Labels", Object.entries(m.labels).map(([k, val]) => `${k}=${val}`).join(",") || "-"],
     ["Created", m.created_at],
   ];

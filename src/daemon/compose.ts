@@ -20,6 +20,8 @@ import { StatusProjections } from "./controllers/projections.ts";
 import { VmController } from "./controllers/vm/controller.ts";
 import { VmLaunch } from "./controllers/vm/launch.ts";
 import { VmLinks } from "./controllers/vm/links.ts";
+import { QEMU } from "./controllers/vm/runner.ts";
+import { LinkEngines } from "./controllers/network_engine.ts";
 import { VmRunner } from "./controllers/vm/runner.ts";
 import { VmRuntimes } from "./controllers/vm/runtimes.ts";
 import { VmReadiness } from "./controllers/vm/readiness.ts";
@@ -75,17 +77,16 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
   const projections = new StatusProjections(refs, vmStore, volumeStore, networkStore);
   const runtimes = new VmRuntimes();
   const readiness = new VmReadiness(vmStore, runtimes);
-  const restartedNetworks = new Set<string>();
-
+  const engines = new LinkEngines(networkStore, supervisor, locks, layout);
   const links = new VmLinks(
-    supervisor,
     locks,
     vmStore,
     networkStore,
     runtimes,
     layout,
     projections,
-    restartedNetworks,
+    engines,
+    (id) => supervisor.record({ kind: VM, id }, QEMU)?.info.links,
   );
   const images = new ImageController(
     imageStore,
@@ -112,11 +113,10 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
     refs,
     locks,
     claims,
-    supervisor,
+    engines,
     layout,
     nameOf,
-    new VmNetworkLinks(links, refs),
-    restartedNetworks,
+    new VmNetworkLinks(links, refs, feed),
   );
   const runner = new VmRunner(
     vmStore,
@@ -187,10 +187,11 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
     async start() {
       await images.init();
       await volumes.init();
-      // Switches first: the VMs' links plug into them.
+      // Engines first: they carry the links of the VMs adopted next.
       await networks.init();
-      // Adoption takes every VM's lock before the first call is served.
-      const adopted = vms.adoptAll().then(() => vms.refreshAll());
+      // Adoption takes every VM's lock before the first call is served; then each
+      // engine is told exactly the links of its running VMs.
+      const adopted = vms.adoptAll().then(() => links.carryAll()).then(() => vms.refreshAll());
       return { adopted };
     },
     detach() {

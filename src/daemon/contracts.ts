@@ -6,6 +6,8 @@ import type { PrivateNic, VolumeDrive } from "../qemu/args.ts";
 import type { VmRuntime } from "../qemu/runtime.ts";
 import type { Owner } from "../store/processes.ts";
 import type { StoredVm } from "../store/vm_store.ts";
+import type { StoredNetwork } from "../store/network_store.ts";
+import type { EngineLinkConfig, EngineStats } from "../network/engine_protocol.ts";
 
 /** Kinds as the feed, references and messages name them. */
 export const VM = "VM" as const;
@@ -37,15 +39,31 @@ export interface AttachedResize {
 }
 
 /**
- * What the network kind tells whoever carries VMs' links into it. Both calls return
- * once every running link on the network has been dealt with (or has failed: the
- * first failure is thrown after all were tried).
+ * What the network kind tells whoever carries VMs' links into it. It returns once every
+ * running link on the network has been dealt with (or has failed: the first failure is
+ * thrown after all were tried).
  */
 export interface NetworkObserver {
   /** The network's default impairment changed. */
   qosChanged(networkId: string): Promise<void>;
-  /** The network's switch was started anew: links into the old one are dead. */
-  switchRestarted(networkId: string): Promise<void>;
+}
+
+/**
+ * The data path a running VM's NICs were started on: "engine", or anything else for a
+ * QEMU started by the previous release (its NICs were vde2 ports).
+ */
+export type VmDataPath = (vmId: string) => string | undefined;
+
+/** A network's link engine, as the VMs' links use it. */
+export interface LinkCarrier {
+  /** Whether the network's engine runs. */
+  active(networkId: string): boolean;
+  /** UNAVAILABLE on the field unless it runs. */
+  assertActive(network: StoredNetwork, field: string): void;
+  /** Every link the network's engine carries from now on (all its running VMs' NICs). */
+  carry(networkId: string, links: EngineLinkConfig[]): Promise<void>;
+  /** The engine's counters, or undefined when it is not running or does not answer. */
+  stats(networkId: string): Promise<EngineStats | undefined>;
 }
 
 /** What a start attaches beside the spec's own files: volumes, a seed, SSH facts, NICs. */
@@ -53,7 +71,7 @@ export interface GuestLaunch {
   volumes: VolumeDrive[];
   seed?: string;
   ssh?: T.SshAccess;
-  /** Private NICs, whose link processes run by now. */
+  /** Private NICs: the sockets QEMU listens on for its networks' link engines. */
   nics?: PrivateNic[];
 }
 

@@ -35,7 +35,7 @@ export interface QemuArgsInput {
   nics?: PrivateNic[];
 }
 
-/** A NIC plugged into a vde switch (the VM's own, in front of its link to a network). */
+/** A NIC on a private network: QEMU listens on sock for the network's link engine. */
 export interface PrivateNic {
   sock: string;
   mac: string;
@@ -194,7 +194,8 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
   (input.nics ?? []).forEach((n, i) => {
     args.push(
       "-netdev",
-      `vde,id=vnet${i},sock=${e(n.sock)}`,
+      // QEMU listens; the network's link engine connects, and may reconnect at any time.
+      `stream,id=vnet${i},server=on,addr.type=unix,addr.path=${e(n.sock)}`,
       "-device",
       // host_mtu tells the guest's virtio-net driver the segment's MTU.
       `virtio-net-pci,netdev=vnet${i},mac=${n.mac}${n.mtu !== 1500 ? `,host_mtu=${n.mtu}` : ""}`,

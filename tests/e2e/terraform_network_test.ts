@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { e2eTest, guest, GUEST_DIR, READY } from "../helpers/env.ts";
 import { guestSh, median, parsePing } from "../helpers/guest_shell.ts";
-import { vdePids } from "../helpers/networks.ts";
+import { enginePids } from "../helpers/networks.ts";
 import { assertImportPlansEmpty, vmHcl, Workspace } from "../helpers/terraform.ts";
 
 const g = guest("x86_64");
@@ -137,8 +137,7 @@ e2eTest(
 
       await ws.destroy();
       assert.deepEqual((await d.client.listNetworks({ label_selector: "" })).networks, []);
-      assert.deepEqual(vdePids(d.dataDir, "vde_switch"), []);
-      assert.deepEqual(vdePids(d.dataDir, "wirefilter"), []);
+      assert.deepEqual(enginePids(d.dataDir), []);
     } finally {
       ws.cleanup();
     }

@@ -11,7 +11,7 @@ import { ApiError, Status } from "../../src/api/errors.ts";
 import { serviceClient } from "../../src/api/proto.ts";
 import type { InfrasimClient } from "../../src/api/client.ts";
 import { e2eTest, guest, guestSpec, READY, waitFor } from "../helpers/env.ts";
-import { netVm, vdePids } from "../helpers/networks.ts";
+import { enginePids, netVm } from "../helpers/networks.ts";
 
 const G = guest("x86_64");
 
@@ -93,16 +93,23 @@ e2eTest(
     await w.until("wan's new qos", (e) => e.network?.spec?.link_qos?.latency_ms === 30);
     await w.until("a's link at 30 ms", (e) => e.vm?.status?.links[0]?.link_qos?.latency_ms === 30);
 
-    // Link state: a port switch killed under the running VM leaves the link down.
-    const port = vdePids(d.dataDir, "vde_switch", `vms/${vm.meta!.id}/`);
-    assert.equal(port.length, 1);
-    process.kill(port[0], "SIGKILL");
-    const down = await w.until(
-      "a's link down",
-      (e) => nameOf(e) === "a" && /port switch is gone/.test(e.vm?.status?.links[0]?.message ?? ""),
+    // Link state: the network's engine killed under the running VM: the link is repaired,
+    // and watchers see it go and come back.
+    const engine = enginePids(d.dataDir, vm.status!.links[0].network_id);
+    assert.equal(engine.length, 1);
+    const mark = w.events.length;
+    process.kill(engine[0], "SIGKILL");
+    const repairing = await w.until(
+      "a's link repairing",
+      (e) => nameOf(e) === "a" && e.vm?.status?.links[0]?.state === "repairing",
     );
-    assert.equal(down.vm!.status!.links[0].state, "down");
-    assert.equal(down.vm!.status!.state, "RUNNING", "the VM itself runs on");
+    assert.match(repairing.vm!.status!.links[0].message, /link engine/);
+    assert.equal(repairing.vm!.status!.state, "RUNNING", "the VM itself runs on");
+    await w.until(
+      "a's link up again",
+      (e) =>
+        w.events.indexOf(e) > mark && nameOf(e) === "a" && e.vm?.status?.links[0]?.state === "up",
+    );
 
     // Volume resize, image import, deletes.
     await c.updateVolume({ ref: "data", spec: { size_gb: 2 } });

@@ -1,5 +1,5 @@
 // Building blocks of the private-network tests: test guests with NICs on networks, and
-// the vde processes a data dir runs.
+// the link engines a data dir runs.
 import { spawnSync } from "node:child_process";
 import type * as T from "../../src/api/gen/infrasim.v1.ts";
 import { guest, guestSpec, READY, type TestDaemon } from "./env.ts";
@@ -37,8 +37,18 @@ export async function bootAll(d: TestDaemon, reqs: ReturnType<typeof netVm>[]): 
   return vms;
 }
 
-/** pids of vde_switch / wirefilter processes whose command line names the data dir. */
-export function vdePids(dataDir: string, tool: "vde_switch" | "wirefilter", under = ""): number[] {
-  const r = spawnSync("pgrep", ["-f", `${tool} .*${dataDir}/${under}`], { encoding: "utf8" });
+/** pids of the link engines of a data dir's networks (of one, given its id). */
+export function enginePids(dataDir: string, networkId = ""): number[] {
+  const r = spawnSync("pgrep", ["-f", `link-engine --dir ${dataDir}/net/${networkId}`], {
+    encoding: "utf8",
+  });
+  return r.stdout.split("\n").filter(Boolean).map(Number);
+}
+
+/** pids of any vde2 process naming the data dir (the previous data path: none expected). */
+export function vdePids(dataDir: string): number[] {
+  const r = spawnSync("pgrep", ["-f", `(vde_switch|wirefilter) .*${dataDir}/`], {
+    encoding: "utf8",
+  });
   return r.stdout.split("\n").filter(Boolean).map(Number);
 }

@@ -20,7 +20,7 @@ import {
   parseCidr,
   parseIp,
 } from "../../src/api/ipv4.ts";
-import { assertQemuHasVde } from "../../src/network/tools.ts";
+import { assertQemuHasStream } from "../../src/network/tools.ts";
 import { buildQemuArgs, nicCmdline, type PrivateNic } from "../../src/qemu/args.ts";
 import { networkConfig } from "../../src/cloudinit/seed.ts";
 import {
@@ -153,7 +153,7 @@ const NICS: PrivateNic[] = [
   { sock: "/d/vms/x/nic1/port", mac: "52:54:00:00:00:0b", ip: "10.2.0.1", prefix: 16, mtu: 9000 },
 ];
 
-Deno.test("qemu: each private NIC plugs into its own vde switch; direct boot learns its address", () => {
+Deno.test("qemu: each private NIC listens on its own stream socket; direct boot learns its address", () => {
   const args = buildQemuArgs({
     id: "0a1b2c3d-4e5f-6789-abcd-ef0123456789",
     name: "r",
@@ -184,8 +184,8 @@ Deno.test("qemu: each private NIC plugs into its own vde switch; direct boot lea
   });
   const after = (opt: string) => args.filter((_, i) => args[i - 1] === opt);
   assert.deepEqual(after("-netdev").slice(1), [
-    "vde,id=vnet0,sock=/d/vms/x/nic0/port",
-    "vde,id=vnet1,sock=/d/vms/x/nic1/port",
+    "stream,id=vnet0,server=on,addr.type=unix,addr.path=/d/vms/x/nic0/port",
+    "stream,id=vnet1,server=on,addr.type=unix,addr.path=/d/vms/x/nic1/port",
   ]);
   const devices = after("-device").filter((d) => d.includes("vnet"));
   assert.deepEqual(devices, [
@@ -216,13 +216,13 @@ Deno.test("a QEMU without the vde netdev is refused, saying what to install", as
     writeFileSync(fake, "#!/bin/sh\nprintf 'Available netdev backend types:\\nuser\\nsocket\\n'\n");
     chmodSync(fake, 0o755);
     await assert.rejects(
-      assertQemuHasVde(fake),
-      /has no vde network backend.*install a QEMU built with vde/s,
+      assertQemuHasStream(fake),
+      /has no stream network backend.*QEMU 7.2 or later/s,
     );
     const good = join(dir, "qemu-good");
-    writeFileSync(good, "#!/bin/sh\nprintf 'Available netdev backend types:\\nuser\\nvde\\n'\n");
+    writeFileSync(good, "#!/bin/sh\nprintf 'Available netdev backend types:\\nuser\\nstream\\n'\n");
     chmodSync(good, 0o755);
-    await assertQemuHasVde(good);
+    await assertQemuHasStream(good);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

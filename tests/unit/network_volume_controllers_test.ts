@@ -1,11 +1,12 @@
 // The network and volume controllers against fakes of their collaborators: a supervisor
-// whose "switches" are sleep processes, a recording observer in place of the VMs' links,
+// whose "engines" are sleep processes, a recording observer in place of the VMs' links,
 // and a recording resize in place of a running VM's QEMU.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import type * as T from "../../src/api/gen/infrasim.v1.ts";
 import { type ApiError, Status } from "../../src/api/errors.ts";
 import { NetworkController } from "../../src/daemon/controllers/network.ts";
+import { LinkEngines } from "../../src/daemon/controllers/network_engine.ts";
 import { VolumeController } from "../../src/daemon/controllers/volume.ts";
 import type { NetworkObserver } from "../../src/daemon/contracts.ts";
 import { SleepSupervisor, Stores } from "../fakes/daemon.ts";
@@ -26,10 +27,6 @@ class RecordingObserver implements NetworkObserver {
     this.calls.push(`qos ${id}`);
     return Promise.resolve();
   }
-  switchRestarted(id: string) {
-    this.calls.push(`switch ${id}`);
-    return Promise.resolve();
-  }
 }
 
 function networks() {
@@ -41,11 +38,10 @@ function networks() {
     s.refs,
     s.locks,
     s.claims,
-    sup.asSupervisor(),
+    new LinkEngines(s.networks, sup.asSupervisor(), s.locks, s.layout),
     s.layout,
     s.nameOf,
     observer,
-    new Set(),
   );
   return { s, sup, observer, nets };
 }
@@ -54,12 +50,12 @@ const createNet = (nets: NetworkController, name: string, cidr: string) =>
   nets.create({ meta: { name }, spec: { cidr } } as unknown as T.CreateNetworkRequest);
 const updateNet = (nets: NetworkController, r: object) => nets.update(r as T.UpdateNetworkRequest);
 
-Deno.test("network controller: the switch runs; a QoS change is told to the links, labels are not", async () => {
+Deno.test("network controller: the engine runs; a QoS change is told to the links, labels are not", async () => {
   const { s, sup, observer, nets } = networks();
   try {
     const n = await createNet(nets, "wan", "10.8.0.0/24");
     assert.equal(n.status.state, "ACTIVE");
-    assert.equal(n.status.switch_pid, sup.launched.length && s.processes.list()[0].pid);
+    assert.equal(n.status.engine_pid, sup.launched.length && s.processes.list()[0].pid);
     assert.equal(n.status.netmask, "255.255.255.0", "stored, not computed on read");
     await updateNet(nets, { ref: "wan", meta: { labels: { a: "b" } } });
     assert.deepEqual(observer.calls, []);
@@ -75,17 +71,20 @@ Deno.test("network controller: the switch runs; a QoS change is told to the link
   }
 });
 
-Deno.test("network controller: a switch that dies is started again and its links replugged", async () => {
+Deno.test("network controller: an engine that dies is started again", async () => {
   const { s, sup, observer, nets } = networks();
   try {
     const n = await createNet(nets, "wan", "10.9.0.0/24");
-    const first = n.status.switch_pid;
+    const first = n.status.engine_pid;
     process.kill(first, "SIGKILL");
-    await waitFor("the switch restarted", () => observer.calls.length > 0, 5000);
-    assert.deepEqual(observer.calls, [`switch ${n.meta.id}`]);
+    await waitFor("the engine restarted", () => {
+      const st = nets.get("wan").status;
+      return st.state === "ACTIVE" && st.engine_pid !== first;
+    }, 5000);
+    assert.deepEqual(observer.calls, [], "links need nothing: the engine reads its file");
     const now = nets.get("wan");
     assert.equal(now.status.state, "ACTIVE");
-    assert.notEqual(now.status.switch_pid, first);
+    assert.notEqual(now.status.engine_pid, first);
     const states = s.changes.filter((c) => c.kind === "NETWORK").map((c) =>
       (c.object.status as T.PrivateNetworkStatus).state
     );

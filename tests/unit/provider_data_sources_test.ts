@@ -25,7 +25,7 @@ const network: T.Network = {
     message: "",
     prefix_length: 24,
     netmask: "255.255.255.0",
-    switch_pid: 42,
+    engine_pid: 42,
     attachments: [{
       vm_id: "v",
       vm_name: "web",

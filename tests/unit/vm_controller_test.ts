@@ -175,7 +175,7 @@ function network(s: Stores, name: string, cidr: string): void {
       prefix_length: 24,
       netmask: "255.255.255.0",
       attachments: [],
-      switch_pid: 0,
+      engine_pid: 0,
     },
   });
 }

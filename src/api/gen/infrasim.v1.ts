@@ -122,7 +122,7 @@ export interface PrivateNetworkStatus {
   prefix_length: number;
   netmask: string;
   attachments: NetworkAttachment[];
-  switch_pid: number;
+  engine_pid: number;
 }
 export interface Network {
   meta?: ObjectMeta | null;

@@ -34,7 +34,7 @@ import { ACTIVE, QEMU, type VmRunner } from "./runner.ts";
 import { claimVolumes } from "./volumes.ts";
 import { waitReady } from "./wait.ts";
 import { claimInterfaces } from "./interfaces.ts";
-import { isLinkRole, type VmLinks } from "./links.ts";
+import { isLegacyLinkRole, type VmLinks } from "./links.ts";
 import { emptyStatus, keepAutoPorts } from "./records.ts";
 
 export class VmController extends KindReads<T.VmSpec, T.VmStatus> {
@@ -315,19 +315,18 @@ export class VmController extends KindReads<T.VmSpec, T.VmStatus> {
       if (r.pid) this.supervisor.store.put(r); // records migrated from schema 1 had neither
     }
     const root = `${this.layout.vmsDir()}/`;
-    // A QEMU or link process whose pid file is in our vms dir but that is no known
-    // VM's is a stray.
+    // A QEMU whose pid file is in our vms dir but that is no known VM's is a stray, and
+    // so is a vde2 process of the previous data path that no record names.
     const pidIn = (argv: string[], flag: string) =>
       argv.some((a, i) => a === flag && argv[i + 1]?.startsWith(root));
     const orphan = (argv: string[]) =>
       (pidIn(argv, "-pidfile") && argv.includes("-uuid")) ||
       (/(^|\/)vde_switch$/.test(argv[0] ?? "") && pidIn(argv, "-p")) ||
       (/(^|\/)wirefilter$/.test(argv[0] ?? "") && pidIn(argv, "--pidfile"));
-    const links = this.supervisor.store.list(VM).filter((r) => isLinkRole(r.role));
-    const resolved = this.supervisor.resolveAll([...recs, ...links], orphan);
-    // Links of VMs that are gone: nothing will adopt them.
-    const gone = links.filter((r) => !this.store.get(r.owner.id));
-    const cleared = resolved.then(() => Promise.all(gone.map((r) => this.supervisor.reap(r))));
+    // The previous data path's link processes (vde2) go: their network switches are gone.
+    const legacy = this.supervisor.store.list(VM).filter((r) => isLegacyLinkRole(r.role));
+    const resolved = this.supervisor.resolveAll(recs, orphan);
+    const cleared = resolved.then(() => Promise.all(legacy.map((r) => this.supervisor.reap(r))));
     return this.#adopted = Promise.all(vms.map((vm, i) =>
       this.#locked(vm.meta.id, async () => {
         await cleared;
@@ -351,6 +350,5 @@ export class VmController extends KindReads<T.VmSpec, T.VmStatus> {
 
   detachAll(): void {
     this.runner.detachAll();
-    this.links.detachAll();
   }
 }

@@ -1,6 +1,7 @@
 // What a VM's start needs around QEMU, for the runner: its volumes as drives, the
-// cloud-init seed, and its links' processes (started before QEMU, stopped after it).
-import { assertQemuHasVde } from "../../../network/tools.ts";
+// cloud-init seed, and its links (handed to their engines before QEMU starts, taken
+// back after it stops).
+import { assertQemuHasStream } from "../../../network/tools.ts";
 import type { HostInfo } from "../../../qemu/host.ts";
 import type * as T from "../../../api/gen/infrasim.v1.ts";
 import type { StoredVm } from "../../../store/vm_store.ts";
@@ -24,7 +25,7 @@ export class VmLaunch implements LaunchHelpers {
     const drives = volumeDrives(vm.spec, this.volumes);
     const nics = this.links.plan(vm);
     if (nics.length) {
-      await assertQemuHasVde(this.host.binaries[vm.spec.arch as "x86_64"]!.path);
+      await assertQemuHasStream(this.host.binaries[vm.spec.arch as "x86_64"]!.path);
     }
     const g = await prepareGuest(
       { id: vm.meta.id, name: vm.meta.name, spec: vm.spec },

@@ -1,38 +1,35 @@
-// A running VM's links to private networks. Each interface gets its own small vde_switch
-// (QEMU plugs into it) and a wirefilter from that switch to the network's: the filter can
-// be restarted, or its impairment changed, without QEMU noticing. Both are supervised
-// like QEMU, owned by the VM; they start before QEMU and go when it is gone. Each link's
-// state is stored in the VM's status whenever it may have changed (a process starting or
-// exiting, new values), so watchers see it.
-import { mkdir, rm } from "node:fs/promises";
+// A running VM's links to private networks. Each NIC is a `-netdev stream` socket that QEMU
+// listens on; the network's link engine connects to it and carries the link, with its
+// impairment. This tells each engine which links to carry (all of its network's running
+// NICs, whenever one starts, stops or changes), and stores each link's state in the VM's
+// status whenever it may have changed, so watchers see it.
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type * as T from "../../../api/gen/infrasim.v1.ts";
 import { invalid, quote } from "../../../api/errors.ts";
 import { effectiveQos } from "../../../api/validate/network.ts";
 import type { FullQos } from "../../../api/qos.ts";
 import { type Cidr, parseCidr } from "../../../api/ipv4.ts";
-import { qosCommands, switchArgs, wirefilterArgs } from "../../../network/vde.ts";
-import { vdeTools } from "../../../network/tools.ts";
-import { runConsole } from "../../../network/wirefilter_console.ts";
+import { fromQos, NO_IMPAIRMENT } from "../../../network/impair/config.ts";
+import type { EngineLinkConfig } from "../../../network/engine_protocol.ts";
 import type { PrivateNic } from "../../../qemu/args.ts";
-import type { ProcessRecord } from "../../../store/processes.ts";
 import type { NetworkStore, StoredNetwork } from "../../../store/network_store.ts";
 import type { StoredVm, VmStore } from "../../../store/vm_store.ts";
-import { NETWORK, type Projections, type RunningVms, VM } from "../../contracts.ts";
+import {
+  type LinkCarrier,
+  NETWORK,
+  type Projections,
+  type RunningVms,
+  type VmDataPath,
+} from "../../contracts.ts";
 import type { DataLayout } from "../../layout.ts";
 import type { KeyedMutex } from "../../locks.ts";
-import type { Supervisor } from "../../supervisor/supervisor.ts";
-import { marker } from "../../../process/os.ts";
-import { ProcessWatch } from "../../../process/watch.ts";
-import { log } from "../../log.ts";
-import { assertNetworkActive } from "../network.ts";
+import { LINK_DATA_PATH } from "./runner.ts";
 
-const owner = (id: string) => ({ kind: VM, id });
-export const portRole = (i: number) => `nic${i}-switch`;
-export const filterRole = (i: number) => `nic${i}-filter`;
-export const isLinkRole = (role: string) => /^nic\d+-(switch|filter)$/.test(role);
+/** Link processes of the previous data path (vde2), found in data dirs it wrote. */
+export const isLegacyLinkRole = (role: string) => /^nic\d+-(switch|filter)$/.test(role);
 
-/** Everything a start needs to know of one interface; sock is the VM's own switch. */
+/** Everything a start needs to know of one interface; sock is QEMU's listening socket. */
 export interface NicPlan extends PrivateNic {
   index: number;
   networkId: string;
@@ -40,43 +37,31 @@ export interface NicPlan extends PrivateNic {
   qos: FullQos;
 }
 
-interface LinkPaths {
-  port: { sock: string; pidFile: string };
-  mgmt: string;
-  filterPid: string;
-}
+const LEGACY_MESSAGE =
+  "this VM was started on the previous network data path (vde2); restart it to join the link engine";
 
 export class VmLinks {
-  /** Watches of every link process of running VMs, by "<vm>/<role>". */
-  #watches = new Map<string, ProcessWatch>();
+  /** The NICs the engines carry, by VM: set before its QEMU starts, gone after it stops. */
+  #carried = new Map<string, NicPlan[]>();
+  /** Running VMs whose QEMU still uses the vde2 netdev: their links stay down. */
+  #legacy = new Set<string>();
+  /** Until every VM is adopted after a restart, engines keep what their file says. */
+  #adopting = true;
 
   constructor(
-    private readonly supervisor: Supervisor,
     private readonly locks: KeyedMutex,
     private readonly vms: VmStore,
     private readonly networks: NetworkStore,
     private readonly running: RunningVms,
     private readonly layout: DataLayout,
     private readonly projections: Projections,
-    /**
-     * Networks whose switch the network kind had to start anew at daemon start: the
-     * filters of running VMs still point at the dead one (they neither exit nor
-     * reconnect), so adoption replaces them. Filled before adoption begins.
-     */
-    private readonly restartedAtInit: ReadonlySet<string>,
+    private readonly engines: LinkCarrier,
+    private readonly dataPath: VmDataPath,
   ) {}
 
-  /**
-   * In the VM's dir, named short: the port switch's socket dir <vm dir>/nic<i> holds its
-   * clients' "<port>.<n>" sockets, within the path limit data_dir is checked against.
-   */
-  paths(vmId: string, i: number): LinkPaths {
-    const base = join(this.layout.vmDir(vmId), `nic${i}`);
-    return {
-      port: { sock: base, pidFile: `${base}.pid` },
-      mgmt: `${base}.wf`,
-      filterPid: `${base}.wf.pid`,
-    };
+  /** QEMU's socket for NIC i, in the VM's dir (short: data_dir is checked against the limit). */
+  socketPath(vmId: string, i: number): string {
+    return join(this.layout.vmDir(vmId), `nic${i}.sock`);
   }
 
   #serial<R>(vmId: string, fn: () => Promise<R>): Promise<R> {
@@ -97,7 +82,7 @@ export class VmLinks {
         index: i,
         networkId: net.meta.id,
         networkName: net.meta.name,
-        sock: this.paths(vm.meta.id, i).port.sock,
+        sock: this.socketPath(vm.meta.id, i),
         mac: n.mac,
         ip: n.ip,
         prefix: (parseCidr(net.spec.cidr) as Cidr).prefix,
@@ -107,176 +92,100 @@ export class VmLinks {
     });
   }
 
-  /** Starts every link of a VM about to start. On failure nothing is left running. */
+  /** Before QEMU starts: its networks' engines will connect to its NICs once it listens. */
   up(vm: StoredVm, plans: NicPlan[]): Promise<void> {
     const id = vm.meta.id;
     return this.#serial(id, async () => {
       if (plans.length === 0) return;
-      const tools = vdeTools();
-      try {
-        await this.#downAll(id);
-        for (const p of plans) {
-          const net = this.networks.get(p.networkId)!;
-          assertNetworkActive(this.supervisor, net, `spec.network_interfaces[${p.index}].network`);
-          const lp = this.paths(id, p.index);
-          await mkdir(this.layout.vmDir(id), { recursive: true, mode: 0o700 });
-          // A switch refuses a socket dir left by a killed one.
-          await rm(lp.port.sock, { recursive: true, force: true });
-          const rec = await this.supervisor.launch({
-            owner: owner(id),
-            role: portRole(p.index),
-            binary: tools.vdeSwitch,
-            args: switchArgs(lp.port),
-            pidFile: lp.port.pidFile,
-            marker: marker("-p", lp.port.pidFile),
-          });
-          this.#watchPort(id, p.index, rec.pid);
-          await this.#startFilter(id, p);
-        }
-      } catch (e) {
-        await this.#downAll(id);
-        throw e;
-      } finally {
-        this.refresh(id);
+      for (const p of plans) {
+        this.engines.assertActive(
+          this.networks.get(p.networkId)!,
+          `spec.network_interfaces[${p.index}].network`,
+        );
+        await rm(p.sock, { force: true });
       }
+      this.#legacy.delete(id);
+      await this.#carry(id, plans);
     });
   }
 
-  async #startFilter(vmId: string, p: NicPlan): Promise<void> {
-    const lp = this.paths(vmId, p.index);
-    // wirefilter refuses a console socket left bound by a killed one.
-    await rm(lp.mgmt, { force: true });
-    const rec = await this.supervisor.launch({
-      owner: owner(vmId),
-      role: filterRole(p.index),
-      binary: vdeTools().wirefilter,
-      args: wirefilterArgs(
-        lp.port.sock,
-        this.layout.switchPaths(p.networkId).sock,
-        p.qos,
-        lp.mgmt,
-        lp.filterPid,
-      ),
-      pidFile: lp.filterPid,
-      marker: marker("--pidfile", lp.filterPid),
-      info: { network: p.networkId },
-    });
-    this.#watchFilter(vmId, p.index, rec.pid);
-  }
-
-  #watch(vmId: string, role: string, pid: number, onExit: () => Promise<void>): void {
-    const key = `${vmId}/${role}`;
-    this.#watches.get(key)?.detach();
-    const w = new ProcessWatch(pid);
-    this.#watches.set(key, w);
-    w.exited.then(() =>
-      this.#serial(vmId, async () => {
-        if (this.#watches.get(key) !== w) return;
-        this.#watches.delete(key);
-        await onExit();
-      })
-    ).catch((e) => log.error("link repair failed", { vm: vmId, role, error: String(e) }));
-  }
-
-  #unwatch(vmId: string, role: string): void {
-    this.#watches.get(`${vmId}/${role}`)?.detach();
-    this.#watches.delete(`${vmId}/${role}`);
-  }
-
-  /** A port switch that dies cannot be replaced under a running QEMU: the link is down. */
-  #watchPort(vmId: string, i: number, pid: number): void {
-    this.#watch(vmId, portRole(i), pid, () => {
-      if (this.running.runtime(vmId)) log.warn("link port switch exited", { vm: vmId, nic: i });
+  /** QEMU is gone (or never came up): its links leave their engines. */
+  down(vmId: string): Promise<void> {
+    return this.#serial(vmId, async () => {
+      this.#legacy.delete(vmId);
+      await this.#carry(vmId, []);
       this.refresh(vmId);
+    });
+  }
+
+  /** After a daemon restart, for a VM whose QEMU was adopted. */
+  adopt(vm: StoredVm): Promise<void> {
+    const id = vm.meta.id;
+    return this.#serial(id, () => {
+      const plans = this.plan(vm);
+      if (plans.length && this.dataPath(id) !== LINK_DATA_PATH) this.#legacy.add(id);
+      else this.#carried.set(id, plans);
+      this.refresh(id);
       return Promise.resolve();
     });
   }
 
-  /** A filter that dies while its VM runs is started again: the link comes back. */
-  #watchFilter(vmId: string, i: number, pid: number): void {
-    this.#watch(vmId, filterRole(i), pid, async () => {
-      if (!this.running.runtime(vmId)) return;
-      log.warn("link filter exited; starting it again", { vm: vmId, nic: i, pid });
-      this.refresh(vmId);
-      await this.#restartFilter(vmId, i);
-    });
+  /** Once every VM is adopted: each engine gets exactly the links of its running VMs. */
+  async carryAll(): Promise<void> {
+    this.#adopting = false;
+    await Promise.all(
+      this.networks.list().map((n) => this.engines.carry(n.meta.id, this.#linksOf(n.meta.id))),
+    );
   }
 
-  async #restartFilter(vmId: string, i: number): Promise<void> {
-    this.#unwatch(vmId, filterRole(i));
-    const rec = this.supervisor.record(owner(vmId), filterRole(i));
-    if (rec) await this.supervisor.reap(rec);
-    const vm = this.vms.get(vmId);
-    const p = vm && this.plan(vm)[i];
-    if (p) await this.#startFilter(vmId, p);
-    this.refresh(vmId);
-  }
-
-  /** Stops every link process of a VM (its QEMU is gone, or never came up). */
-  down(vmId: string): Promise<void> {
+  /** Sets every running link of a VM to its current effective impairment. */
+  apply(vmId: string): Promise<void> {
     return this.#serial(vmId, async () => {
-      await this.#downAll(vmId);
+      const vm = this.vms.get(vmId);
+      if (vm && this.#carried.has(vmId) && this.running.runtime(vmId)) {
+        await this.#carry(vmId, this.plan(vm));
+      }
       this.refresh(vmId);
     });
   }
 
-  async #downAll(vmId: string): Promise<void> {
-    for (const [key, w] of this.#watches) {
-      if (!key.startsWith(`${vmId}/`)) continue;
-      w.detach();
-      this.#watches.delete(key);
+  /** Sets what the engines carry of one VM, and tells every network it was or is on. */
+  async #carry(vmId: string, plans: NicPlan[]): Promise<void> {
+    const nets = new Set([...(this.#carried.get(vmId) ?? []), ...plans].map((p) => p.networkId));
+    if (plans.length) this.#carried.set(vmId, plans);
+    else this.#carried.delete(vmId);
+    if (this.#adopting) return;
+    for (const n of nets) {
+      if (this.networks.get(n)) await this.engines.carry(n, this.#linksOf(n));
     }
-    for (const rec of this.records(vmId)) await this.supervisor.reap(rec);
   }
 
-  records(vmId: string): ProcessRecord[] {
-    return this.supervisor.store.list(VM).filter((r) => r.owner.id === vmId && isLinkRole(r.role));
-  }
-
-  /**
-   * After a daemon restart, for a VM whose QEMU was adopted: watches its link processes,
-   * and starts again the filters that died meanwhile. A port switch that died cannot be
-   * repaired without QEMU reconnecting: that link is reported down until the VM restarts.
-   */
-  adopt(vm: StoredVm): Promise<void> {
-    const id = vm.meta.id;
-    return this.#serial(id, async () => {
-      for (const p of this.plan(vm)) {
-        const port = this.supervisor.record(owner(id), portRole(p.index));
-        if (port && this.supervisor.alive(port)) this.#watchPort(id, p.index, port.pid);
-        const filter = this.supervisor.record(owner(id), filterRole(p.index));
-        const fresh = this.restartedAtInit.has(p.networkId);
-        if (filter && this.supervisor.alive(filter) && !fresh) {
-          this.#watchFilter(id, p.index, filter.pid);
-          continue;
-        }
-        log.warn(
-          fresh
-            ? "link filter plugged into a network switch that was started anew; replacing it"
-            : "link filter not running after restart; starting it",
-          { vm: id, nic: p.index },
-        );
-        await this.#restartFilter(id, p.index).catch((e) =>
-          log.error("link filter cannot start", { vm: id, error: String(e) })
-        );
+  #linksOf(networkId: string): EngineLinkConfig[] {
+    const out: EngineLinkConfig[] = [];
+    for (const [vmId, plans] of this.#carried) {
+      const name = this.vms.get(vmId)?.meta.name ?? vmId;
+      for (const p of plans) {
+        if (p.networkId !== networkId) continue;
+        out.push({
+          id: `${vmId}/${p.index}`,
+          name: `${name}:nic${p.index}`,
+          socket: p.sock,
+          up: true,
+          sent: fromQos(p.qos),
+          received: NO_IMPAIRMENT,
+        });
       }
-      this.refresh(id);
-    });
+    }
+    return out;
   }
 
   /** "up", "down" or "repairing", as the VM's status reports a link, and why. */
-  #state(vmId: string, i: number): { state: string; message: string } {
+  #state(vmId: string, networkId: string): { state: string; message: string } {
     if (!this.running.runtime(vmId)) return { state: "down", message: "" };
-    const port = this.supervisor.record(owner(vmId), portRole(i));
-    if (!this.supervisor.alive(port)) {
-      return {
-        state: "down",
-        message: "the VM's port switch is gone; restart the VM to plug it in again",
-      };
-    }
-    return this.supervisor.alive(this.supervisor.record(owner(vmId), filterRole(i)))
+    if (this.#legacy.has(vmId)) return { state: "down", message: LEGACY_MESSAGE };
+    return this.engines.active(networkId)
       ? { state: "up", message: "" }
-      : { state: "repairing", message: "the link's wirefilter is being started again" };
+      : { state: "repairing", message: "the network's link engine is being started again" };
   }
 
   /**
@@ -288,7 +197,7 @@ export class VmLinks {
     if (!vm) return;
     let links: T.LinkStatus[];
     try {
-      links = linkStatus(this.plan(vm), (i) => this.#state(vmId, i));
+      links = linkStatus(this.plan(vm), (p) => this.#state(vmId, p.networkId));
     } catch {
       links = []; // a network gone meanwhile: the next refresh shows it
     }
@@ -298,48 +207,18 @@ export class VmLinks {
     );
   }
 
-  /** Sets every running link of a VM to its current effective impairment. */
-  apply(vmId: string): Promise<void> {
-    return this.#serial(vmId, async () => {
-      const vm = this.vms.get(vmId);
-      if (!vm || !this.running.runtime(vmId)) return this.refresh(vmId);
-      for (const p of this.plan(vm)) {
-        const rec = this.supervisor.record(owner(vmId), filterRole(p.index));
-        if (!this.supervisor.alive(rec)) continue; // its restart takes the new values
-        try {
-          await runConsole(this.paths(vmId, p.index).mgmt, qosCommands(p.qos));
-        } catch (e) {
-          // The new values are stored: a filter started anew takes them, so the link
-          // never keeps impairment that its status no longer reports.
-          log.warn("link console failed; restarting the filter", { vm: vmId, error: String(e) });
-          await this.#restartFilter(vmId, p.index);
-        }
-      }
-      this.refresh(vmId);
-    });
-  }
-
-  /** A network's switch came back: every filter into it is started again. */
-  replug(vmId: string, networkId: string): Promise<void> {
-    return this.#serial(vmId, async () => {
-      const vm = this.vms.get(vmId);
-      if (!vm || !this.running.runtime(vmId)) return;
-      for (const p of this.plan(vm)) {
-        if (p.networkId === networkId) await this.#restartFilter(vmId, p.index);
-      }
-    });
-  }
-
-  detachAll(): void {
-    for (const w of this.#watches.values()) w.detach();
-    this.#watches.clear();
+  /** Every VM on a network, refreshed (its engine stopped or started). */
+  refreshNetwork(networkId: string): void {
+    for (const [vmId, plans] of this.#carried) {
+      if (plans.some((p) => p.networkId === networkId)) this.refresh(vmId);
+    }
   }
 }
 
 /** The status of a VM's links, one per interface. */
 export function linkStatus(
   plans: NicPlan[],
-  state: (i: number) => { state: string; message: string },
+  state: (p: NicPlan) => { state: string; message: string },
 ): T.LinkStatus[] {
   return plans.map((p) => ({
     network_id: p.networkId,
@@ -348,6 +227,6 @@ export function linkStatus(
     prefix_length: p.prefix,
     mac: p.mac,
     link_qos: { ...p.qos },
-    ...state(p.index),
+    ...state(p),
   }));
 }

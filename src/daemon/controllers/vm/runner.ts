@@ -22,6 +22,8 @@ import type { VmRuntimes } from "./runtimes.ts";
 /** The states in which a VM has (or is getting, or losing) a QEMU. */
 export const ACTIVE: T.VmState[] = ["STARTING", "RUNNING", "STOPPING"];
 export const QEMU = "qemu";
+/** What `info.links` of a QEMU record says when its NICs are link-engine sockets. */
+export const LINK_DATA_PATH = "engine";
 const owner = (id: string) => ({ kind: VM, id });
 
 /** How long a forced stop may take before SIGKILL (QMP quit, then its wait). */
@@ -92,7 +94,8 @@ export class VmRunner {
         args: prep.args,
         pidFile: runPaths(this.layout.vmDir(id)).pidFile,
         marker: this.marker(id),
-        info: { binary: prep.binary, accelerator: prep.accelerator },
+        // The data path its NICs use: a VM started by the previous release lacks it.
+        info: { binary: prep.binary, accelerator: prep.accelerator, links: LINK_DATA_PATH },
       });
       const rt = await this.#attach(id, launched.pid);
       this.setStatus(id, {

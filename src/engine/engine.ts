@@ -1,0 +1,82 @@
+// A network's link engine: a learning switch whose ports are the VMs' NICs, each behind
+// its link's two impairment pipelines. apply() takes the whole configuration and changes
+// only what differs, so the daemon can resend it at any time (after its own restart too).
+import { randomInt } from "node:crypto";
+import type { EngineConfig, EngineLinkConfig, EngineStats } from "../network/engine_protocol.ts";
+import { LearningSwitch } from "../network/switch.ts";
+import { nowUs, Port } from "./port.ts";
+
+/** Recent lateness samples kept for the p50/p99 figure. */
+const LATENESS_WINDOW = 4096;
+
+export class Engine {
+  #ports = new Map<string, Port>();
+  #switch = new LearningSwitch<Port>();
+  #mtu = 1500;
+  #seed = randomInt(2 ** 31);
+  #late = new Float64Array(LATENESS_WINDOW);
+  #lateCount = 0;
+
+  apply(cfg: EngineConfig): void {
+    this.#mtu = cfg.mtu;
+    if (cfg.seed !== undefined) this.#seed = cfg.seed;
+    const wanted = new Map(cfg.links.map((l) => [l.id, l]));
+    for (const [id, port] of this.#ports) {
+      const next = wanted.get(id);
+      if (!next || next.socket !== port.cfg.socket) this.#remove(id);
+    }
+    for (const [id, l] of wanted) {
+      const port = this.#ports.get(id);
+      if (port) port.update(l);
+      else this.#add(l);
+    }
+  }
+
+  stats(): EngineStats {
+    const links: EngineStats["links"] = {};
+    for (const [id, p] of this.#ports) links[id] = p.stats();
+    const n = Math.min(this.#lateCount, LATENESS_WINDOW);
+    const sorted = Array.from(this.#late.subarray(0, n)).sort((a, b) => a - b);
+    const at = (q: number) => (n ? Math.round(sorted[Math.min(n - 1, Math.floor(q * n))]) : 0);
+    return {
+      links,
+      lateness: { p50: at(0.5), p99: at(0.99), samples: n },
+      rssBytes: process.memoryUsage().rss,
+      pid: process.pid,
+    };
+  }
+
+  close(): void {
+    for (const id of [...this.#ports.keys()]) this.#remove(id);
+  }
+
+  #add(l: EngineLinkConfig): void {
+    const port = new Port(
+      l,
+      seedFor(this.#seed, l.id),
+      (from, f) => this.#forward(from, f),
+      (us) => (this.#late[this.#lateCount++ % LATENESS_WINDOW] = us),
+      () => this.#mtu,
+    );
+    this.#ports.set(l.id, port);
+    this.#switch.addPort(port);
+  }
+
+  #remove(id: string): void {
+    const port = this.#ports.get(id)!;
+    this.#switch.removePort(port);
+    port.close();
+    this.#ports.delete(id);
+  }
+
+  #forward(from: Port, frame: Uint8Array): void {
+    for (const to of this.#switch.route(from, frame, nowUs())) to.deliver(frame);
+  }
+}
+
+/** A link's seed from the network's and its id, so each link draws its own sequence. */
+function seedFor(seed: number, id: string): number {
+  let h = seed ^ 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}

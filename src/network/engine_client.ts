@@ -1,0 +1,61 @@
+// The daemon's side of a link engine's control socket, and its configuration file. The
+// file is what an engine started anew reads (after a crash, or a daemon restart), so it is
+// written, atomically, before every live change is sent.
+import { connect } from "node:net";
+import { rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { withTimeout } from "../timeout.ts";
+import {
+  ENGINE_FILES,
+  type EngineConfig,
+  type EngineReply,
+  type EngineRequest,
+  type EngineStats,
+} from "./engine_protocol.ts";
+
+const REQUEST_TIMEOUT_MS = 3000;
+
+export async function writeEngineConfig(dir: string, cfg: EngineConfig): Promise<void> {
+  const path = join(dir, ENGINE_FILES.config);
+  const tmp = `${path}.tmp`;
+  await withTimeout(writeFile(tmp, JSON.stringify(cfg), { mode: 0o600 }), 5000, tmp);
+  await rename(tmp, path);
+}
+
+/** One request, one reply; rejects on an error reply, a closed socket or the timeout. */
+export function engineRequest(
+  dir: string,
+  req: EngineRequest,
+  timeoutMs = REQUEST_TIMEOUT_MS,
+): Promise<EngineReply & { ok: true }> {
+  const path = join(dir, ENGINE_FILES.control);
+  const s = connect(path);
+  return withTimeout(
+    new Promise<EngineReply & { ok: true }>((resolve, reject) => {
+      let buf = "";
+      s.setEncoding("utf8");
+      s.on("connect", () => s.write(JSON.stringify(req) + "\n"));
+      s.on("data", (d: string) => {
+        buf += d;
+        const nl = buf.indexOf("\n");
+        if (nl < 0) return;
+        s.destroy();
+        try {
+          const reply = JSON.parse(buf.slice(0, nl)) as EngineReply;
+          if (reply.ok) resolve(reply);
+          else reject(new Error(`link engine: ${reply.error}`));
+        } catch (e) {
+          reject(e);
+        }
+      });
+      s.on("error", (e) => reject(new Error(`link engine unreachable: ${e.message}`)));
+      s.on("close", () => reject(new Error("link engine closed the connection")));
+    }),
+    timeoutMs,
+    `link engine at ${path}`,
+  ).finally(() => s.destroy());
+}
+
+export async function engineStats(dir: string): Promise<EngineStats> {
+  return (await engineRequest(dir, { op: "stats" })).stats!;
+}
