@@ -1,20 +1,18 @@
 // bench/network: TCP throughput and ping RTT between two test guests over an InfraSim
-// network (no QoS: port switch, wirefilter, network switch, wirefilter, port switch),
+// network (no QoS: QEMU's stream socket, the network's link engine, the other stream socket),
 // against the same two guests wired by QEMU's own `-netdev socket` in the same run.
 // Throughput is busybox wget fetching a file from busybox httpd (sendfile) `--fetches` times
 // in a row: busybox nc copies in small chunks and is bound by the guest's CPU, not the path.
-// --engine adds the link engine alone between two raw guests on `-netdev stream`.
-// Usage: deno run -A bench/network.ts [--rounds N] [--mb MB] [--fetches N] [--pings N] [--engine]
+// Usage: deno run -A bench/network.ts [--rounds N] [--mb MB] [--fetches N] [--pings N]
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { buildQemuArgs, macAddress } from "../src/qemu/args.ts";
 import { normalizeVmSpec } from "../src/api/validate/vm.ts";
 import { findQemuBinary } from "../src/qemu/host.ts";
-import { freePort, guest, guestSpec, INFRASIM, TestDaemon } from "../tests/helpers/env.ts";
-import { NO_IMPAIRMENT } from "../src/network/impair/config.ts";
+import { freePort, guest, guestSpec, TestDaemon } from "../tests/helpers/env.ts";
 import { guestSh, median, parsePing } from "../tests/helpers/guest_shell.ts";
 import { bootAll, netVm } from "../tests/helpers/networks.ts";
 import { rawPaths, untilMarker } from "./lib.ts";
@@ -86,12 +84,9 @@ function listening(port: number): boolean {
   );
 }
 
-/** Boots a guest with raw QEMU, its second NIC on the netdev given (`socket,...` or `stream,...`). */
-async function rawVm(
-  ip: string,
-  netdev: string,
-  dir = mkdtempSync("/tmp/isb-net-"),
-): Promise<RawVm> {
+/** Boots a guest with raw QEMU, its second NIC on `-netdev socket` (listen= or connect=). */
+async function rawVm(ip: string, socketOpt: string): Promise<RawVm> {
+  const dir = mkdtempSync("/tmp/isb-net-");
   const id = randomUUID();
   const mac = macAddress(id, 1);
   const base = guestSpec(g, {
@@ -116,7 +111,7 @@ async function rawVm(
   });
   args.push(
     "-netdev",
-    `${netdev.replace(",", ",id=sn0,")}`,
+    `socket,id=sn0,${socketOpt}`,
     "-device",
     `virtio-net-pci,netdev=sn0,mac=${mac}`,
   );
@@ -191,62 +186,16 @@ async function round(s: Setup, f: Figures): Promise<void> {
   f.rtt.push(await rtt(s.a, s.ipB));
 }
 
-/** The link engine in the foreground, joining the given QEMU stream sockets. */
-async function startEngine(socks: string[]) {
-  const dir = mkdtempSync("/tmp/isb-engd-");
-  const none = { ...NO_IMPAIRMENT };
-  writeFileSync(
-    join(dir, "engine.json"),
-    JSON.stringify({
-      network: "bench",
-      mtu: 1500,
-      links: socks.map((socket, i) => ({
-        id: `l${i}`,
-        name: `vm${i}:nic0`,
-        socket,
-        up: true,
-        sent: none,
-        received: none,
-      })),
-    }),
-  );
-  const child = spawn(INFRASIM, ["link-engine", "--dir", dir], { stdio: "inherit" });
-  const deadline = Date.now() + 10_000;
-  while (!existsSync(join(dir, "engine.pid"))) {
-    if (Date.now() > deadline) throw new Error("link engine did not start");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return child;
-}
-
 const raws: RawVm[] = [];
-const withEngine = argv.includes("--engine");
-let engine: ReturnType<typeof spawn> | undefined;
-let eng: Setup | undefined;
-const engf = figures();
 let d: TestDaemon | undefined;
 const raw = figures(), sim = figures();
 try {
   // Baseline: A listens, B connects once A's QEMU is up (and so listening).
   const port = await freePort();
-  raws.push(await rawVm("10.77.0.2", `socket,listen=127.0.0.1:${port}`));
+  raws.push(await rawVm("10.77.0.2", `listen=127.0.0.1:${port}`));
   if (!listening(port)) throw new Error(`raw QEMU is not listening on ${port}`);
-  raws.push(await rawVm("10.77.0.3", `socket,connect=127.0.0.1:${port}`));
+  raws.push(await rawVm("10.77.0.3", `connect=127.0.0.1:${port}`));
   const base: Setup = { a: raws[0].sh, b: raws[1].sh, ipA: "10.77.0.2", ipB: "10.77.0.3" };
-
-  if (withEngine) {
-    // The link engine alone, QEMU's stream sockets on each side (no daemon): its own cost.
-    const dirs = [0, 1].map(() => mkdtempSync("/tmp/isb-eng-"));
-    const socks = dirs.map((dir) => join(dir, "nic.sock"));
-    raws.push(
-      await rawVm("10.79.0.2", `stream,server=on,addr.type=unix,addr.path=${socks[0]}`, dirs[0]),
-    );
-    raws.push(
-      await rawVm("10.79.0.3", `stream,server=on,addr.type=unix,addr.path=${socks[1]}`, dirs[1]),
-    );
-    engine = await startEngine(socks);
-    eng = { a: raws[2].sh, b: raws[3].sh, ipA: "10.79.0.2", ipB: "10.79.0.3" };
-  }
 
   const dm = d = await TestDaemon.start();
   await dm.client.createNetwork({ meta: { name: "bench" }, spec: { cidr: "10.78.0.0/24" } });
@@ -260,15 +209,12 @@ try {
 
   await prepare(base);
   await prepare(net);
-  if (eng) await prepare(eng);
-  for (const s of [base, net, eng]) if (s) await round(s, figures()); // warm-up, not counted
+  for (const s of [base, net]) await round(s, figures()); // warm-up, not counted
   for (let i = 0; i < rounds; i++) {
     await round(base, raw);
     await round(net, sim);
-    if (eng) await round(eng, engf);
   }
 } finally {
-  engine?.kill("SIGKILL");
   for (const r of raws) await r.stop();
   await d?.cleanup();
 }
@@ -279,9 +225,7 @@ console.log(
   `VM-to-VM under ${ACCEL}, 1 vCPU / 256 MiB each, ${rounds} rounds; throughput: ` +
     `${fetches} x ${mb} MB by wget from httpd; RTT: median of ${pings} pings`,
 );
-const rows = [["raw -netdev socket", raw], ["infrasim network  ", sim]] as [string, Figures][];
-if (eng) rows.push(["link engine alone ", engf]);
-for (const [label, f] of rows) {
+for (const [label, f] of [["raw -netdev socket", raw], ["infrasim network  ", sim]] as const) {
   console.log(
     `  ${label}: A->B ${list(f.ab, 2)} MB/s, B->A ${list(f.ba, 2)} MB/s, RTT ${list(f.rtt, 3)} ms`,
   );
@@ -290,14 +234,6 @@ for (const [k, dir] of [["ab", "A->B"], ["ba", "B->A"]] as const) {
   console.log(
     `median ${dir} raw ${m(raw[k], 2)} MB/s, infrasim ${m(sim[k], 2)} MB/s, ratio ` +
       `infrasim/raw = ${(median(sim[k]) / median(raw[k])).toFixed(3)} (goal >= 0.8)`,
-  );
-}
-if (eng) {
-  console.log(
-    `link engine alone: A->B ratio ${(median(engf.ab) / median(raw.ab)).toFixed(3)}, B->A ratio ` +
-      `${(median(engf.ba) / median(raw.ba)).toFixed(3)}, RTT added ${
-        (median(engf.rtt) - median(raw.rtt)).toFixed(3)
-      } ms`,
   );
 }
 console.log(
