@@ -25,6 +25,8 @@ export interface KindCli<O extends ApiObject> extends ApiKind {
   table(items: O[]): string;
   /** One object for people. */
   detail(o: O): string;
+  /** Live figures `get` adds for people (a network's counters): not part of the object. */
+  live?(client: InfrasimClient, o: O): Promise<string>;
   /** What `delete` says of an object, before and after (e.g. the volumes it keeps). */
   delete?: {
     description: string;
@@ -68,8 +70,10 @@ export function kindCommands<O extends ApiObject>(group: Command, ctx: Ctx, k: K
   group.command("get").description(`show one of the ${k.plural}`)
     .argument(`<${k.noun}>`, "id or name")
     .action(async (ref) => {
-      const o = await k.get(await ctx.client(), ref);
-      ctx.print(render(ctx.format(), o, () => k.detail(o)));
+      const client = await ctx.client();
+      const o = await k.get(client, ref);
+      const live = k.live && ctx.format() === "table" ? `\n\n${await k.live(client, o)}` : "";
+      ctx.print(render(ctx.format(), o, () => k.detail(o) + live));
     });
 
   const del = k.delete;

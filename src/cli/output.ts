@@ -262,3 +262,45 @@ export function formatNetwork(n: T.Network): string {
     ])
   }`;
 }
+
+/** A link engine's counters: one row per link and direction, then the engine's own figures. */
+export function formatCounters(c: T.NetworkCounters): string {
+  const rows = [[
+    "LINK",
+    "DIR",
+    "FRAMES",
+    "BYTES",
+    "LOSS",
+    "QUEUE",
+    "DOWN",
+    "MTU",
+    "DUP",
+    "CORRUPT",
+    "REORDER",
+    "DEPTH",
+  ]];
+  for (const l of c.links) {
+    for (const [dir, d] of [["sent", l.sent!], ["received", l.received!]] as const) {
+      rows.push([
+        `${l.vm_name}:nic${l.interface}${l.connected ? "" : " (not connected)"}`,
+        dir,
+        ...[
+          d.frames,
+          d.bytes,
+          d.dropped_loss,
+          d.dropped_queue,
+          d.dropped_down,
+          d.dropped_mtu,
+          d.duplicated,
+          d.corrupted,
+          d.reordered,
+          d.queue_depth,
+        ].map(String),
+      ]);
+    }
+  }
+  const mib = (c.engine_rss_bytes / 1024 / 1024).toFixed(1);
+  const engine = `Engine: pid ${c.engine_pid}, RSS ${mib} MiB, timer lateness p50 ` +
+    `${c.timer_lateness_p50_us} µs, p99 ${c.timer_lateness_p99_us} µs`;
+  return c.links.length ? `${columns(rows)}\n${engine}` : `No links.\n${engine}`;
+}

@@ -36,12 +36,23 @@ export class FrameReader {
 
 /** A frame with its length prefix, ready to write to QEMU in one call. */
 export function encodeFrame(frame: Uint8Array): Uint8Array {
-  const out = new Uint8Array(frame.length + 4);
-  const n = frame.length;
-  out[0] = n >>> 24;
-  out[1] = (n >>> 16) & 0xff;
-  out[2] = (n >>> 8) & 0xff;
-  out[3] = n & 0xff;
-  out.set(frame, 4);
+  return encodeFrames([frame]);
+}
+
+/** Frames, each with its length prefix, in one buffer. */
+export function encodeFrames(frames: Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const f of frames) total += f.length + 4;
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const f of frames) {
+    const n = f.length;
+    out[o] = n >>> 24;
+    out[o + 1] = (n >>> 16) & 0xff;
+    out[o + 2] = (n >>> 8) & 0xff;
+    out[o + 3] = n & 0xff;
+    out.set(f, o + 4);
+    o += n + 4;
+  }
   return out;
 }

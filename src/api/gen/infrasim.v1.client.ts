@@ -58,6 +58,10 @@ export abstract class InfrasimV1Methods {
   deleteNetwork(req: string | DeepPartial<T.DeleteNetworkRequest>, o?: CallOptions): Promise<T.DeleteNetworkResponse> {
     return this.transport.unary("infrasim.v1.NetworkService", "DeleteNetwork", typeof req === "string" ? { ref: req } : req, o);
   }
+  /** infrasim.v1.NetworkService.GetNetworkCounters */
+  getNetworkCounters(req: string | DeepPartial<T.GetNetworkCountersRequest>, o?: CallOptions): Promise<T.NetworkCounters> {
+    return this.transport.unary("infrasim.v1.NetworkService", "GetNetworkCounters", typeof req === "string" ? { ref: req } : req, o);
+  }
   /** infrasim.v1.VmService.CreateVm */
   createVm(req: DeepPartial<T.CreateVmRequest>, o?: CallOptions): Promise<T.Vm> {
     return this.transport.unary("infrasim.v1.VmService", "CreateVm", req, o);

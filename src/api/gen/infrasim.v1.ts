@@ -153,6 +153,37 @@ export interface DeleteNetworkRequest {
 export interface DeleteNetworkResponse {
   id: string;
 }
+export interface GetNetworkCountersRequest {
+  ref: string;
+}
+export interface DirectionCounters {
+  frames: number;
+  bytes: number;
+  dropped_loss: number;
+  dropped_queue: number;
+  dropped_down: number;
+  dropped_mtu: number;
+  duplicated: number;
+  corrupted: number;
+  reordered: number;
+  queue_depth: number;
+}
+export interface LinkCounters {
+  vm_id: string;
+  vm_name: string;
+  interface: number;
+  connected: boolean;
+  sent?: DirectionCounters | null;
+  received?: DirectionCounters | null;
+}
+export interface NetworkCounters {
+  network_id: string;
+  links: LinkCounters[];
+  timer_lateness_p50_us: number;
+  timer_lateness_p99_us: number;
+  engine_rss_bytes: number;
+  engine_pid: number;
+}
 export type PowerState = "POWER_STATE_UNSPECIFIED" | "POWER_ON" | "POWER_OFF";
 export const PowerState_VALUES = ["POWER_STATE_UNSPECIFIED","POWER_ON","POWER_OFF"] as const;
 export interface VmSpec {
@@ -418,6 +449,7 @@ export interface NetworkServiceHandlers {
   ListNetworks: rpc.UnaryHandler<ListNetworksRequest, ListNetworksResponse>;
   UpdateNetwork: rpc.UnaryHandler<UpdateNetworkRequest, Network>;
   DeleteNetwork: rpc.UnaryHandler<DeleteNetworkRequest, DeleteNetworkResponse>;
+  GetNetworkCounters: rpc.UnaryHandler<GetNetworkCountersRequest, NetworkCounters>;
 }
 export const NetworkServiceShape = {
   CreateNetwork: "unary",
@@ -425,6 +457,7 @@ export const NetworkServiceShape = {
   ListNetworks: "unary",
   UpdateNetwork: "unary",
   DeleteNetwork: "unary",
+  GetNetworkCounters: "unary",
 } as const satisfies Record<string, rpc.RpcKind>;
 export interface NetworkServiceMethods {
   CreateNetwork: { req: CreateNetworkRequest; res: Network; clientStream: false; serverStream: false };
@@ -432,6 +465,7 @@ export interface NetworkServiceMethods {
   ListNetworks: { req: ListNetworksRequest; res: ListNetworksResponse; clientStream: false; serverStream: false };
   UpdateNetwork: { req: UpdateNetworkRequest; res: Network; clientStream: false; serverStream: false };
   DeleteNetwork: { req: DeleteNetworkRequest; res: DeleteNetworkResponse; clientStream: false; serverStream: false };
+  GetNetworkCounters: { req: GetNetworkCountersRequest; res: NetworkCounters; clientStream: false; serverStream: false };
 }
 export const NetworkServiceName = "infrasim.v1.NetworkService";
 /** What a server of infrasim.v1.VmService implements, one typed handler per RPC. */

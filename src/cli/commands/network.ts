@@ -1,9 +1,9 @@
-// `infrasim network create|list|get|update|qos|delete`.
+// `infrasim network create|list|get|update|qos|counters|delete`.
 import type { Command } from "@commander-js/extra-typings";
 import type * as T from "../../api/gen/infrasim.v1.ts";
 import type { Ctx } from "../context.ts";
 import { collect, flagFields, parseIntArg, parseKeyValues, UsageError } from "../flags.ts";
-import { formatNetwork, formatNetworkTable, render } from "../output.ts";
+import { formatCounters, formatNetwork, formatNetworkTable, render } from "../output.ts";
 import { kindCommands } from "../kinds.ts";
 import { qosFlagFields, type QosFlags, qosFromFlags, qosOptions } from "../qos_flags.ts";
 
@@ -62,6 +62,11 @@ export function networkCommands(network: Command, ctx: Ctx): void {
     get: (c, ref) => c.getNetwork(ref),
     table: formatNetworkTable,
     detail: formatNetwork,
+    live: (c, n) =>
+      c.getNetworkCounters({ ref: n.meta!.id }).then(
+        formatCounters,
+        (e) => `Counters: unavailable (${(e as Error).message})`,
+      ),
     delete: {
       description: "delete networks (refused while VMs use one)",
       run: async (c, ref) => {
@@ -128,5 +133,19 @@ export function networkCommands(network: Command, ctx: Ctx): void {
       await client.updateVm({ ref: vm.meta!.id, spec: { ...vm.spec!, network_interfaces } });
       const n = await client.getNetwork(net.meta!.id);
       ctx.print(render(ctx.format(), n, () => formatNetwork(n)));
+    });
+
+  network.command("counters")
+    .description(
+      "the link engine's counters: frames, bytes and drops by cause, per link and direction",
+    )
+    .argument("<network>", "id or name")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  infrasim network counters wan\n  infrasim network counters wan -o json",
+    )
+    .action(async (ref) => {
+      const c = await (await ctx.client()).getNetworkCounters({ ref });
+      ctx.print(render(ctx.format(), c, () => formatCounters(c)));
     });
 }

@@ -6,13 +6,20 @@ import { randomUUID } from "node:crypto";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type * as T from "../../api/gen/infrasim.v1.ts";
-import { failedPrecondition, fieldError, invalid, quote, Status } from "../../api/errors.ts";
+import {
+  ApiError,
+  failedPrecondition,
+  fieldError,
+  invalid,
+  quote,
+  Status,
+} from "../../api/errors.ts";
 import { normalizeNetworkSpec } from "../../api/validate/network.ts";
 import { netmask, parseCidr } from "../../api/ipv4.ts";
 import type { RefStore } from "../../store/refs.ts";
 import type { NetworkStore, StoredNetwork } from "../../store/network_store.ts";
 import type { Claims } from "../claims.ts";
-import { type NameOf, NETWORK, type NetworkObserver } from "../contracts.ts";
+import { type NameOf, NETWORK, type NetworkObserver, VM } from "../contracts.ts";
 import type { DataLayout } from "../layout.ts";
 import type { KeyedMutex } from "../locks.ts";
 import { log } from "../log.ts";
@@ -130,6 +137,47 @@ export class NetworkController extends KindReads<T.PrivateNetworkSpec, T.Private
       log.info("network deleted", { id, name: cur.meta.name });
       return id;
     });
+  }
+
+  /** The engine's counters, per link and direction; UNAVAILABLE while it is not running. */
+  async counters(ref: string): Promise<T.NetworkCounters> {
+    const n = this.find(ref);
+    const stats = await this.engines.stats(n.meta.id);
+    if (!stats) {
+      throw new ApiError(
+        Status.UNAVAILABLE,
+        `the link engine of network ${quote(n.meta.name)} is not answering; try again shortly`,
+      );
+    }
+    const links = Object.entries(stats.links).map(([key, l]) => {
+      const [vmId, index] = key.split("/");
+      const dir = (
+        { queueDepth, dropLoss, dropQueue, dropDown, dropMtu, ...c }: typeof l.sent,
+      ) => ({
+        ...c,
+        dropped_loss: dropLoss,
+        dropped_queue: dropQueue,
+        dropped_down: dropDown,
+        dropped_mtu: dropMtu,
+        queue_depth: queueDepth,
+      });
+      return {
+        vm_id: vmId,
+        vm_name: this.nameOf(VM, vmId),
+        interface: Number(index),
+        connected: l.connected,
+        sent: dir(l.sent),
+        received: dir(l.received),
+      };
+    }).sort((a, b) => a.vm_name.localeCompare(b.vm_name) || a.interface - b.interface);
+    return {
+      network_id: n.meta.id,
+      links,
+      timer_lateness_p50_us: stats.lateness.p50,
+      timer_lateness_p99_us: stats.lateness.p99,
+      engine_rss_bytes: stats.rssBytes,
+      engine_pid: stats.pid,
+    };
   }
 
   /** After a restart: adopts each network's engine or starts it; strays are killed. */

@@ -9,5 +9,6 @@ export function networkService(networks: NetworkController): T.NetworkServiceHan
     ListNetworks: (r) => ({ networks: networks.list(r.label_selector) }),
     UpdateNetwork: (r) => networks.update(r),
     DeleteNetwork: async (r) => ({ id: await networks.delete(r.ref) }),
+    GetNetworkCounters: (r) => networks.counters(r.ref),
   };
 }

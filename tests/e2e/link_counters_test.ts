@@ -1,0 +1,63 @@
+// The link engine's counters, read through the API and the CLI while real guests ping:
+// frames dropped by the configured loss are counted on the sending link, each direction on
+// its own, and the engine reports its own timer lateness.
+import assert from "node:assert/strict";
+import { e2eTest } from "../helpers/env.ts";
+import { guestSh, parsePing } from "../helpers/guest_shell.ts";
+import { bootAll, netVm } from "../helpers/networks.ts";
+
+e2eTest("counters: loss 20% on a's link is counted on what a sends, not on b's", async (d) => {
+  await d.client.createNetwork({ meta: { name: "cnt" }, spec: { cidr: "10.31.0.0/24" } });
+  const [a, b] = await bootAll(d, [
+    netVm("a", [{ network: "cnt", link_qos: { loss_percent: 20, latency_ms: 2 } }]),
+    netVm("b", [{ network: "cnt" }]),
+  ]);
+  const ip = b.status!.links[0].ip;
+  await guestSh(d.client, a, `ping -c 3 -i 0.2 -W 1 ${ip}`); // ARP
+  const before = await d.client.getNetworkCounters({ ref: "cnt" });
+  const lostBefore = before.links.find((l) => l.vm_name === "a")!.sent!.dropped_loss;
+  const r = parsePing((await guestSh(d.client, a, `ping -q -c 200 -i 0.02 -W 2 ${ip}`)).out);
+  assert.equal(r.transmitted, 200);
+
+  // The CLI's JSON is the API's message.
+  const cli = d.cli(["network", "counters", "cnt", "-o", "json"]);
+  assert.equal(cli.code, 0, cli.stderr);
+  const c = JSON.parse(cli.stdout);
+  assert.equal(c.network_id, before.network_id);
+  const la = c.links.find((l: { vm_name: string }) => l.vm_name === "a");
+  const lb = c.links.find((l: { vm_name: string }) => l.vm_name === "b");
+  assert.ok(la.connected && lb.connected);
+  const lost = la.sent.dropped_loss - lostBefore;
+  // Only a's echo requests meet loss (b's replies are not impaired); an ARP frame may too.
+  assert.ok(
+    lost >= 200 - r.received && lost <= 200 - r.received + 4,
+    `${lost} vs ${200 - r.received}`,
+  );
+  assert.ok(lost >= 20 && lost <= 65, `${lost} of 200 lost at 20%`);
+  assert.equal(lb.sent.dropped_loss, 0, "b's link has no loss");
+  assert.equal(la.received.dropped_loss, 0, "only what a sends is impaired");
+  assert.ok(lb.received.frames >= r.received, "b received what got through");
+  assert.ok(la.sent.bytes > la.sent.frames * 60, "bytes are counted");
+  assert.ok(c.engine_rss_bytes > 1e6 && c.engine_pid > 0);
+  // 2 ms of delay held every frame a sent: the engine says how late they left.
+  assert.ok(c.timer_lateness_p99_us < 20_000, `timer lateness p99 ${c.timer_lateness_p99_us} µs`);
+  console.log(
+    `counters: ${lost} of 200 dropped by loss (ping saw ${200 - r.received}); engine RSS ` +
+      `${
+        (c.engine_rss_bytes / 2 ** 20).toFixed(1)
+      } MiB, lateness p50 ${c.timer_lateness_p50_us} µs ` +
+      `p99 ${c.timer_lateness_p99_us} µs`,
+  );
+
+  // People get them in `network get` too.
+  const get = d.cli(["network", "get", "cnt"]);
+  assert.equal(get.code, 0, get.stderr);
+  assert.match(get.stdout, /LINK\s+DIR\s+FRAMES\s+BYTES\s+LOSS/);
+  assert.match(get.stdout, /^a:nic0\s+sent\s+\d+/m);
+  assert.match(get.stdout, /Engine: pid \d+, RSS [\d.]+ MiB, timer lateness p50/);
+
+  // Counting needs the engine: an unknown network is NOT_FOUND, with the ref quoted.
+  const none = d.cli(["network", "counters", "nope"]);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /not found/);
+});
