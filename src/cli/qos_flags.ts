@@ -8,13 +8,12 @@ import { QOS_FIELDS } from "../api/qos.ts";
 import { normalizeLinkQos } from "../api/validate/network.ts";
 import { type FlagFields, renameFields, UsageError } from "./flags.ts";
 
-export interface QosFlags {
-  latency?: string;
-  jitter?: string;
-  loss?: string;
-  duplicate?: string;
-  rate?: string;
-}
+/** Each impairment flag's text as typed, by the flag's option name (commander's camelCase). */
+export type QosFlags = Record<string, string | undefined>;
+
+/** commander's key for a flag: --reorder-gap -> reorderGap, --gemodel-1h -> gemodel1h. */
+const flagKey = (flag: string) =>
+  flag.slice(2).replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 const quoteArg = (v: string) => JSON.stringify(v.slice(0, 30));
 
@@ -61,8 +60,28 @@ export function parseRateKbps(flag: string, v: string): number {
   return kbps;
 }
 
-const PARSE = { duration: parseDurationMs, percent: parsePercent, rate: parseRateKbps } as const;
-const ARG = { duration: "<time>", percent: "<percent>", rate: "<rate>" } as const;
+/** A whole number, negative too (a rate's per-packet overhead may be). */
+export function parseCount(flag: string, v: string): number {
+  if (!/^-?\d+$/.test(v.trim())) {
+    throw new UsageError(`${flag}: ${quoteArg(v)} is not a whole number`);
+  }
+  return Number(v.trim());
+}
+
+const PARSE = {
+  duration: parseDurationMs,
+  percent: parsePercent,
+  rate: parseRateKbps,
+  count: parseCount,
+  choice: (_flag: string, v: string) => v.trim().toLowerCase(),
+} as const;
+const ARG = {
+  duration: "<time>",
+  percent: "<percent>",
+  rate: "<rate>",
+  count: "<n>",
+  choice: "<name>",
+} as const;
 
 /** Adds one option per impairment field (the table in api/qos.ts) to a command. */
 export function qosOptions<C extends { option(flags: string, description: string): unknown }>(
@@ -84,10 +103,10 @@ export function qosFromFlags(o: QosFlags): T.LinkQos {
   const q: T.LinkQos = {};
   const vs = new Violations();
   for (const f of QOS_FIELDS) {
-    const text = o[f.flag.slice(2) as keyof QosFlags];
+    const text = o[flagKey(f.flag)];
     if (text === undefined) continue;
     try {
-      q[f.name] = PARSE[f.flagValue](f.flag, text);
+      (q as Record<string, unknown>)[f.name] = PARSE[f.flagValue](f.flag, text);
     } catch (e) {
       if (!(e instanceof UsageError)) throw e;
       vs.add(f.flag, e.message.slice(f.flag.length + 2));
@@ -104,14 +123,34 @@ export function qosFromFlags(o: QosFlags): T.LinkQos {
   return out;
 }
 
-/** A LinkQos for people: only what impairs, "-" for a clean link. */
+/** A LinkQos for people: only what impairs, "-" for a clean link (tc's words). */
 export function formatQos(q: T.LinkQos | null | undefined): string {
   if (!q) return "-";
   const parts: string[] = [];
+  const pct = (v: number | null | undefined) => (v ? ` ${v}%` : "");
   if (q.latency_ms) parts.push(`latency ${q.latency_ms}ms`);
-  if (q.jitter_ms) parts.push(`jitter ${q.jitter_ms}ms`);
-  if (q.loss_percent) parts.push(`loss ${q.loss_percent}%`);
+  if (q.jitter_ms) {
+    const dist = q.delay_distribution && q.delay_distribution !== "uniform"
+      ? ` ${q.delay_distribution}`
+      : "";
+    parts.push(`jitter ${q.jitter_ms}ms${pct(q.delay_correlation_percent)}${dist}`);
+  }
+  if (q.reorder_percent) {
+    parts.push(`reorder ${q.reorder_percent}%${q.reorder_gap ? ` gap ${q.reorder_gap}` : ""}`);
+  }
+  if (q.gemodel_p_percent) {
+    parts.push(
+      `loss gemodel ${q.gemodel_p_percent}% ${q.gemodel_r_percent ?? 0}%` +
+        (q.gemodel_1h_percent !== undefined && q.gemodel_1h_percent !== null
+          ? ` ${q.gemodel_1h_percent}% ${q.gemodel_1k_percent ?? 0}%`
+          : ""),
+    );
+  } else if (q.loss_percent) {
+    parts.push(`loss ${q.loss_percent}%${pct(q.loss_correlation_percent)}`);
+  }
   if (q.duplicate_percent) parts.push(`duplicate ${q.duplicate_percent}%`);
+  if (q.corrupt_percent) parts.push(`corrupt ${q.corrupt_percent}%`);
+  if (q.queue_limit) parts.push(`limit ${q.queue_limit}`);
   if (q.rate_kbps) {
     const r = q.rate_kbps;
     const unit = r % 1_000_000 === 0

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ApiError } from "../../src/api/errors.ts";
 import {
+  checkEffectiveQos,
   effectiveQos,
   normalizeInterfaces,
   normalizeLinkQos,
@@ -21,6 +22,8 @@ import {
   parseIp,
 } from "../../src/api/ipv4.ts";
 import { assertQemuHasStream } from "../../src/network/tools.ts";
+import { NO_QOS } from "../../src/api/qos.ts";
+import { fromQos } from "../../src/network/impair/config.ts";
 import { buildQemuArgs, nicCmdline, type PrivateNic } from "../../src/qemu/args.ts";
 import { networkConfig } from "../../src/cloudinit/seed.ts";
 import {
@@ -87,12 +90,53 @@ Deno.test("validate: networks, link impairment and interfaces name the field", (
   throwsField(() => normalizeLinkQos({ duplicate_percent: 60 }, "q"), /^q\.duplicate_percent:/);
   throwsField(() => normalizeLinkQos({ rate_kbps: -1 }, "q"), /^q\.rate_kbps:/);
   assert.deepEqual(effectiveQos({ latency_ms: 40, loss_percent: 1 }, { latency_ms: 0 }), {
+    ...NO_QOS,
     latency_ms: 0,
-    jitter_ms: 0,
     loss_percent: 1,
-    duplicate_percent: 0,
-    rate_kbps: 0,
   });
+  assert.equal(NO_QOS.delay_distribution, "uniform", "netem's default spread");
+  assert.equal(NO_QOS.gemodel_1h_percent, 100, "tc's default: the bad state loses all");
+  // netem's own rules, each on the field that breaks them, all at once.
+  assert.throws(
+    () =>
+      normalizeLinkQos({
+        delay_distribution: "gauss",
+        gemodel_r_percent: 25,
+        loss_percent: 1,
+        reorder_percent: 10,
+        latency_ms: 0,
+        queue_limit: -1,
+        rate_overhead_bytes: 2.5,
+      }, "q"),
+    (e: unknown) => {
+      const fields = (e as ApiError).violations.map((v) => v.field).sort();
+      assert.deepEqual(fields, [
+        "q.delay_distribution",
+        "q.gemodel_p_percent",
+        "q.loss_percent",
+        "q.queue_limit",
+        "q.rate_overhead_bytes",
+        "q.reorder_percent",
+      ]);
+      return true;
+    },
+  );
+  // A network's own reorder needs its own delay; an interface's may inherit one.
+  throwsField(
+    () => normalizeNetworkSpec({ cidr: "10.20.0.0/24", mtu: 0, link_qos: { reorder_percent: 5 } }),
+    /^spec\.link_qos\.reorder_percent: needs a delay/,
+  );
+  assert.deepEqual(normalizeLinkQos({ reorder_percent: 5 }, "q"), { reorder_percent: 5 });
+  throwsField(
+    () => checkEffectiveQos(effectiveQos({}, { reorder_percent: 5 }), "q"),
+    /^q\.reorder_percent: needs a delay/,
+  );
+  // Gilbert-Elliott on the interface replaces the network's loss, and back.
+  const ge = effectiveQos({ loss_percent: 3 }, { gemodel_p_percent: 1, gemodel_r_percent: 25 });
+  assert.equal(ge.loss_percent, 0);
+  assert.equal(ge.gemodel_r_percent, 25);
+  const back = effectiveQos({ gemodel_p_percent: 1, gemodel_r_percent: 25 }, { loss_percent: 2 });
+  assert.deepEqual([back.loss_percent, back.gemodel_p_percent], [2, 0]);
   const n = normalizeInterfaces([{ network: "wan", ip: "", mac: "52:54:00:AA:BB:CC" }]);
   assert.deepEqual(n, [{ network: "wan", ip: "", mac: "52:54:00:aa:bb:cc", link_qos: {} }]);
   const f = "spec.network_interfaces";
@@ -146,6 +190,69 @@ Deno.test("cli: delays, percentages and rates in tc and containerlab units", () 
   );
   assert.equal(formatQos({ rate_kbps: 1_000_000 }), "rate 1gbit");
   assert.equal(formatQos({ latency_ms: 0 }), "-");
+  // netem's other options, in tc's words, each as its own flag.
+  assert.deepEqual(
+    qosFromFlags({
+      latency: "20ms",
+      jitter: "10ms",
+      distribution: "Normal",
+      delayCorrelation: "25%",
+      reorder: "10%",
+      reorderGap: "5",
+      corrupt: "0.1%",
+      rateOverhead: "-4",
+      limit: "50",
+      gemodelP: "1%",
+      gemodelR: "25%",
+      gemodel1h: "80%",
+    }),
+    {
+      latency_ms: 20,
+      jitter_ms: 10,
+      delay_distribution: "normal",
+      delay_correlation_percent: 25,
+      reorder_percent: 10,
+      reorder_gap: 5,
+      corrupt_percent: 0.1,
+      rate_overhead_bytes: -4,
+      queue_limit: 50,
+      gemodel_p_percent: 1,
+      gemodel_r_percent: 25,
+      gemodel_1h_percent: 80,
+    },
+  );
+  assert.throws(
+    () => qosFromFlags({ distribution: "gauss", limit: "many", gemodelR: "5%" }),
+    (e: unknown) =>
+      e instanceof UsageError &&
+      /--distribution: must be one of uniform, normal, pareto, paretonormal/.test(e.message) &&
+      /--limit: "many" is not a whole number/.test(e.message) &&
+      /--gemodel-p: is required/.test(e.message),
+  );
+  assert.equal(
+    formatQos({ latency_ms: 20, jitter_ms: 10, delay_distribution: "normal", reorder_percent: 5 }),
+    "latency 20ms, jitter 10ms normal, reorder 5%",
+  );
+  assert.equal(
+    formatQos({ gemodel_p_percent: 1, gemodel_r_percent: 25, corrupt_percent: 0.1 }),
+    "loss gemodel 1% 25%, corrupt 0.1%",
+  );
+});
+
+Deno.test("engine values: API fields in the engine's units, with netem's defaults", () => {
+  const i = fromQos(effectiveQos({
+    latency_ms: 20,
+    jitter_ms: 5,
+    delay_distribution: "pareto",
+    gemodel_p_percent: 2,
+    gemodel_r_percent: 50,
+  }, { rate_kbps: 1000, reorder_percent: 10 }));
+  assert.deepEqual(
+    [i.delayUs, i.jitterUs, i.distribution, i.loss, i.rateBps, i.reorder, i.reorderGap, i.limit],
+    [20_000, 5000, "pareto", 0, 1e6, 0.1, 1, 1000],
+  );
+  assert.deepEqual(i.gilbertElliott, { p: 0.02, r: 0.5, lossBad: 1, lossGood: 0 });
+  assert.equal(fromQos(NO_QOS).gilbertElliott, undefined);
 });
 
 const NICS: PrivateNic[] = [

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import type { InfrasimClient } from "../../src/api/client.ts";
 import type * as T from "../../src/api/gen/infrasim.v1.ts";
 import { DATA_SOURCES, RESOURCES } from "../../src/provider/registry.ts";
+import { NO_QOS, QOS_FIELDS } from "../../src/api/qos.ts";
 
 const meta = (name: string): T.ObjectMeta => ({
   id: "5b0d7c52-3c1e-4f7a-9d8e-2a6b1c0e9f43",
@@ -60,25 +61,19 @@ Deno.test("every resource has a data source, each attribute a computed copy", ()
   )!;
   assert.deepEqual((ni.type as [string, [string, Record<string, unknown>]])[1][1].link_qos, [
     "list",
-    ["object", {
-      latency_ms: "number",
-      jitter_ms: "number",
-      loss_percent: "number",
-      duplicate_percent: "number",
-      rate_kbps: "number",
-    }],
+    [
+      "object",
+      Object.fromEntries(
+        QOS_FIELDS.map((f) => [f.name, f.kind === "choice" ? "string" : "number"]),
+      ),
+    ],
   ]);
 });
 
-Deno.test("infrasim_network data source: link_qos as one object, unset fields 0; attachments", async () => {
+Deno.test("infrasim_network data source: link_qos as one object, unset fields their default; attachments", async () => {
   const o = await DATA_SOURCES.infrasim_network.read(client, { name: "wan", id: null });
-  assert.deepEqual(o.link_qos, {
-    latency_ms: 40,
-    jitter_ms: 0,
-    loss_percent: 0,
-    duplicate_percent: 0,
-    rate_kbps: 0,
-  });
+  assert.deepEqual(o.link_qos, { ...NO_QOS, latency_ms: 40 });
+  assert.equal((o.link_qos as Record<string, unknown>).delay_distribution, "uniform");
   assert.deepEqual(o.labels, {}, "an unset map reads as empty");
   assert.equal(o.netmask, "255.255.255.0");
   assert.deepEqual(o.attachments, [

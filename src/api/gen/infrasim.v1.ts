@@ -96,11 +96,35 @@ export interface LinkQos {
   loss_percent?: number | null;
   duplicate_percent?: number | null;
   rate_kbps?: number | null;
+  delay_distribution?: string | null;
+  delay_correlation_percent?: number | null;
+  loss_correlation_percent?: number | null;
+  corrupt_percent?: number | null;
+  reorder_percent?: number | null;
+  reorder_gap?: number | null;
+  rate_overhead_bytes?: number | null;
+  queue_limit?: number | null;
+  gemodel_p_percent?: number | null;
+  gemodel_r_percent?: number | null;
+  gemodel_1h_percent?: number | null;
+  gemodel_1k_percent?: number | null;
   _latency_ms?: "latency_ms";
   _jitter_ms?: "jitter_ms";
   _loss_percent?: "loss_percent";
   _duplicate_percent?: "duplicate_percent";
   _rate_kbps?: "rate_kbps";
+  _delay_distribution?: "delay_distribution";
+  _delay_correlation_percent?: "delay_correlation_percent";
+  _loss_correlation_percent?: "loss_correlation_percent";
+  _corrupt_percent?: "corrupt_percent";
+  _reorder_percent?: "reorder_percent";
+  _reorder_gap?: "reorder_gap";
+  _rate_overhead_bytes?: "rate_overhead_bytes";
+  _queue_limit?: "queue_limit";
+  _gemodel_p_percent?: "gemodel_p_percent";
+  _gemodel_r_percent?: "gemodel_r_percent";
+  _gemodel_1h_percent?: "gemodel_1h_percent";
+  _gemodel_1k_percent?: "gemodel_1k_percent";
 }
 export interface PrivateNetworkSpec {
   cidr: string;

@@ -11,37 +11,112 @@ export const MTU: readonly [number, number] = [576, 9000];
 export const PREFIX: readonly [number, number] = [16, 29];
 export const MAX_INTERFACES = 8;
 
-/** The set fields of q, checked; unset ones stay absent (they inherit). */
-export function normalizeLinkQos(q: T.LinkQos | null | undefined, field: string): T.LinkQos {
+/**
+ * The set fields of q, checked; unset ones stay absent (they inherit). Also what one
+ * block says on its own: the Gilbert-Elliott model needs both p and r, and replaces
+ * loss_percent; a reorder needs a delay (netem refuses one without).
+ */
+export function normalizeLinkQos(
+  q: T.LinkQos | null | undefined,
+  field: string,
+  own = false,
+): T.LinkQos {
   const out: T.LinkQos = {};
   const vs = new Violations();
-  for (const { name: k, range: [min, max], integer } of QOS_FIELDS) {
-    const v = q?.[k];
+  for (const f of QOS_FIELDS) {
+    const v = q?.[f.name];
     if (v === undefined || v === null) continue;
+    if (f.kind === "choice") {
+      const t = String(v);
+      if (f.choices.includes(t)) out.delay_distribution = t;
+      else {
+        vs.add(
+          `${field}.${f.name}`,
+          `must be one of ${f.choices.join(", ")} (got ${quote(t.slice(0, 20))})`,
+        );
+      }
+      continue;
+    }
+    const [min, max] = f.range;
     const n = Number(v);
-    if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    if (!Number.isFinite(n) || n < min || n > max || (f.integer && !Number.isInteger(n))) {
       vs.add(
-        `${field}.${k}`,
-        `must be ${integer ? "a whole number " : ""}between ${min} and ${max} (got ${
+        `${field}.${f.name}`,
+        `must be ${f.integer ? "a whole number " : ""}between ${min} and ${max} (got ${
           quote(String(v).slice(0, 20))
         })`,
       );
       continue;
     }
-    out[k] = n;
+    out[f.name] = n;
+  }
+  const p = out.gemodel_p_percent, r = out.gemodel_r_percent;
+  const ge = [p, r, out.gemodel_1h_percent, out.gemodel_1k_percent].some((x) => x !== undefined);
+  if (ge && p === undefined) {
+    vs.add(
+      `${field}.gemodel_p_percent`,
+      "is required for the Gilbert-Elliott loss model (with gemodel_r_percent)",
+    );
+  }
+  if (ge && r === undefined) {
+    vs.add(
+      `${field}.gemodel_r_percent`,
+      "is required for the Gilbert-Elliott loss model (with gemodel_p_percent)",
+    );
+  }
+  if (ge && out.loss_percent) {
+    vs.add(
+      `${field}.loss_percent`,
+      "cannot be set with the Gilbert-Elliott model: it decides the losses",
+    );
+  }
+  // A network's own values apply as they are; an interface's may inherit a delay.
+  const latency = out.latency_ms ?? (own ? 0 : undefined);
+  if (out.reorder_percent && latency === 0) {
+    vs.add(
+      `${field}.reorder_percent`,
+      "needs a delay: set latency_ms (netem cannot reorder without one)",
+    );
   }
   vs.done();
   return out;
 }
 
-/** The impairment a link gets: the interface's fields over the network's, the rest 0. */
+/** The impairment a link gets: the interface's fields over the network's, the rest default. */
 export function effectiveQos(
   network: T.LinkQos | null | undefined,
   iface: T.LinkQos | null | undefined,
 ): FullQos {
-  const out = { ...NO_QOS };
-  for (const k of QOS_KEYS) out[k] = Number(iface?.[k] ?? network?.[k] ?? 0);
-  return out;
+  const out = { ...NO_QOS } as Record<string, number | string>;
+  for (const k of QOS_KEYS) out[k] = iface?.[k] ?? network?.[k] ?? NO_QOS[k];
+  // A Gilbert-Elliott model on one side replaces loss_percent from the other, and back.
+  const geOwn = (q: T.LinkQos | null | undefined) =>
+    q?.gemodel_p_percent !== undefined && q?.gemodel_p_percent !== null;
+  if (geOwn(iface)) out.loss_percent = iface?.loss_percent ?? 0;
+  else if (iface?.loss_percent !== undefined && iface?.loss_percent !== null && geOwn(network)) {
+    for (
+      const k of [
+        "gemodel_p_percent",
+        "gemodel_r_percent",
+        "gemodel_1h_percent",
+        "gemodel_1k_percent",
+      ] as const
+    ) {
+      out[k] = NO_QOS[k];
+    }
+  }
+  for (const k of QOS_KEYS) if (typeof NO_QOS[k] === "number") out[k] = Number(out[k]);
+  return out as FullQos;
+}
+
+/** What a link's effective values must also satisfy (each block was checked on its own). */
+export function checkEffectiveQos(q: FullQos, field: string): void {
+  if (q.reorder_percent > 0 && q.latency_ms === 0) {
+    throw invalid(
+      `${field}.reorder_percent`,
+      "needs a delay: set latency_ms here or on the network (netem cannot reorder without one)",
+    );
+  }
 }
 
 export function normalizeNetworkSpec(
@@ -55,7 +130,7 @@ export function normalizeNetworkSpec(
   if (!Number.isInteger(mtu) || mtu < MTU[0] || mtu > MTU[1]) {
     vs.add(`${field}.mtu`, `must be between ${MTU[0]} and ${MTU[1]}`);
   }
-  const link_qos = vs.check(() => normalizeLinkQos(spec.link_qos, `${field}.link_qos`), {});
+  const link_qos = vs.check(() => normalizeLinkQos(spec.link_qos, `${field}.link_qos`, true), {});
   vs.done();
   return { cidr, mtu, link_qos };
 }

@@ -61,14 +61,31 @@ export function isTransparent(i: Impairment): boolean {
     i.duplicate === 0 && i.corrupt === 0 && i.rateBps === 0;
 }
 
-/** A link's API values (what the VM sends) in the engine's units. */
+/** A link's API values (one direction) in the engine's units, with netem's defaults. */
 export function fromQos(q: FullQos): Impairment {
+  const ge = q.gemodel_p_percent > 0 || q.gemodel_r_percent > 0;
   return {
-    ...NO_IMPAIRMENT,
     delayUs: q.latency_ms * 1000,
     jitterUs: q.jitter_ms * 1000,
-    loss: q.loss_percent / 100,
+    distribution: q.delay_distribution as Distribution,
+    delayCorrelation: q.delay_correlation_percent / 100,
+    loss: ge ? 0 : q.loss_percent / 100,
+    lossCorrelation: q.loss_correlation_percent / 100,
+    gilbertElliott: ge
+      ? {
+        p: q.gemodel_p_percent / 100,
+        r: q.gemodel_r_percent / 100,
+        lossBad: q.gemodel_1h_percent / 100,
+        lossGood: q.gemodel_1k_percent / 100,
+      }
+      : undefined,
     duplicate: q.duplicate_percent / 100,
+    corrupt: q.corrupt_percent / 100,
+    reorder: q.reorder_percent / 100,
+    // tc sets the gap to 1 when a reorder is given without one.
+    reorderGap: q.reorder_gap || 1,
     rateBps: q.rate_kbps * 1000,
+    rateOverhead: q.rate_overhead_bytes,
+    limit: q.queue_limit || NO_IMPAIRMENT.limit,
   };
 }

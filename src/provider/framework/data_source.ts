@@ -27,8 +27,8 @@ export interface Derivation<A> {
   omit?: string[];
   /** Blocks under another name (a data source that always had a plural name keeps it). */
   rename?: Record<string, string>;
-  /** Blocks of at most one item read as one object, unset fields as this value. */
-  single?: Record<string, CtyValue>;
+  /** Blocks of at most one item read as one object, unset fields as this value (or per field). */
+  single?: Record<string, CtyValue | Obj>;
   /** Values the resource does not have, computed from the API object. */
   extra?: { attributes: AttrDef[]; read(api: A): Obj };
 }
@@ -98,8 +98,12 @@ function hasSensitive(b: BlockDef): boolean {
     (b.blocks ?? []).some((nb) => hasSensitive(nb.block));
 }
 
-/** One object of a block, every field set (`unset` where it is null). */
-function fill(v: Obj | undefined, type: TypeJson, unset: CtyValue): Obj {
+/** One object of a block, every field set (from `unset`, one value or one per field, where null). */
+function fill(v: Obj | undefined, type: TypeJson, unset: CtyValue | Obj): Obj {
   const fields = (type as ["object", Record<string, TypeJson>])[1];
-  return Object.fromEntries(Object.keys(fields).map((k) => [k, v?.[k] ?? unset]));
+  const dflt = (k: string) =>
+    unset !== null && typeof unset === "object" && !Array.isArray(unset)
+      ? (unset as Obj)[k] ?? null
+      : unset;
+  return Object.fromEntries(Object.keys(fields).map((k) => [k, v?.[k] ?? dflt(k)]));
 }

@@ -4,6 +4,7 @@
 import type * as T from "../../api/gen/infrasim.v1.ts";
 import type { InfrasimClient } from "../../api/client.ts";
 import { normalizeNetworkSpec } from "../../api/validate/network.ts";
+import { NO_QOS } from "../../api/qos.ts";
 import type * as P from "../../api/gen/tfplugin6.ts";
 import { containsUnknown, isUnknown } from "../framework/cty.ts";
 import { errorDiags } from "../framework/diagnostics.ts";
@@ -152,13 +153,13 @@ const ATTACHMENT = [
 
 /**
  * infrasim_network, the data source: one network by name or id, its link_qos as one object
- * (every field set; unset: 0) and the VM interfaces on it.
+ * (every field set; unset: its default) and the VM interfaces on it.
  */
 export const networkDataSource = dataSourceFrom(networkResource, {
   description: "Looks up one network by name or id.",
   get: (c, ref) => c.getNetwork(ref),
   toObject: objectFromNetwork,
-  single: { link_qos: 0 },
+  single: { link_qos: { ...NO_QOS } },
   extra: {
     attributes: [
       computed(

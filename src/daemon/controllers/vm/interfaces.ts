@@ -4,6 +4,7 @@
 // under the shared claims lock, so concurrent creates never get the same address.
 import type * as T from "../../../api/gen/infrasim.v1.ts";
 import { invalid, quote } from "../../../api/errors.ts";
+import { checkEffectiveQos, effectiveQos } from "../../../api/validate/network.ts";
 import {
   allocateIp,
   type Cidr,
@@ -80,6 +81,7 @@ export function claimInterfaces(
     }
     for (let k = 0; !mac || macs.has(mac); k++) mac = macAddress(vmId, i + 1 + k * 100);
     macs.set(mac, `this VM's interface ${i}`);
+    checkEffectiveQos(effectiveQos(net.spec.link_qos, n.link_qos), `${field(i)}.link_qos`);
     out.push({ network: n.network, ip, mac, link_qos: n.link_qos ?? {} });
     outRefs.push({ field: `${field(i)}.network`, kind: NETWORK, id: net.meta.id });
   });

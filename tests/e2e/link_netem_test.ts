@@ -1,0 +1,130 @@
+// netem's semantics on the link engine, measured between real guests: a fixed delay adds
+// what it says and no more, normal jitter has σ = jitter (not wirefilter's 3σ), and the
+// netem options are validated with the field (API) or the flag (CLI) named.
+import assert from "node:assert/strict";
+import { e2eTest } from "../helpers/env.ts";
+import { guestSh, median, parsePing, stddev } from "../helpers/guest_shell.ts";
+import { bootAll, netVm } from "../helpers/networks.ts";
+import { ApiError } from "../../src/api/errors.ts";
+
+const pct = (xs: number[], q: number) =>
+  [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))];
+
+e2eTest(
+  "fidelity: latency 20 ms adds 40 ms to the RTT; normal jitter 10 ms spreads it by √2·10",
+  async (d) => {
+    await d.client.createNetwork({ meta: { name: "fid" }, spec: { cidr: "10.32.0.0/24" } });
+    const [a, b] = await bootAll(d, [
+      netVm("a", [{ network: "fid" }]),
+      netVm("b", [{ network: "fid" }]),
+    ]);
+    const ip = b.status!.links[0].ip;
+    const pings = async (n: number) => {
+      const r = parsePing((await guestSh(d.client, a, `ping -c ${n} -i 0.1 -W 2 ${ip}`)).out);
+      assert.equal(r.received, n);
+      return r.rtts;
+    };
+    await pings(3); // ARP
+    const base = await pings(100);
+    await d.client.updateNetwork({
+      ref: "fid",
+      spec: { cidr: "10.32.0.0/24", link_qos: { latency_ms: 20 } },
+    });
+    const delayed = await pings(100);
+    const added = median(delayed) - median(base);
+    console.log(
+      `latency 20: unimpaired median ${median(base).toFixed(2)} ms, impaired ${
+        median(delayed).toFixed(2)
+      } ms ` +
+        `(+${added.toFixed(2)}), p99 ${pct(base, 0.99).toFixed(2)} -> ${
+          pct(delayed, 0.99).toFixed(2)
+        } ms`,
+    );
+    assert.ok(
+      added >= 40 && added <= 41,
+      `the delay added ${added} ms to the median RTT (40 + at most 1)`,
+    );
+    assert.ok(
+      pct(delayed, 0.99) <= 40 + pct(base, 0.99) + 3,
+      "p99 within 3 ms of 40 + the unimpaired p99",
+    );
+
+    await d.client.updateNetwork({
+      ref: "fid",
+      spec: {
+        cidr: "10.32.0.0/24",
+        link_qos: { latency_ms: 40, jitter_ms: 10, delay_distribution: "normal" },
+      },
+    });
+    const jittered = await pings(200);
+    const sd = stddev(jittered);
+    console.log(`normal jitter 10 on both links: RTT stddev ${sd.toFixed(2)} ms (√2·10 = 14.14)`);
+    assert.ok(Math.abs(sd - 14.14) / 14.14 <= 0.15, `RTT stddev ${sd} ms, not within 15% of 14.14`);
+    assert.ok(Math.abs(median(jittered) - median(base) - 80) < 3, `median ${median(jittered)}`);
+    assert.equal(
+      (await d.client.getVm("a")).status!.links[0].link_qos!.delay_distribution,
+      "normal",
+    );
+  },
+);
+
+e2eTest(
+  "netem options: bad values are refused with each field or flag named, nothing changes",
+  async (d) => {
+    const err = await d.client.createNetwork({
+      meta: { name: "bad" },
+      spec: {
+        cidr: "10.33.0.0/24",
+        link_qos: {
+          reorder_percent: 5,
+          gemodel_r_percent: 10,
+          delay_distribution: "gauss",
+          queue_limit: -1,
+        },
+      },
+    }).catch((e) => e);
+    assert.ok(err instanceof ApiError, String(err));
+    assert.deepEqual(err.violations.map((v) => v.field).sort(), [
+      "spec.link_qos.delay_distribution",
+      "spec.link_qos.gemodel_p_percent",
+      "spec.link_qos.queue_limit",
+      "spec.link_qos.reorder_percent",
+    ]);
+    assert.deepEqual((await d.client.listNetworks({ label_selector: "" })).networks, []);
+
+    // An interface's reorder may use the network's delay; without any, its field is named.
+    await d.client.createNetwork({ meta: { name: "plain" }, spec: { cidr: "10.34.0.0/24" } });
+    const vmErr = await d.client.createVm(
+      netVm("v", [{ network: "plain", link_qos: { reorder_percent: 5 } }]),
+    )
+      .catch((e) => e);
+    assert.ok(vmErr instanceof ApiError);
+    assert.match(
+      vmErr.message,
+      /spec\.network_interfaces\[0\]\.link_qos\.reorder_percent: needs a delay/,
+    );
+    assert.deepEqual((await d.client.listVms({ label_selector: "" })).vms, []);
+
+    // The CLI names its flags, all of them, and exits 2 before calling the daemon.
+    const cli = d.cli([
+      "network",
+      "qos",
+      "plain",
+      "--distribution",
+      "gauss",
+      "--gemodel-r",
+      "5%",
+      "--limit",
+      "-3",
+    ]);
+    assert.equal(cli.code, 2, cli.stderr);
+    assert.match(
+      cli.stderr,
+      /--distribution: must be one of uniform, normal, pareto, paretonormal/,
+    );
+    assert.match(cli.stderr, /--gemodel-p: is required/);
+    assert.match(cli.stderr, /--limit: must be a whole number between 0 and 1000000/);
+    const net = await d.client.getNetwork("plain");
+    assert.deepEqual(net.spec!.link_qos, {}, "nothing changed");
+  },
+);
