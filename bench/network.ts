@@ -188,7 +188,8 @@ async function round(s: Setup, f: Figures): Promise<void> {
 
 const raws: RawVm[] = [];
 let d: TestDaemon | undefined;
-const raw = figures(), sim = figures();
+const raw = figures(), sim = figures(), captured = figures();
+const capturedBytes: number[] = [];
 try {
   // Baseline: A listens, B connects once A's QEMU is up (and so listening).
   const port = await freePort();
@@ -213,6 +214,16 @@ try {
   for (let i = 0; i < rounds; i++) {
     await round(base, raw);
     await round(net, sim);
+    // The same with one link captured at both points (every frame twice) to a reader.
+    let bytes = 0;
+    const cap = dm.client.captureNetwork(
+      { ref: "bench", vm: "vm0" },
+      (c) => ((bytes += c.length), true),
+    );
+    await round(net, captured);
+    cap.cancel();
+    await cap.done;
+    capturedBytes.push(bytes);
   }
 } finally {
   for (const r of raws) await r.stop();
@@ -225,7 +236,13 @@ console.log(
   `VM-to-VM under ${ACCEL}, 1 vCPU / 256 MiB each, ${rounds} rounds; throughput: ` +
     `${fetches} x ${mb} MB by wget from httpd; RTT: median of ${pings} pings`,
 );
-for (const [label, f] of [["raw -netdev socket", raw], ["infrasim network  ", sim]] as const) {
+for (
+  const [label, f] of [
+    ["raw -netdev socket", raw],
+    ["infrasim network  ", sim],
+    ["capture on        ", captured],
+  ] as const
+) {
   console.log(
     `  ${label}: A->B ${list(f.ab, 2)} MB/s, B->A ${list(f.ba, 2)} MB/s, RTT ${list(f.rtt, 3)} ms`,
   );
@@ -234,6 +251,13 @@ for (const [k, dir] of [["ab", "A->B"], ["ba", "B->A"]] as const) {
   console.log(
     `median ${dir} raw ${m(raw[k], 2)} MB/s, infrasim ${m(sim[k], 2)} MB/s, ratio ` +
       `infrasim/raw = ${(median(sim[k]) / median(raw[k])).toFixed(3)} (goal >= 0.8)`,
+  );
+}
+for (const [k, dir] of [["ab", "A->B"], ["ba", "B->A"]] as const) {
+  console.log(
+    `capture on: median ${dir} ${m(captured[k], 2)} MB/s, ratio to raw = ` +
+      `${(median(captured[k]) / median(raw[k])).toFixed(3)} (goal >= 0.72); ` +
+      `${(median(capturedBytes) / 2 ** 20).toFixed(0)} MiB of pcapng per round`,
   );
 }
 console.log(

@@ -15,9 +15,9 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 # --- apt packages (Debian/Ubuntu) -------------------------------------------
 # QEMU for both guest arches, edk2 firmware, what tasks/guest.sh builds guests with
 # (it installs any further build packages it needs itself), and the shells whose
-# completion the tests try for real.
+# completion the tests try for real, and tshark (it reads the captures in the tests).
 APT_PACKAGES=(qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64
-  xorriso busybox-static cpio xz-utils curl openssh-client tmux bash-completion zsh fish)
+  xorriso busybox-static cpio xz-utils curl openssh-client tmux bash-completion zsh fish tshark)
 if [ "$(uname -s)" = Linux ] && command -v dpkg-query >/dev/null; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do

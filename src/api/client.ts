@@ -213,6 +213,21 @@ export class InfrasimClient extends InfrasimV1Methods {
   }
 
   /**
+   * Streams a network's packet capture (pcapng bytes) into write, which returns false when
+   * its sink is full: the stream then waits for drain(). Resolves when the capture ends.
+   */
+  captureNetwork(
+    req: DeepPartial<T.CaptureNetworkRequest>,
+    write: (chunk: Uint8Array, drain: () => void) => boolean,
+  ): { done: Promise<void>; cancel: () => void } {
+    const call = this.captureNetworkStream(req);
+    const done = this.#drain(call, (chunk) => {
+      if (!write(chunk, () => call.resume())) call.pause();
+    });
+    return { done, cancel: () => call.cancel() };
+  }
+
+  /**
    * Imports an image, reporting progress; resolves with the image. cancel() abandons the
    * import (the daemon then keeps nothing of it).
    */

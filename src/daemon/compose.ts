@@ -22,6 +22,7 @@ import { VmLaunch } from "./controllers/vm/launch.ts";
 import { VmLinks } from "./controllers/vm/links.ts";
 import { QEMU } from "./controllers/vm/runner.ts";
 import { LinkEngines } from "./controllers/network_engine.ts";
+import { NetworkCapture } from "./controllers/network_capture.ts";
 import { VmRunner } from "./controllers/vm/runner.ts";
 import { VmRuntimes } from "./controllers/vm/runtimes.ts";
 import { VmReadiness } from "./controllers/vm/readiness.ts";
@@ -150,7 +151,10 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
     [VM]: serve(T.VmServiceShape, vmService(vms)),
     [IMAGE]: serve(T.ImageServiceShape, imageService(images)),
     [VOLUME]: serve(T.VolumeServiceShape, volumeService(volumes)),
-    [NETWORK]: serve(T.NetworkServiceShape, networkService(networks)),
+    [NETWORK]: serve(
+      T.NetworkServiceShape,
+      networkService(networks, new NetworkCapture(networkStore, vmStore, engines)),
+    ),
   };
   const services: ServiceImpl[] = [
     ...KINDS.map((k) => ({ name: k.service, impl: byKind[k.kind] })),

@@ -5,11 +5,13 @@ import { randomInt } from "node:crypto";
 import type { EngineConfig, EngineLinkConfig, EngineStats } from "../network/engine_protocol.ts";
 import { LearningSwitch } from "../network/switch.ts";
 import { nowUs, Port } from "./port.ts";
+import { Captures } from "./capture.ts";
 
 /** Recent lateness samples kept for the p50/p99 figure. */
 const LATENESS_WINDOW = 4096;
 
 export class Engine {
+  readonly captures = new Captures();
   #ports = new Map<string, Port>();
   #switch = new LearningSwitch<Port>();
   #mtu = 1500;
@@ -46,7 +48,14 @@ export class Engine {
     };
   }
 
+  /** The current links by id, for a capture (undefined for an unknown one). */
+  link(id: string): { id: string; name: string } | undefined {
+    const p = this.#ports.get(id);
+    return p && { id, name: p.cfg.name };
+  }
+
   close(): void {
+    this.captures.closeAll();
     for (const id of [...this.#ports.keys()]) this.#remove(id);
   }
 
@@ -57,6 +66,7 @@ export class Engine {
       (from, f) => this.#forward(from, f),
       (us) => (this.#late[this.#lateCount++ % LATENESS_WINDOW] = us),
       () => this.#mtu,
+      this.captures,
     );
     this.#ports.set(l.id, port);
     this.#switch.addPort(port);

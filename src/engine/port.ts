@@ -6,6 +6,7 @@ import { encodeFrames, FrameReader } from "../network/frames.ts";
 import { type Impairment } from "../network/impair/config.ts";
 import { Pipeline } from "../network/impair/pipeline.ts";
 import type { DirectionStats, EngineLinkConfig, LinkStats } from "../network/engine_protocol.ts";
+import type { Captures } from "./capture.ts";
 
 const RETRY_MS = 100;
 /** A VM that does not read is not buffered for without bound: past this, frames drop. */
@@ -94,9 +95,13 @@ export class Port {
     toSwitch: (from: Port, f: Uint8Array) => void,
     late: (us: number) => void,
     private readonly mtu: () => number,
+    private readonly captures: Captures,
   ) {
     this.cfg = cfg;
-    this.sent = new Direction(cfg.sent, seed, (f) => toSwitch(this, f), late);
+    this.sent = new Direction(cfg.sent, seed, (f) => {
+      if (this.captures.state.on) this.captures.tap(this.cfg.id, "delivered", "outbound", f);
+      toSwitch(this, f);
+    }, late);
     this.received = new Direction(cfg.received, seed ^ 0x5bd1e995, (f) => this.#write(f), late);
     this.#connect();
   }
@@ -119,6 +124,7 @@ export class Port {
 
   /** A frame for this VM, from the switch. */
   deliver(frame: Uint8Array): void {
+    if (this.captures.state.on) this.captures.tap(this.cfg.id, "sent", "inbound", frame);
     if (!this.cfg.up) this.received.pipe.counters.dropDown++;
     else this.received.offer(frame);
   }
@@ -136,6 +142,7 @@ export class Port {
   }
 
   #fromVm(frame: Uint8Array): void {
+    if (this.captures.state.on) this.captures.tap(this.cfg.id, "sent", "outbound", frame);
     const c = this.sent.pipe.counters;
     if (!this.cfg.up) c.dropDown++;
     // An Ethernet header and a VLAN tag on top of the MTU.
@@ -153,6 +160,7 @@ export class Port {
     else if (s.writableLength + this.#pendingBytes > WRITE_BOUND) {
       this.received.pipe.counters.dropQueue++;
     } else {
+      if (this.captures.state.on) this.captures.tap(this.cfg.id, "delivered", "inbound", frame);
       if (this.#pending.length === 0) queueMicrotask(() => this.#flush());
       this.#pending.push(frame);
       this.#pendingBytes += frame.length + 4;

@@ -44,9 +44,27 @@ export interface EngineStats {
   pid: number;
 }
 
+/** Where on a link frames are captured: before its impairment, or after. */
+export type CapturePoint = "sent" | "delivered";
+
+export interface CaptureRequest {
+  op: "capture";
+  /** Link ids; every frame of these, at each point. */
+  links: string[];
+  points: CapturePoint[];
+  /** Frames after which the stream ends; 0: until the connection closes. */
+  count: number;
+  snaplen: number;
+}
+
+/**
+ * Requests; a capture's reply line is followed by the pcapng stream on the same
+ * connection until the count is reached or the client closes it.
+ */
 export type EngineRequest =
   | { op: "apply"; config: EngineConfig }
-  | { op: "stats" };
+  | { op: "stats" }
+  | CaptureRequest;
 
 export type EngineReply =
   | { ok: true; stats?: EngineStats }

@@ -62,6 +62,10 @@ export abstract class InfrasimV1Methods {
   getNetworkCounters(req: string | DeepPartial<T.GetNetworkCountersRequest>, o?: CallOptions): Promise<T.NetworkCounters> {
     return this.transport.unary("infrasim.v1.NetworkService", "GetNetworkCounters", typeof req === "string" ? { ref: req } : req, o);
   }
+  /** infrasim.v1.NetworkService.CaptureNetwork */
+  captureNetworkStream(req: DeepPartial<T.CaptureNetworkRequest>): grpc.ClientReadableStream<T.CaptureChunk> {
+    return this.transport.serverStream("infrasim.v1.NetworkService", "CaptureNetwork", req);
+  }
   /** infrasim.v1.VmService.CreateVm */
   createVm(req: DeepPartial<T.CreateVmRequest>, o?: CallOptions): Promise<T.Vm> {
     return this.transport.unary("infrasim.v1.VmService", "CreateVm", req, o);

@@ -177,6 +177,19 @@ export interface DeleteNetworkRequest {
 export interface DeleteNetworkResponse {
   id: string;
 }
+export interface CaptureNetworkRequest {
+  ref: string;
+  vm: string;
+  interface?: number | null;
+  point: string;
+  count: number;
+  duration_seconds: number;
+  snaplen: number;
+  _interface?: "interface";
+}
+export interface CaptureChunk {
+  data: Uint8Array;
+}
 export interface GetNetworkCountersRequest {
   ref: string;
 }
@@ -474,6 +487,7 @@ export interface NetworkServiceHandlers {
   UpdateNetwork: rpc.UnaryHandler<UpdateNetworkRequest, Network>;
   DeleteNetwork: rpc.UnaryHandler<DeleteNetworkRequest, DeleteNetworkResponse>;
   GetNetworkCounters: rpc.UnaryHandler<GetNetworkCountersRequest, NetworkCounters>;
+  CaptureNetwork: rpc.ServerStreamHandler<CaptureNetworkRequest, CaptureChunk>;
 }
 export const NetworkServiceShape = {
   CreateNetwork: "unary",
@@ -482,6 +496,7 @@ export const NetworkServiceShape = {
   UpdateNetwork: "unary",
   DeleteNetwork: "unary",
   GetNetworkCounters: "unary",
+  CaptureNetwork: "serverStream",
 } as const satisfies Record<string, rpc.RpcKind>;
 export interface NetworkServiceMethods {
   CreateNetwork: { req: CreateNetworkRequest; res: Network; clientStream: false; serverStream: false };
@@ -490,6 +505,7 @@ export interface NetworkServiceMethods {
   UpdateNetwork: { req: UpdateNetworkRequest; res: Network; clientStream: false; serverStream: false };
   DeleteNetwork: { req: DeleteNetworkRequest; res: DeleteNetworkResponse; clientStream: false; serverStream: false };
   GetNetworkCounters: { req: GetNetworkCountersRequest; res: NetworkCounters; clientStream: false; serverStream: false };
+  CaptureNetwork: { req: CaptureNetworkRequest; res: CaptureChunk; clientStream: false; serverStream: true };
 }
 export const NetworkServiceName = "infrasim.v1.NetworkService";
 /** What a server of infrasim.v1.VmService implements, one typed handler per RPC. */

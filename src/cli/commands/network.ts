@@ -1,10 +1,11 @@
-// `infrasim network create|list|get|update|qos|counters|delete`.
+// `infrasim network create|list|get|update|qos|counters|capture|delete`.
 import type { Command } from "@commander-js/extra-typings";
 import type * as T from "../../api/gen/infrasim.v1.ts";
 import type { Ctx } from "../context.ts";
 import { collect, flagFields, parseIntArg, parseKeyValues, UsageError } from "../flags.ts";
 import { formatCounters, formatNetwork, formatNetworkTable, render } from "../output.ts";
 import { kindCommands } from "../kinds.ts";
+import { captureCommand } from "./network_capture.ts";
 import { qosFlagFields, type QosFlags, qosFromFlags, qosOptions } from "../qos_flags.ts";
 
 /** The API fields `network create` and `update` set, by flag. */
@@ -134,6 +135,8 @@ export function networkCommands(network: Command, ctx: Ctx): void {
       const n = await client.getNetwork(net.meta!.id);
       ctx.print(render(ctx.format(), n, () => formatNetwork(n)));
     });
+
+  captureCommand(network, ctx);
 
   network.command("counters")
     .description(

@@ -88,6 +88,11 @@ export class LinkEngines implements LinkCarrier {
     });
   }
 
+  /** The links the engine was last told to carry (none known yet after a restart). */
+  carried(id: string): EngineLinkConfig[] {
+    return this.#links.get(id) ?? [];
+  }
+
   /** The engine's counters, or undefined when it does not answer. */
   async stats(id: string): Promise<EngineStats | undefined> {
     if (!this.active(id)) return undefined;
