@@ -39,7 +39,9 @@ export interface VmInput {
   volumes?: Array<{ volume: string; readOnly?: boolean }>;
   cloudInit?: Partial<T.CloudInit>;
   waitFor?: { guestPort?: number; serial?: string };
-  interfaces?: Array<{ network: string; ip?: string; mac?: string; linkQos?: T.LinkQos }>;
+  interfaces?: Array<
+    { network: string; ip?: string; mac?: string; linkQos?: T.LinkQos; linkState?: string }
+  >;
 }
 
 /**
@@ -114,6 +116,7 @@ export function vmSpecFromInput(input: VmInput): T.VmSpec {
         ip: n.ip ?? "",
         mac: n.mac ?? "",
         link_qos: n.linkQos ?? {},
+        link_state: n.linkState ?? "",
       })),
     }), undefined);
   vs.done(); // the same violation found twice (here and by the spec's checks) is said once

@@ -138,7 +138,17 @@ Deno.test("validate: networks, link impairment and interfaces name the field", (
   const back = effectiveQos({ gemodel_p_percent: 1, gemodel_r_percent: 25 }, { loss_percent: 2 });
   assert.deepEqual([back.loss_percent, back.gemodel_p_percent], [2, 0]);
   const n = normalizeInterfaces([{ network: "wan", ip: "", mac: "52:54:00:AA:BB:CC" }]);
-  assert.deepEqual(n, [{ network: "wan", ip: "", mac: "52:54:00:aa:bb:cc", link_qos: {} }]);
+  assert.deepEqual(n, [{
+    network: "wan",
+    ip: "",
+    mac: "52:54:00:aa:bb:cc",
+    link_qos: {},
+    link_state: "",
+  }]);
+  throwsField(
+    () => normalizeInterfaces([{ network: "a", ip: "", mac: "", link_state: "sideways" }]),
+    /\[0\]\.link_state: must be up or down/,
+  );
   const f = "spec.network_interfaces";
   throwsField(() => normalizeInterfaces([{ network: "", ip: "", mac: "" }]), /\[0\]\.network:/);
   throwsField(

@@ -184,7 +184,7 @@ Deno.test("vm controller: hardware changes restart a running VM; a link's QoS al
   const { s, runner, links, vms } = setup();
   try {
     network(s, "wan", "10.7.0.0/24");
-    const nic = { network: "wan", ip: "", mac: "", link_qos: {} };
+    const nic = { network: "wan", ip: "", mac: "", link_qos: {}, link_state: "" };
     const vm = await vms.create(
       C({
         meta: { name: "web" },

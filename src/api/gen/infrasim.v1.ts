@@ -243,6 +243,7 @@ export interface NetworkInterface {
   ip: string;
   mac: string;
   link_qos?: LinkQos | null;
+  link_state: string;
 }
 export interface VolumeAttachment {
   volume: string;

@@ -10,6 +10,8 @@ export const NETWORK_DEFAULTS = { mtu: 1500 } as const;
 export const MTU: readonly [number, number] = [576, 9000];
 export const PREFIX: readonly [number, number] = [16, 29];
 export const MAX_INTERFACES = 8;
+/** An interface's link: "" and "up" carry frames, "down" is a pulled cable. */
+export const LINK_STATES = ["", "up", "down"];
 
 /**
  * The set fields of q, checked; unset ones stay absent (they inherit). Also what one
@@ -155,7 +157,7 @@ const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 /** A VM's private-network interfaces: syntax here; addresses are checked by the daemon. */
 export function normalizeInterfaces(
-  list: T.NetworkInterface[] | undefined,
+  list: Array<Omit<T.NetworkInterface, "link_state"> & { link_state?: string }> | undefined,
   field = "spec",
 ): T.NetworkInterface[] {
   const vs = new Violations();
@@ -175,7 +177,11 @@ export function normalizeInterfaces(
       vs.add(`${f}.mac`, `${mac} is a multicast address; a NIC needs a unicast one`);
     } else if (/^00(:00){5}$/.test(mac)) vs.add(`${f}.mac`, "must not be all zeros");
     const link_qos = vs.check(() => normalizeLinkQos(n.link_qos, `${f}.link_qos`), {});
-    return { network, ip, mac, link_qos };
+    const link_state = (n.link_state ?? "").trim().toLowerCase();
+    if (!LINK_STATES.includes(link_state)) {
+      vs.add(`${f}.link_state`, `must be up or down (got ${quote(link_state.slice(0, 20))})`);
+    }
+    return { network, ip, mac, link_qos, link_state };
   });
   if (out.length > MAX_INTERFACES) {
     vs.add(`${field}.network_interfaces`, `at most ${MAX_INTERFACES} interfaces`);

@@ -1,11 +1,11 @@
-// `infrasim network create|list|get|update|qos|counters|capture|delete`.
+// `infrasim network create|list|get|update|qos|link|counters|capture|delete`.
 import type { Command } from "@commander-js/extra-typings";
 import type * as T from "../../api/gen/infrasim.v1.ts";
 import type { Ctx } from "../context.ts";
 import { collect, flagFields, parseIntArg, parseKeyValues, UsageError } from "../flags.ts";
 import { formatCounters, formatNetwork, formatNetworkTable, render } from "../output.ts";
 import { kindCommands } from "../kinds.ts";
-import { captureCommand } from "./network_capture.ts";
+import { captureCommand, parseVmLink } from "./network_capture.ts";
 import { qosFlagFields, type QosFlags, qosFromFlags, qosOptions } from "../qos_flags.ts";
 
 /** The API fields `network create` and `update` set, by flag. */
@@ -137,6 +137,44 @@ export function networkCommands(network: Command, ctx: Ctx): void {
     });
 
   captureCommand(network, ctx);
+
+  flagFields(network.command("link"), { "spec.network_interfaces": "--vm" })
+    .description("pull a VM's cable on the network (down) or plug it back (up), live")
+    .argument("<network>", "id or name")
+    .argument("<state>", "up or down")
+    .requiredOption("--vm <vm[:nic]>", "the VM; :nic picks one of its interfaces by index")
+    .addHelpText(
+      "after",
+      "\nDown drops every frame both ways (counted as down drops) and the guest sees no\n" +
+        "carrier; the VM keeps running.\n\nExamples:\n  infrasim network link wan down --vm client\n" +
+        "  infrasim network link wan up --vm router:1",
+    )
+    .action(async (ref, state, o) => {
+      if (state !== "up" && state !== "down") {
+        throw new UsageError(
+          `<state>: must be up or down (got ${JSON.stringify(state.slice(0, 20))})`,
+        );
+      }
+      const { vm: vmRef, interface: nic } = parseVmLink(o.vm);
+      const client = await ctx.client();
+      const net = await client.getNetwork(ref);
+      const vm = await client.getVm(vmRef);
+      const on = vm.status!.links.map((l, i) => l.network_id === net.meta!.id ? i : -1)
+        .filter((i) => i >= 0 && (nic === undefined || i === nic));
+      if (on.length === 0) {
+        throw new UsageError(
+          `--vm: vm ${vmRef} has no interface${nic === undefined ? "" : ` ${nic}`} on network ${
+            net.meta!.name
+          }`,
+        );
+      }
+      const network_interfaces = vm.spec!.network_interfaces.map((n, i) =>
+        on.includes(i) ? { ...n, link_state: state } : n
+      );
+      await client.updateVm({ ref: vm.meta!.id, spec: { ...vm.spec!, network_interfaces } });
+      const n = await client.getNetwork(net.meta!.id);
+      ctx.print(render(ctx.format(), n, () => formatNetwork(n)));
+    });
 
   network.command("counters")
     .description(

@@ -200,6 +200,7 @@ export class VmController extends KindReads<T.VmSpec, T.VmStatus> {
           ...n,
           network: this.networks.find(n.network)?.meta.id ?? n.network,
           link_qos: null,
+          link_state: "",
         })),
       });
       const hwChanged = !sameJson(hw(spec), hw(cur.spec));

@@ -82,7 +82,13 @@ export function claimInterfaces(
     for (let k = 0; !mac || macs.has(mac); k++) mac = macAddress(vmId, i + 1 + k * 100);
     macs.set(mac, `this VM's interface ${i}`);
     checkEffectiveQos(effectiveQos(net.spec.link_qos, n.link_qos), `${field(i)}.link_qos`);
-    out.push({ network: n.network, ip, mac, link_qos: n.link_qos ?? {} });
+    out.push({
+      network: n.network,
+      ip,
+      mac,
+      link_qos: n.link_qos ?? {},
+      link_state: n.link_state ?? "",
+    });
     outRefs.push({ field: `${field(i)}.network`, kind: NETWORK, id: net.meta.id });
   });
   return { interfaces: out, refs: outRefs };

@@ -39,7 +39,7 @@ export class VmLaunch implements LaunchHelpers {
   }
 
   started(vmId: string): void {
-    this.links.refresh(vmId);
+    this.links.started(vmId).catch(() => {});
     this.readiness.start(vmId);
   }
 

@@ -25,6 +25,7 @@ import {
 import type { DataLayout } from "../../layout.ts";
 import type { KeyedMutex } from "../../locks.ts";
 import { LINK_DATA_PATH } from "./runner.ts";
+import { log } from "../../log.ts";
 
 /** Link processes of the previous data path (vde2), found in data dirs it wrote. */
 export const isLegacyLinkRole = (role: string) => /^nic\d+-(switch|filter)$/.test(role);
@@ -35,6 +36,8 @@ export interface NicPlan extends PrivateNic {
   networkId: string;
   networkName: string;
   qos: FullQos;
+  /** false: the link is set down (a pulled cable). */
+  up: boolean;
 }
 
 const LEGACY_MESSAGE =
@@ -45,6 +48,8 @@ export class VmLinks {
   #carried = new Map<string, NicPlan[]>();
   /** Running VMs whose QEMU still uses the vde2 netdev: their links stay down. */
   #legacy = new Set<string>();
+  /** Links whose guest was shown no carrier ("<vm>/<index>"). */
+  #carrierShown = new Set<string>();
   /** Until every VM is adopted after a restart, engines keep what their file says. */
   #adopting = true;
 
@@ -88,6 +93,7 @@ export class VmLinks {
         prefix: (parseCidr(net.spec.cidr) as Cidr).prefix,
         mtu: net.spec.mtu,
         qos: effectiveQos(net.spec.link_qos, n.link_qos),
+        up: n.link_state !== "down",
       };
     });
   }
@@ -121,12 +127,13 @@ export class VmLinks {
   /** After a daemon restart, for a VM whose QEMU was adopted. */
   adopt(vm: StoredVm): Promise<void> {
     const id = vm.meta.id;
-    return this.#serial(id, () => {
+    return this.#serial(id, async () => {
       const plans = this.plan(vm);
       if (plans.length && this.dataPath(id) !== LINK_DATA_PATH) this.#legacy.add(id);
       else this.#carried.set(id, plans);
+      // A link set down stays so in QEMU; setting it again tells us the guest knows.
+      if (plans.some((p) => !p.up) && !this.#legacy.has(id)) await this.#carrier(id, plans);
       this.refresh(id);
-      return Promise.resolve();
     });
   }
 
@@ -138,15 +145,46 @@ export class VmLinks {
     );
   }
 
-  /** Sets every running link of a VM to its current effective impairment. */
+  /** Sets every running link of a VM to its current effective impairment and state. */
   apply(vmId: string): Promise<void> {
     return this.#serial(vmId, async () => {
       const vm = this.vms.get(vmId);
       if (vm && this.#carried.has(vmId) && this.running.runtime(vmId)) {
-        await this.#carry(vmId, this.plan(vm));
+        const plans = this.plan(vm);
+        await this.#carry(vmId, plans);
+        await this.#carrier(vmId, plans);
       }
       this.refresh(vmId);
     });
+  }
+
+  /** QEMU has started: a link set down shows the guest no carrier from the start. */
+  started(vmId: string): Promise<void> {
+    return this.#serial(vmId, async () => {
+      const plans = this.#carried.get(vmId) ?? [];
+      if (plans.some((p) => !p.up)) await this.#carrier(vmId, plans);
+      this.refresh(vmId);
+    });
+  }
+
+  /**
+   * The guest's view of each link's carrier (QMP set_link on its netdev). The engine
+   * drops the frames either way; this only lets the guest notice, and a QEMU that
+   * cannot is reported in the link's message.
+   */
+  async #carrier(vmId: string, plans: NicPlan[]): Promise<void> {
+    const rt = this.running.runtime(vmId);
+    for (const p of plans) {
+      const key = `${vmId}/${p.index}`;
+      this.#carrierShown.delete(key);
+      if (!rt) continue;
+      try {
+        await rt.qmp.execute("set_link", { name: `vnet${p.index}`, up: p.up });
+        if (!p.up) this.#carrierShown.add(key);
+      } catch (e) {
+        log.warn("set_link failed", { vm: vmId, nic: p.index, error: String(e) });
+      }
+    }
   }
 
   /** Sets what the engines carry of one VM, and tells every network it was or is on. */
@@ -170,7 +208,7 @@ export class VmLinks {
           id: `${vmId}/${p.index}`,
           name: `${name}:nic${p.index}`,
           socket: p.sock,
-          up: true,
+          up: p.up,
           sent: fromQos(p.qos),
           received: NO_IMPAIRMENT,
         });
@@ -180,9 +218,18 @@ export class VmLinks {
   }
 
   /** "up", "down" or "repairing", as the VM's status reports a link, and why. */
-  #state(vmId: string, networkId: string): { state: string; message: string } {
+  #state(vmId: string, p: NicPlan): { state: string; message: string } {
+    const networkId = p.networkId;
     if (!this.running.runtime(vmId)) return { state: "down", message: "" };
     if (this.#legacy.has(vmId)) return { state: "down", message: LEGACY_MESSAGE };
+    if (!p.up) {
+      return {
+        state: "down",
+        message: `set down (link_state)${
+          this.#carrierShown.has(`${vmId}/${p.index}`) ? "; the guest sees no carrier" : ""
+        }`,
+      };
+    }
     return this.engines.active(networkId)
       ? { state: "up", message: "" }
       : { state: "repairing", message: "the network's link engine is being started again" };
@@ -197,7 +244,7 @@ export class VmLinks {
     if (!vm) return;
     let links: T.LinkStatus[];
     try {
-      links = linkStatus(this.plan(vm), (p) => this.#state(vmId, p.networkId));
+      links = linkStatus(this.plan(vm), (p) => this.#state(vmId, p));
     } catch {
       links = []; // a network gone meanwhile: the next refresh shows it
     }

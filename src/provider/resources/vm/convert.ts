@@ -58,6 +58,7 @@ function inputFromObject(o: Obj): VmInput {
       ip: isUnknown(n.ip) ? "" : str(n.ip),
       mac: isUnknown(n.mac) ? "" : str(n.mac),
       linkQos: qosFromObject(n.link_qos),
+      linkState: isUnknown(n.link_state) ? "" : str(n.link_state),
     })),
   };
 }
@@ -128,6 +129,7 @@ export function objectFromVm(vm: T.Vm, prior: Obj | null): Obj {
       ip: n.ip,
       mac: n.mac,
       link_qos: objectFromQos(n.link_qos, listOf(p.network_interface)[i]?.link_qos ?? []),
+      link_state: same(n.link_state, listOf(p.network_interface)[i]?.link_state, emptyStr),
     })),
     timeouts: p.timeouts ?? null,
   };

@@ -322,6 +322,13 @@ export const VM_SCHEMA: BlockDef = {
             computed: true,
             description: "MAC address; unset: allocated, unique (52:54:00:...).",
           },
+          {
+            name: "link_state",
+            type: "string",
+            optional: true,
+            description: "up (unset too) or down: a pulled cable, nothing passes either way. " +
+              "Changes live; the guest sees the carrier go.",
+          },
         ],
         blocks: [
           linkQosBlock(
