@@ -142,7 +142,7 @@ export function networkCommands(network: Command, ctx: Ctx): void {
     .description("pull a VM's cable on the network (down) or plug it back (up), live")
     .argument("<network>", "id or name")
     .argument("<state>", "up or down")
-    .requiredOption("--vm <vm[:nic]>", "the VM; :nic picks one of its interfaces by index")
+    .option("--vm <vm[:nic]>", "the VM (required); :nic picks one of its interfaces by index")
     .addHelpText(
       "after",
       "\nDown drops every frame both ways (counted as down drops) and the guest sees no\n" +
@@ -155,6 +155,7 @@ export function networkCommands(network: Command, ctx: Ctx): void {
           `<state>: must be up or down (got ${JSON.stringify(state.slice(0, 20))})`,
         );
       }
+      if (!o.vm) throw new UsageError("required option '--vm <vm[:nic]>' not specified");
       const { vm: vmRef, interface: nic } = parseVmLink(o.vm);
       const client = await ctx.client();
       const net = await client.getNetwork(ref);

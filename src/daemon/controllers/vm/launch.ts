@@ -39,7 +39,7 @@ export class VmLaunch implements LaunchHelpers {
   }
 
   started(vmId: string): void {
-    this.links.started(vmId).catch(() => {});
+    this.links.started(vmId);
     this.readiness.start(vmId);
   }
 

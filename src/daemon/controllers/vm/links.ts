@@ -158,13 +158,18 @@ export class VmLinks {
     });
   }
 
-  /** QEMU has started: a link set down shows the guest no carrier from the start. */
-  started(vmId: string): Promise<void> {
-    return this.#serial(vmId, async () => {
-      const plans = this.#carried.get(vmId) ?? [];
-      if (plans.some((p) => !p.up)) await this.#carrier(vmId, plans);
+  /**
+   * QEMU has started: its links are stored as up now (before the start returns), and a
+   * link set down shows the guest no carrier from the start.
+   */
+  started(vmId: string): void {
+    this.refresh(vmId);
+    const plans = this.#carried.get(vmId) ?? [];
+    if (!plans.some((p) => !p.up)) return;
+    this.#serial(vmId, async () => {
+      await this.#carrier(vmId, plans);
       this.refresh(vmId);
-    });
+    }).catch((e) => log.warn("set_link failed", { vm: vmId, error: String(e) }));
   }
 
   /**
