@@ -301,6 +301,7 @@ export function formatCounters(c: T.NetworkCounters): string {
   }
   const mib = (c.engine_rss_bytes / 1024 / 1024).toFixed(1);
   const engine = `Engine: pid ${c.engine_pid}, RSS ${mib} MiB, timer lateness p50 ` +
-    `${c.timer_lateness_p50_us} µs, p99 ${c.timer_lateness_p99_us} µs`;
+    `${c.timer_lateness_p50_us} µs, p99 ${c.timer_lateness_p99_us} µs` +
+    (c.capture_dropped ? `, ${c.capture_dropped} frames lost by slow captures` : "");
   return c.links.length ? `${columns(rows)}\n${engine}` : `No links.\n${engine}`;
 }

@@ -37,6 +37,8 @@ class Session {
 
 export class Captures {
   #sessions = new Set<Session>();
+  /** Frames captures lost to readers that fell behind, since the engine started. */
+  dropped = 0;
   /** Read on every frame by the ports: false costs one property read. */
   readonly state = { on: false };
 
@@ -72,6 +74,7 @@ export class Captures {
       if (iface === undefined) continue;
       if (s.conn.writableLength + s.pendingBytes > BACKLOG) {
         s.dropped++;
+        this.dropped++;
         continue;
       }
       const block = enhancedPacket(iface, ts, frame, s.snaplen, dir);

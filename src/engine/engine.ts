@@ -43,6 +43,7 @@ export class Engine {
     return {
       links,
       lateness: { p50: at(0.5), p99: at(0.99), samples: n },
+      captureDropped: this.captures.dropped,
       rssBytes: process.memoryUsage().rss,
       pid: process.pid,
     };

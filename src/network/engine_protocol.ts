@@ -40,6 +40,8 @@ export interface EngineStats {
   links: Record<string, LinkStats>;
   /** How late held frames left their queue, over the recent ones (µs). */
   lateness: { p50: number; p99: number; samples: number };
+  /** Frames captures lost because their reader fell behind (never link frames). */
+  captureDropped: number;
   rssBytes: number;
   pid: number;
 }

@@ -103,7 +103,40 @@ e2eTest(
       );
       assert.equal(n.stdout.trim().split("\n").length, 20);
 
-      // Capture off again: the link runs on; counters show nothing dropped by capturing.
+      // A reader that stops reading costs the link nothing: the engine drops capture frames
+      // (counted), and a 32 MB transfer through the captured link completes.
+      assert.equal(d.cli(["network", "qos", "cap", "--vm", "a", "--reset"]).code, 0);
+      await guestSh(d.client, b, "dd if=/dev/zero of=/www/big bs=1M count=32 2>/dev/null");
+      const fetch = async () => {
+        const t0 = Date.now();
+        const t = await guestSh(
+          d.client,
+          a,
+          `wget -q -O /dev/null http://${ip}/big && echo fetched`,
+          120_000,
+        );
+        assert.match(t.out, /fetched/);
+        return Date.now() - t0;
+      };
+      const free = await fetch();
+      // On a connection of its own: a stream nobody reads stalls every call sharing its
+      // HTTP/2 connection (the window is per connection too), the guest's console included.
+      const other = d.tcpClient(d.token);
+      const stuck = other.captureNetwork({ ref: "cap", vm: "a" }, () => false);
+      await sleep(500);
+      const held = await fetch();
+      console.log(`32 MB: ${free} ms without a capture, ${held} ms beside a stuck one`);
+      assert.ok(held < free * 3 + 3000, "a stuck capture does not slow the link");
+      const cs = await d.client.getNetworkCounters({ ref: "cap" });
+      assert.ok(cs.capture_dropped > 0, `capture drops ${cs.capture_dropped}`);
+      console.log(
+        `stuck capture reader: ${cs.capture_dropped} capture frames dropped, the transfer completed`,
+      );
+      stuck.cancel();
+      await stuck.done;
+      other.close();
+
+      // Capture off again: the link runs on.
       await waitFor(
         "b still answers",
         async () => (await guestSh(d.client, a, `ping -c 1 -W 1 ${ip}`)).code === 0 || undefined,

@@ -220,6 +220,7 @@ export interface NetworkCounters {
   timer_lateness_p99_us: number;
   engine_rss_bytes: number;
   engine_pid: number;
+  capture_dropped: number;
 }
 export type PowerState = "POWER_STATE_UNSPECIFIED" | "POWER_ON" | "POWER_OFF";
 export const PowerState_VALUES = ["POWER_STATE_UNSPECIFIED","POWER_ON","POWER_OFF"] as const;

@@ -177,6 +177,7 @@ export class NetworkController extends KindReads<T.PrivateNetworkSpec, T.Private
       timer_lateness_p99_us: stats.lateness.p99,
       engine_rss_bytes: stats.rssBytes,
       engine_pid: stats.pid,
+      capture_dropped: stats.captureDropped,
     };
   }
 
