@@ -32,6 +32,9 @@ const SOLO = new Set([
   "tests/e2e/cli_network_test.ts",
   "tests/e2e/network_restart_test.ts",
   "tests/e2e/terraform_network_test.ts",
+  "tests/e2e/link_netem_test.ts",
+  "tests/e2e/link_counters_test.ts",
+  "tests/e2e/link_capture_test.ts",
 ]);
 
 /**
