@@ -40,7 +40,14 @@ export interface VmInput {
   cloudInit?: Partial<T.CloudInit>;
   waitFor?: { guestPort?: number; serial?: string };
   interfaces?: Array<
-    { network: string; ip?: string; mac?: string; linkQos?: T.LinkQos; linkState?: string }
+    {
+      network: string;
+      ip?: string;
+      mac?: string;
+      linkQos?: T.LinkQos;
+      linkState?: string;
+      receiveLinkQos?: T.LinkQos;
+    }
   >;
 }
 
@@ -117,6 +124,7 @@ export function vmSpecFromInput(input: VmInput): T.VmSpec {
         mac: n.mac ?? "",
         link_qos: n.linkQos ?? {},
         link_state: n.linkState ?? "",
+        receive_link_qos: n.receiveLinkQos ?? {},
       })),
     }), undefined);
   vs.done(); // the same violation found twice (here and by the spec's checks) is said once

@@ -103,7 +103,9 @@ export function formatVm(v: T.Vm): string {
       `Link ${i}`,
       `${l.network_name} ${l.ip}/${l.prefix_length} ${l.mac} ${l.state}${
         l.message ? ` (${l.message})` : ""
-      }, ${formatQos(l.link_qos)}`,
+      }, ${formatQos(l.link_qos)}${
+        formatQos(l.receive_link_qos) === "-" ? "" : `; receives ${formatQos(l.receive_link_qos)}`
+      }`,
     ]),
     ["Ports", ports(st.port_forwards)],
     ["Accelerator", st.accelerator || "-"],

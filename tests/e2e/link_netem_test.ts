@@ -65,6 +65,20 @@ e2eTest(
       (await d.client.getVm("a")).status!.links[0].link_qos!.delay_distribution,
       "normal",
     );
+
+    // What b receives, on its own: 15 ms there adds 15 ms to a's RTT (only the request
+    // reaches b), live, and b's status shows it.
+    await d.client.updateNetwork({ ref: "fid", spec: { cidr: "10.32.0.0/24", link_qos: {} } });
+    const rx = d.cli(["network", "qos", "fid", "--vm", "b", "--receive", "--latency", "15ms"]);
+    assert.equal(rx.code, 0, rx.stderr);
+    const received = await pings(50);
+    const rxAdded = median(received) - median(base);
+    console.log(`receive latency 15 on b: +${rxAdded.toFixed(2)} ms on the median RTT`);
+    assert.ok(rxAdded >= 15 && rxAdded <= 16.5, `b's receive delay added ${rxAdded} ms`);
+    assert.match(d.cli(["vm", "get", "b"]).stdout, /Link 0: .* up, -; receives latency 15ms/);
+    const sendOnly = d.cli(["network", "qos", "fid", "--receive", "--latency", "1ms"]);
+    assert.equal(sendOnly.code, 2);
+    assert.match(sendOnly.stderr, /--receive: needs --vm/);
   },
 );
 

@@ -144,10 +144,22 @@ Deno.test("validate: networks, link impairment and interfaces name the field", (
     mac: "52:54:00:aa:bb:cc",
     link_qos: {},
     link_state: "",
+    receive_link_qos: {},
   }]);
   throwsField(
     () => normalizeInterfaces([{ network: "a", ip: "", mac: "", link_state: "sideways" }]),
     /\[0\]\.link_state: must be up or down/,
+  );
+  // What a VM receives has its own values: a reorder there needs its own delay.
+  throwsField(
+    () =>
+      normalizeInterfaces([{
+        network: "a",
+        ip: "",
+        mac: "",
+        receive_link_qos: { reorder_percent: 5, loss_percent: 101 },
+      }]),
+    /\[0\]\.receive_link_qos\.loss_percent: must be between 0 and 100.*\[0\]\.receive_link_qos\.reorder_percent: needs a delay/s,
   );
   const f = "spec.network_interfaces";
   throwsField(() => normalizeInterfaces([{ network: "", ip: "", mac: "" }]), /\[0\]\.network:/);

@@ -245,6 +245,7 @@ export interface NetworkInterface {
   mac: string;
   link_qos?: LinkQos | null;
   link_state: string;
+  receive_link_qos?: LinkQos | null;
 }
 export interface VolumeAttachment {
   volume: string;
@@ -323,6 +324,7 @@ export interface LinkStatus {
   link_qos?: LinkQos | null;
   state: string;
   message: string;
+  receive_link_qos?: LinkQos | null;
 }
 export interface SshAccess {
   user: string;

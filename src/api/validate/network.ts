@@ -157,7 +157,12 @@ const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 /** A VM's private-network interfaces: syntax here; addresses are checked by the daemon. */
 export function normalizeInterfaces(
-  list: Array<Omit<T.NetworkInterface, "link_state"> & { link_state?: string }> | undefined,
+  list:
+    | Array<
+      & Omit<T.NetworkInterface, "link_state" | "receive_link_qos">
+      & { link_state?: string; receive_link_qos?: T.LinkQos | null }
+    >
+    | undefined,
   field = "spec",
 ): T.NetworkInterface[] {
   const vs = new Violations();
@@ -181,7 +186,12 @@ export function normalizeInterfaces(
     if (!LINK_STATES.includes(link_state)) {
       vs.add(`${f}.link_state`, `must be up or down (got ${quote(link_state.slice(0, 20))})`);
     }
-    return { network, ip, mac, link_qos, link_state };
+    // What the VM receives has its own values, so a reorder there needs its own delay.
+    const receive_link_qos = vs.check(
+      () => normalizeLinkQos(n.receive_link_qos, `${f}.receive_link_qos`, true),
+      {},
+    );
+    return { network, ip, mac, link_qos, link_state, receive_link_qos };
   });
   if (out.length > MAX_INTERFACES) {
     vs.add(`${field}.network_interfaces`, `at most ${MAX_INTERFACES} interfaces`);

@@ -101,20 +101,27 @@ export function networkCommands(network: Command, ctx: Ctx): void {
   const qos = flagFields(network.command("qos"), {
     ...qosFlagFields("spec.link_qos"),
     ...qosFlagFields("spec.network_interfaces[].link_qos"),
+    ...qosFlagFields("spec.network_interfaces[].receive_link_qos"),
   })
     .description("change link impairment live: the network's defaults, or one VM's link (--vm)")
     .argument("<network>", "id or name")
     .option("--vm <vm>", "only this VM's link(s) on the network")
-    .option("--reset", "clear what was set before (the network's: to none; a VM's: inherit)");
+    .option("--reset", "clear what was set before (the network's: to none; a VM's: inherit)")
+    .option("--receive", "with --vm: set what the VM receives instead of what it sends");
   qosOptions(qos)
     .addHelpText(
       "after",
       "\nExamples:\n  infrasim network qos wan --latency 80ms --jitter 10ms\n" +
-        "  infrasim network qos wan --vm client --loss 5%\n  infrasim network qos wan --reset\n" +
+        "  infrasim network qos wan --vm client --loss 5%\n" +
+        "  infrasim network qos wan --vm client --receive --rate 2mbit\n" +
+        "  infrasim network qos wan --reset\n" +
         QOS_HELP,
     )
     .action(async (ref, o) => {
       const add = qosFromFlags(o as QosFlags);
+      if (o.receive && !o.vm) {
+        throw new UsageError("--receive: needs --vm (a network sets what VMs send)");
+      }
       const client = await ctx.client();
       const net = await client.getNetwork(ref);
       if (!o.vm) {
@@ -128,8 +135,9 @@ export function networkCommands(network: Command, ctx: Ctx): void {
       if (on.length === 0) {
         throw new UsageError(`--vm: vm ${o.vm} has no interface on network ${net.meta!.name}`);
       }
+      const key = o.receive ? "receive_link_qos" : "link_qos";
       const network_interfaces = vm.spec!.network_interfaces.map((n, i) =>
-        on.includes(i) ? { ...n, link_qos: merge(o.reset ? {} : n.link_qos, add) } : n
+        on.includes(i) ? { ...n, [key]: merge(o.reset ? {} : n[key], add) } : n
       );
       await client.updateVm({ ref: vm.meta!.id, spec: { ...vm.spec!, network_interfaces } });
       const n = await client.getNetwork(net.meta!.id);

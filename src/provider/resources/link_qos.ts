@@ -8,9 +8,9 @@ import type { Obj } from "../framework/resource.ts";
 import type { NestedBlockDef } from "../framework/schema.ts";
 import { listOf } from "../framework/values.ts";
 
-export function linkQosBlock(field: string, what: string): NestedBlockDef {
+export function linkQosBlock(field: string, what: string, typeName = "link_qos"): NestedBlockDef {
   return {
-    typeName: "link_qos",
+    typeName,
     nesting: "LIST",
     maxItems: 1,
     field,

@@ -201,6 +201,7 @@ export class VmController extends KindReads<T.VmSpec, T.VmStatus> {
           network: this.networks.find(n.network)?.meta.id ?? n.network,
           link_qos: null,
           link_state: "",
+          receive_link_qos: null,
         })),
       });
       const hwChanged = !sameJson(hw(spec), hw(cur.spec));

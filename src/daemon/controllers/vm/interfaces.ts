@@ -88,6 +88,7 @@ export function claimInterfaces(
       mac,
       link_qos: n.link_qos ?? {},
       link_state: n.link_state ?? "",
+      receive_link_qos: n.receive_link_qos ?? {},
     });
     outRefs.push({ field: `${field(i)}.network`, kind: NETWORK, id: net.meta.id });
   });

@@ -10,7 +10,7 @@ import { invalid, quote } from "../../../api/errors.ts";
 import { effectiveQos } from "../../../api/validate/network.ts";
 import type { FullQos } from "../../../api/qos.ts";
 import { type Cidr, parseCidr } from "../../../api/ipv4.ts";
-import { fromQos, NO_IMPAIRMENT } from "../../../network/impair/config.ts";
+import { fromQos } from "../../../network/impair/config.ts";
 import type { EngineLinkConfig } from "../../../network/engine_protocol.ts";
 import type { PrivateNic } from "../../../qemu/args.ts";
 import type { NetworkStore, StoredNetwork } from "../../../store/network_store.ts";
@@ -36,6 +36,8 @@ export interface NicPlan extends PrivateNic {
   networkId: string;
   networkName: string;
   qos: FullQos;
+  /** What the VM receives: its own values. */
+  receiveQos: FullQos;
   /** false: the link is set down (a pulled cable). */
   up: boolean;
 }
@@ -93,6 +95,7 @@ export class VmLinks {
         prefix: (parseCidr(net.spec.cidr) as Cidr).prefix,
         mtu: net.spec.mtu,
         qos: effectiveQos(net.spec.link_qos, n.link_qos),
+        receiveQos: effectiveQos({}, n.receive_link_qos),
         up: n.link_state !== "down",
       };
     });
@@ -215,7 +218,7 @@ export class VmLinks {
           socket: p.sock,
           up: p.up,
           sent: fromQos(p.qos),
-          received: NO_IMPAIRMENT,
+          received: fromQos(p.receiveQos),
         });
       }
     }
@@ -279,6 +282,7 @@ export function linkStatus(
     prefix_length: p.prefix,
     mac: p.mac,
     link_qos: { ...p.qos },
+    receive_link_qos: { ...p.receiveQos },
     ...state(p),
   }));
 }

@@ -59,6 +59,7 @@ function inputFromObject(o: Obj): VmInput {
       mac: isUnknown(n.mac) ? "" : str(n.mac),
       linkQos: qosFromObject(n.link_qos),
       linkState: isUnknown(n.link_state) ? "" : str(n.link_state),
+      receiveLinkQos: qosFromObject(n.receive_link_qos),
     })),
   };
 }
@@ -130,6 +131,10 @@ export function objectFromVm(vm: T.Vm, prior: Obj | null): Obj {
       mac: n.mac,
       link_qos: objectFromQos(n.link_qos, listOf(p.network_interface)[i]?.link_qos ?? []),
       link_state: same(n.link_state, listOf(p.network_interface)[i]?.link_state, emptyStr),
+      receive_link_qos: objectFromQos(
+        n.receive_link_qos,
+        listOf(p.network_interface)[i]?.receive_link_qos ?? [],
+      ),
     })),
     timeouts: p.timeouts ?? null,
   };

@@ -335,6 +335,12 @@ export const VM_SCHEMA: BlockDef = {
             "link_qos",
             "Overrides of the network's link_qos, field by field, for this link.",
           ),
+          linkQosBlock(
+            "receive_link_qos",
+            "Impairment of what this VM receives, after the switch (its own values, none " +
+              "inherited). Changes live.",
+            "receive_link_qos",
+          ),
         ],
       },
     },
