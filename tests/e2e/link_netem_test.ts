@@ -69,12 +69,14 @@ e2eTest(
     // What b receives, on its own: 15 ms there adds 15 ms to a's RTT (only the request
     // reaches b), live, and b's status shows it.
     await d.client.updateNetwork({ ref: "fid", spec: { cidr: "10.32.0.0/24", link_qos: {} } });
+    // A baseline of its own: the unimpaired RTT under TCG drifts by about half a ms.
+    const clean = await pings(50);
     const rx = d.cli(["network", "qos", "fid", "--vm", "b", "--receive", "--latency", "15ms"]);
     assert.equal(rx.code, 0, rx.stderr);
     const received = await pings(50);
-    const rxAdded = median(received) - median(base);
+    const rxAdded = median(received) - median(clean);
     console.log(`receive latency 15 on b: +${rxAdded.toFixed(2)} ms on the median RTT`);
-    assert.ok(rxAdded >= 15 && rxAdded <= 16.5, `b's receive delay added ${rxAdded} ms`);
+    assert.ok(rxAdded >= 14.5 && rxAdded <= 16.5, `b's receive delay added ${rxAdded} ms`);
     assert.match(d.cli(["vm", "get", "b"]).stdout, /Link 0: .* up, -; receives latency 15ms/);
     const sendOnly = d.cli(["network", "qos", "fid", "--receive", "--latency", "1ms"]);
     assert.equal(sendOnly.code, 2);
