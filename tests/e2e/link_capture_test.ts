@@ -11,7 +11,11 @@ import { guestSh, parsePing } from "../helpers/guest_shell.ts";
 import { bootAll, netVm } from "../helpers/networks.ts";
 import { ApiError } from "../../src/api/errors.ts";
 
-/** Echo requests (ICMP type 8) from 10.35.0.x in a capture, by interface name. */
+/**
+ * Echo requests (ICMP type 8) in a capture, by interface name: those of one ping run (the
+ * ICMP identifier most requests carry). An earlier run's requests can still leave late:
+ * the kernel holds them while ARP is unresolved, after that ping has given up.
+ */
 function echoRequests(file: string): Map<string, number[]> {
   const r = spawnSync("tshark", [
     "-r",
@@ -24,12 +28,17 @@ function echoRequests(file: string): Map<string, number[]> {
     "frame.interface_name",
     "-e",
     "icmp.seq",
+    "-e",
+    "icmp.ident",
   ], { encoding: "utf8" });
   assert.equal(r.status, 0, `tshark: ${r.stderr}`);
+  const rows = r.stdout.trim().split("\n").filter(Boolean).map((l) => l.split("\t"));
+  const idents = new Map<string, number>();
+  for (const [, , id] of rows) idents.set(id, (idents.get(id) ?? 0) + 1);
+  const main = [...idents].sort((x, y) => y[1] - x[1])[0]?.[0];
   const out = new Map<string, number[]>();
-  for (const line of r.stdout.trim().split("\n").filter(Boolean)) {
-    const [iface, seq] = line.split("\t");
-    out.set(iface, [...(out.get(iface) ?? []), Number(seq)]);
+  for (const [iface, seq, id] of rows) {
+    if (id === main) out.set(iface, [...(out.get(iface) ?? []), Number(seq)]);
   }
   return out;
 }
