@@ -28,11 +28,10 @@ e2eTest("counters: loss 20% on a's link is counted on what a sends, not on b's",
   const lb = c.links.find((l: { vm_name: string }) => l.vm_name === "b");
   assert.ok(la.connected && lb.connected);
   const lost = la.sent.dropped_loss - lostBefore;
-  // Only a's echo requests meet loss (b's replies are not impaired); an ARP frame may too.
-  assert.ok(
-    lost >= 200 - r.received && lost <= 200 - r.received + 6,
-    `${lost} vs ${200 - r.received}`,
-  );
+  // Only a's echo requests meet loss (b's replies are not impaired), and an ARP frame may:
+  // every request the engine dropped is a ping lost. Not the other way round: a neighbour
+  // entry whose ARP answer was lost makes a guest's kernel drop packets itself.
+  assert.ok(lost <= 200 - r.received + 6, `${lost} dropped vs ${200 - r.received} pings lost`);
   assert.ok(lost >= 20 && lost <= 65, `${lost} of 200 lost at 20%`);
   assert.equal(lb.sent.dropped_loss, 0, "b's link has no loss");
   assert.equal(la.received.dropped_loss, 0, "only what a sends is impaired");
