@@ -130,11 +130,7 @@ export function networkCommands(network: Command, ctx: Ctx): void {
         return ctx.print(render(ctx.format(), n, () => formatNetwork(n)));
       }
       const vm = await client.getVm(o.vm);
-      const on = vm.status!.links.map((l, i) => l.network_id === net.meta!.id ? i : -1)
-        .filter((i) => i >= 0);
-      if (on.length === 0) {
-        throw new UsageError(`--vm: vm ${o.vm} has no interface on network ${net.meta!.name}`);
-      }
+      const on = interfacesOn(vm, net, o.vm);
       const key = o.receive ? "receive_link_qos" : "link_qos";
       const network_interfaces = vm.spec!.network_interfaces.map((n, i) =>
         on.includes(i) ? { ...n, [key]: merge(o.reset ? {} : n[key], add) } : n
@@ -168,15 +164,7 @@ export function networkCommands(network: Command, ctx: Ctx): void {
       const client = await ctx.client();
       const net = await client.getNetwork(ref);
       const vm = await client.getVm(vmRef);
-      const on = vm.status!.links.map((l, i) => l.network_id === net.meta!.id ? i : -1)
-        .filter((i) => i >= 0 && (nic === undefined || i === nic));
-      if (on.length === 0) {
-        throw new UsageError(
-          `--vm: vm ${vmRef} has no interface${nic === undefined ? "" : ` ${nic}`} on network ${
-            net.meta!.name
-          }`,
-        );
-      }
+      const on = interfacesOn(vm, net, vmRef, nic);
       const network_interfaces = vm.spec!.network_interfaces.map((n, i) =>
         on.includes(i) ? { ...n, link_state: state } : n
       );
@@ -198,4 +186,18 @@ export function networkCommands(network: Command, ctx: Ctx): void {
       const c = await (await ctx.client()).getNetworkCounters({ ref });
       ctx.print(render(ctx.format(), c, () => formatCounters(c)));
     });
+}
+
+/** The indexes of a VM's interfaces on a network (just `nic` if given); none is a usage error. */
+function interfacesOn(vm: T.Vm, net: T.Network, vmRef: string, nic?: number): number[] {
+  const on = vm.status!.links.map((l, i) => l.network_id === net.meta!.id ? i : -1)
+    .filter((i) => i >= 0 && (nic === undefined || i === nic));
+  if (on.length === 0) {
+    throw new UsageError(
+      `--vm: vm ${vmRef} has no interface${nic === undefined ? "" : ` ${nic}`} on network ${
+        net.meta!.name
+      }`,
+    );
+  }
+  return on;
 }
