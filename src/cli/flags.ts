@@ -19,10 +19,17 @@ export class UsageError extends Error {
 export const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /** An integer flag; the range is checked where the spec is built, naming the flag. */
-export function parseIntArg(flag: string) {
+/** An integer flag; with a range, checked here, so a number never wraps when it is encoded. */
+export function parseIntArg(flag: string, range?: readonly [number, number]) {
   return (v: string) => {
-    if (!/^-?\d+$/.test(v)) throw new UsageError(`${flag}: ${JSON.stringify(v)} is not an integer`);
-    return Number(v);
+    if (!/^-?\d+$/.test(v)) {
+      throw new UsageError(`${flag}: ${JSON.stringify(v.slice(0, 40))} is not an integer`);
+    }
+    const n = Number(v);
+    if (range && (n < range[0] || n > range[1])) {
+      throw new UsageError(`${flag}: must be between ${range[0]} and ${range[1]}`);
+    }
+    return n;
   };
 }
 

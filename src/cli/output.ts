@@ -244,6 +244,7 @@ export function formatNetwork(n: T.Network): string {
     ["CIDR", `${n.spec!.cidr} (netmask ${st.netmask})`],
     ["MTU", String(n.spec!.mtu)],
     ["Link QoS", formatQos(n.spec!.link_qos)],
+    ["Seed", n.spec!.seed != null ? String(n.spec!.seed) : "-"],
     ["Engine PID", st.engine_pid ? String(st.engine_pid) : "-"],
     ["Labels", Object.entries(m.labels).map(([k, val]) => `${k}=${val}`).join(",") || "-"],
     ["Created", m.created_at],

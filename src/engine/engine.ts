@@ -21,7 +21,11 @@ export class Engine {
 
   apply(cfg: EngineConfig): void {
     this.#mtu = cfg.mtu;
-    if (cfg.seed !== undefined) this.#seed = cfg.seed;
+    if (cfg.seed !== undefined && cfg.seed !== this.#seed) {
+      // A new seed starts every link's sequence over, as if the engine had just started.
+      this.#seed = cfg.seed;
+      for (const [id, port] of this.#ports) port.reseed(seedFor(this.#seed, id));
+    }
     const wanted = new Map(cfg.links.map((l) => [l.id, l]));
     for (const [id, port] of this.#ports) {
       const next = wanted.get(id);

@@ -14,6 +14,9 @@ const WRITE_BOUND = 1 << 20;
 
 export const nowUs = () => performance.now() * 1000;
 
+/** The received direction draws its own sequence from the link's seed. */
+const receivedSeed = (seed: number) => (seed ^ 0x5bd1e995) >>> 0;
+
 /** A pipeline and the one timer that releases its held frames on time. */
 export class Direction {
   readonly pipe: Pipeline;
@@ -102,12 +105,17 @@ export class Port {
       if (this.captures.state.on) this.captures.tap(this.cfg.id, "delivered", "outbound", f);
       toSwitch(this, f);
     }, late);
-    this.received = new Direction(cfg.received, seed ^ 0x5bd1e995, (f) => this.#write(f), late);
+    this.received = new Direction(cfg.received, receivedSeed(seed), (f) => this.#write(f), late);
     this.#connect();
   }
 
   get connected(): boolean {
     return this.#connected;
+  }
+
+  reseed(seed: number): void {
+    this.sent.pipe.reseed(seed);
+    this.received.pipe.reseed(receivedSeed(seed));
   }
 
   /** Live: new impairment values, and the link state (down drops everything, both ways). */

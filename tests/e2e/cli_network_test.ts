@@ -2,6 +2,8 @@
 // --network NAME[:IP]`, the links `vm get` shows, live changes with `network qos`, and
 // errors that name the flag.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { e2eTest, guest, guestCliArgs, READY } from "../helpers/env.ts";
 import { guestSh, median, parsePing } from "../helpers/guest_shell.ts";
 
@@ -63,6 +65,15 @@ e2eTest("cli: network create|list|get|qos|delete and vm create --network", async
   r = run("network", "qos", "wan", "--reset");
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /Link QoS:\s+-\n/);
+  // A seed reaches the running engine's configuration; the rest of the spec stays.
+  r = run("network", "update", "wan", "--seed", "4294967295");
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Seed:\s+4294967295\n/);
+  const engineCfg = JSON.parse(
+    readFileSync(join(d.dataDir, "net", net.meta.id, "engine.json"), "utf8"),
+  );
+  assert.equal(engineCfg.seed, 4294967295);
+  assert.equal(engineCfg.links.length, 2);
 
   // Errors name the flag; nothing is made.
   const bad: Array<[string[], number, RegExp]> = [
@@ -80,6 +91,17 @@ e2eTest("cli: network create|list|get|qos|delete and vm create --network", async
       ["network", "create", "--name", "x", "--cidr", "10.0.0.0/24", "--rate", "fast"],
       2,
       /^error: --rate: "fast" is not a rate/,
+    ],
+    [
+      ["network", "create", "--name", "x", "--cidr", "10.0.0.0/24", "--seed", "4294967296"],
+      2,
+      /^error: --seed: must be between 0 and 4294967295/,
+    ],
+    // 2^32 + 1500 once wrapped to a valid 1500 when it was encoded.
+    [
+      ["network", "create", "--name", "x", "--cidr", "10.0.0.0/24", "--mtu", "4294968796"],
+      2,
+      /^error: --mtu: must be between 576 and 9000/,
     ],
     [
       ["network", "create", "--name", "x", "--cidr", "10.0.0.1/24"],

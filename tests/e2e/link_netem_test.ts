@@ -11,7 +11,8 @@ const pct = (xs: number[], q: number) =>
   [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))];
 
 e2eTest(
-  "fidelity: latency 20 ms adds 40 ms to the RTT; normal jitter 10 ms spreads it by √2·10",
+  "fidelity: latency 20 ms adds 40 ms to the RTT; normal jitter 10 ms spreads it by √2·10; " +
+    "a flood through 1 Mbit/s with limit 50 drops at the queue and RTT stays bounded",
   async (d) => {
     await d.client.createNetwork({ meta: { name: "fid" }, spec: { cidr: "10.32.0.0/24" } });
     const [a, b] = await bootAll(d, [
@@ -81,6 +82,43 @@ e2eTest(
     const sendOnly = d.cli(["network", "qos", "fid", "--receive", "--latency", "1ms"]);
     assert.equal(sendOnly.code, 2);
     assert.match(sendOnly.stderr, /--receive: needs --vm/);
+
+    // A flood through 1 Mbit/s with a queue of 50: 1442-byte pings every 5 ms offer 2.3
+    // Mbit/s, so the queue fills and drops at its tail, counted; no frame waits longer
+    // than the 50 ahead of it take to leave (netem's bound, no bufferbloat).
+    assert.equal(d.cli(["network", "qos", "fid", "--vm", "b", "--receive", "--reset"]).code, 0);
+    const rl = d.cli(["network", "qos", "fid", "--vm", "a", "--rate", "1mbit", "--limit", "50"]);
+    assert.equal(rl.code, 0, rl.stderr);
+    const sentOf = async () =>
+      (await d.client.getNetworkCounters({ ref: "fid" })).links.find((l) => l.vm_name === "a")!
+        .sent!;
+    const before = await sentOf();
+    let deepest = 0, polling = true;
+    const poll = (async () => {
+      while (polling) {
+        deepest = Math.max(deepest, (await sentOf()).queue_depth);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const flood = parsePing(
+      (await guestSh(d.client, a, `ping -q -c 400 -i 0.005 -s 1400 -W 3 ${ip}`)).out,
+    );
+    polling = false;
+    await poll;
+    const after = await sentOf();
+    const frameMs = (1442 * 8) / 1000; // at 1 Mbit/s
+    const bound = 51 * frameMs + 30; // 50 ahead, its own, and the unimpaired RTT
+    const queueDrops = after.dropped_queue - before.dropped_queue;
+    console.log(
+      `flood 1 Mbit/s limit 50: ${flood.received} of ${flood.transmitted} through, ` +
+        `${queueDrops} queue drops, deepest queue seen ${deepest}, RTT max ${flood.max} ms ` +
+        `(bound ${bound.toFixed(0)})`,
+    );
+    assert.ok(queueDrops > 100, `${queueDrops} queue drops`);
+    assert.ok(queueDrops <= flood.transmitted - flood.received, "every queue drop is a ping lost");
+    assert.ok(deepest <= 50 && deepest >= 40, `deepest queue ${deepest}`);
+    assert.ok(flood.max <= bound, `RTT max ${flood.max} ms over ${bound} ms`);
+    assert.ok(flood.max >= 40 * frameMs, `RTT max ${flood.max} ms: the queue never filled`);
   },
 );
 

@@ -19,6 +19,7 @@ resource "infrasim_network" "left" {
 resource "infrasim_network" "right" {
   name = "right"
   cidr = "10.2.0.0/24"
+  seed = 42
   link_qos {
     latency_ms = ${latency}
   }
@@ -76,6 +77,8 @@ e2eTest(
       // right's default applies to what the router and the server send into it.
       const r30 = await rtt();
       assert.ok(r30 >= 60 && r30 < 75, `RTT ${r30} ms with latency 30 on right`);
+
+      assert.equal((await d.client.getNetwork("right")).spec!.seed, 42);
 
       // link_qos of the network, in place: no VM changes, none restarts.
       const pids = () =>

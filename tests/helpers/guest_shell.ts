@@ -54,13 +54,17 @@ export interface PingResult {
   transmitted: number;
   received: number;
   rtts: number[];
+  /** The slowest reply (ms), from the summary when -q left out the replies. */
+  max: number;
 }
 
 /** busybox ping's output: per-reply times and the summary. */
 export function parsePing(out: string): PingResult {
   const rtts = [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
   const sum = out.match(/(\d+) packets transmitted, (\d+) packets received/);
+  const max = out.match(/min\/avg\/max = [\d.]+\/[\d.]+\/([\d.]+)/);
   return {
+    max: max ? Number(max[1]) : Math.max(0, ...rtts),
     transmitted: sum ? Number(sum[1]) : 0,
     received: sum ? Number(sum[2]) : rtts.length,
     rtts,

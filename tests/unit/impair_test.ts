@@ -102,6 +102,18 @@ Deno.test("loss 5%: inside the exact binomial 99% interval over 2000 frames", ()
   assert.equal(p.counters.dropLoss, lost);
 });
 
+Deno.test("seed: the same seed drops the same frames; reseed starts the sequence over", () => {
+  const kept = (p: Pipeline) => run(p, 500, 100).map((o) => o.seq).join(",");
+  const q = cfg({ loss: 0.2, duplicate: 0.05, delayUs: 1000, jitterUs: 500 });
+  const a = kept(new Pipeline(q, 42));
+  assert.equal(kept(new Pipeline(q, 42)), a);
+  assert.notEqual(kept(new Pipeline(q, 43)), a);
+  const p = new Pipeline(q, 7);
+  kept(p); // draws from seed 7
+  p.reseed(42);
+  assert.equal(kept(p), a);
+});
+
 Deno.test("Gilbert-Elliott: mean burst length within 10% of 1/r", () => {
   const r = 0.25;
   const p = new Pipeline(cfg({ gilbertElliott: { p: 0.01, r, lossBad: 1, lossGood: 0 } }), 5);

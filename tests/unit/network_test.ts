@@ -81,6 +81,14 @@ Deno.test("validate: networks, link impairment and interfaces name the field", (
   throwsField(() => normalizeNetworkSpec({ cidr: "", mtu: 0 }), /^spec\.cidr: is required/);
   throwsField(() => normalizeNetworkSpec({ cidr: "10.0.0.0/15", mtu: 0 }), /^spec\.cidr: prefix/);
   throwsField(() => normalizeNetworkSpec({ cidr: "10.0.0.0/24", mtu: 9001 }), /^spec\.mtu:/);
+  assert.equal(normalizeNetworkSpec({ cidr: "10.0.0.0/24", mtu: 0, seed: 0 }).seed, 0);
+  assert.equal(normalizeNetworkSpec({ cidr: "10.0.0.0/24", mtu: 0, seed: null }).seed, undefined);
+  for (const seed of [-1, 2 ** 32, 1.5]) {
+    throwsField(
+      () => normalizeNetworkSpec({ cidr: "10.0.0.0/24", mtu: 0, seed }),
+      /^spec\.seed: must be a whole number from 0 to 4294967295/,
+    );
+  }
   // Only what is set is kept: the rest inherits.
   assert.deepEqual(normalizeLinkQos({ latency_ms: 0, loss_percent: 1.5 }, "q"), {
     latency_ms: 0,
@@ -338,7 +346,7 @@ Deno.test("cloud-init: network-config v2 matches NICs by MAC, the user-mode one 
   });
 });
 
-Deno.test("a QEMU without the vde netdev is refused, saying what to install", async () => {
+Deno.test("a QEMU without the stream netdev is refused, saying what to install", async () => {
   const dir = mkdtempSync("/tmp/isu-");
   try {
     const fake = join(dir, "qemu-system-x86_64");

@@ -130,6 +130,8 @@ export interface PrivateNetworkSpec {
   cidr: string;
   mtu: number;
   link_qos?: LinkQos | null;
+  seed?: number | null;
+  _seed?: "seed";
 }
 export interface NetworkAttachment {
   vm_id: string;

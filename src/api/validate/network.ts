@@ -8,6 +8,14 @@ import { type FullQos, NO_QOS, QOS_FIELDS, QOS_KEYS } from "../qos.ts";
 
 export const NETWORK_DEFAULTS = { mtu: 1500 } as const;
 export const MTU: readonly [number, number] = [576, 9000];
+/** A capture's bounds (0: no count or duration limit; snaplen 0: 65535). */
+export const CAPTURE_LIMITS = {
+  count: [0, 1_000_000_000],
+  duration_seconds: [0, 86_400],
+  snaplen: [64, 65_535],
+} as const;
+/** A seed is a 32-bit word, what the engine's generator takes. */
+export const SEED_MAX = 0xffffffff;
 export const PREFIX: readonly [number, number] = [16, 29];
 export const MAX_INTERFACES = 8;
 /** An interface's link: "" and "up" carry frames, "down" is a pulled cable. */
@@ -133,8 +141,12 @@ export function normalizeNetworkSpec(
     vs.add(`${field}.mtu`, `must be between ${MTU[0]} and ${MTU[1]}`);
   }
   const link_qos = vs.check(() => normalizeLinkQos(spec.link_qos, `${field}.link_qos`, true), {});
+  const seed = spec.seed ?? undefined;
+  if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > SEED_MAX)) {
+    vs.add(`${field}.seed`, `must be a whole number from 0 to ${SEED_MAX}`);
+  }
   vs.done();
-  return { cidr, mtu, link_qos };
+  return { cidr, mtu, link_qos, ...(seed !== undefined ? { seed } : {}) };
 }
 
 function checkCidr(text: string | undefined, field: string): string {

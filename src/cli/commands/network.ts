@@ -5,6 +5,7 @@ import type { Ctx } from "../context.ts";
 import { collect, flagFields, parseIntArg, parseKeyValues, UsageError } from "../flags.ts";
 import { formatCounters, formatNetwork, formatNetworkTable, render } from "../output.ts";
 import { kindCommands } from "../kinds.ts";
+import { MTU, SEED_MAX } from "../../api/validate/network.ts";
 import { captureCommand, parseVmLink } from "./network_capture.ts";
 import { qosFlagFields, type QosFlags, qosFromFlags, qosOptions } from "../qos_flags.ts";
 
@@ -14,8 +15,11 @@ const NETWORK_FIELDS = {
   "meta.labels": "--label",
   "spec.cidr": "--cidr",
   "spec.mtu": "--mtu",
+  "spec.seed": "--seed",
   ...qosFlagFields("spec.link_qos"),
 };
+
+const SEED_HELP = "repeat the impairment's random choices run after run (0-4294967295)";
 
 const QOS_HELP =
   "\nImpairment applies to what each VM sends into the network (like tc netem on its\n" +
@@ -36,7 +40,8 @@ export function networkCommands(network: Command, ctx: Ctx): void {
     .description("create a private network (a switch VMs plug into)")
     .option("--name <name>", "unique name, a DNS label (required)")
     .option("--cidr <cidr>", "its IPv4 network, /16 to /29, e.g. 10.20.0.0/24 (required)")
-    .option("--mtu <bytes>", "MTU of its links (default 1500)", parseIntArg("--mtu"))
+    .option("--mtu <bytes>", "MTU of its links (default 1500)", parseIntArg("--mtu", MTU))
+    .option("--seed <n>", SEED_HELP, parseIntArg("--seed", [0, SEED_MAX]))
     .option("--label <key=value>", "label (repeatable)", collect);
   qosOptions(create)
     .addHelpText(
@@ -49,7 +54,12 @@ export function networkCommands(network: Command, ctx: Ctx): void {
       if (!o.cidr) throw new UsageError("required option '--cidr <cidr>' not specified");
       const n = await (await ctx.client()).createNetwork({
         meta: { name: o.name, labels: parseKeyValues("--label", o.label) },
-        spec: { cidr: o.cidr, mtu: o.mtu ?? 0, link_qos: qosFromFlags(o as QosFlags) },
+        spec: {
+          cidr: o.cidr,
+          mtu: o.mtu ?? 0,
+          link_qos: qosFromFlags(o as QosFlags),
+          seed: o.seed,
+        },
       });
       ctx.print(render(ctx.format(), n, () => formatNetwork(n)));
     });
@@ -78,10 +88,11 @@ export function networkCommands(network: Command, ctx: Ctx): void {
   });
 
   flagFields(network.command("update"), NETWORK_FIELDS)
-    .description("change a network's cidr or mtu (no VMs attached), labels")
+    .description("change a network's cidr or mtu (no VMs attached), seed, labels")
     .argument("<network>", "id or name")
     .option("--cidr <cidr>", "its IPv4 network")
-    .option("--mtu <bytes>", "MTU of its links", parseIntArg("--mtu"))
+    .option("--mtu <bytes>", "MTU of its links", parseIntArg("--mtu", MTU))
+    .option("--seed <n>", SEED_HELP, parseIntArg("--seed", [0, SEED_MAX]))
     .option("--label <key=value>", "label (repeatable; replaces all labels)", collect)
     .action(async (ref, o) => {
       const client = await ctx.client();
@@ -93,6 +104,7 @@ export function networkCommands(network: Command, ctx: Ctx): void {
           cidr: o.cidr ?? cur.spec!.cidr,
           mtu: o.mtu ?? cur.spec!.mtu,
           link_qos: merge(cur.spec!.link_qos, {}),
+          seed: o.seed ?? cur.spec!.seed,
         },
       });
       ctx.print(render(ctx.format(), n, () => formatNetwork(n)));

@@ -4,6 +4,7 @@ import { createWriteStream } from "node:fs";
 import type { Command } from "@commander-js/extra-typings";
 import type { Ctx } from "../context.ts";
 import { flagFields, parseIntArg, UsageError } from "../flags.ts";
+import { CAPTURE_LIMITS } from "../../api/validate/network.ts";
 
 /** A capture's length: 30s, 5m, 1h, or bare seconds. */
 export function parseCaptureDuration(v: string): number {
@@ -39,12 +40,16 @@ export function captureCommand(network: Command, ctx: Ctx): void {
       "sent (before the link's impairment), delivered (after) or both",
       "both",
     )
-    .option("--count <n>", "stop after this many frames", parseIntArg("--count"))
+    .option(
+      "--count <n>",
+      "stop after this many frames",
+      parseIntArg("--count", CAPTURE_LIMITS.count),
+    )
     .option("--duration <time>", "stop after this long, e.g. 30s or 5m", parseCaptureDuration)
     .option(
       "--snaplen <bytes>",
       "bytes kept of each frame (default 65535)",
-      parseIntArg("--snaplen"),
+      parseIntArg("--snaplen", CAPTURE_LIMITS.snaplen),
     )
     .option(
       "-w, --write <file>",

@@ -118,7 +118,9 @@ export class NetworkController extends KindReads<T.PrivateNetworkSpec, T.Private
         spec,
         status: { ...cur.status, ...cidrStatus(spec.cidr) },
       }, { status: true });
-      if (!sameJson(spec.link_qos, cur.spec.link_qos)) await this.observer.qosChanged(id);
+      if (!sameJson(spec.link_qos, cur.spec.link_qos) || spec.seed !== cur.spec.seed) {
+        await this.observer.qosChanged(id);
+      }
       return this.get(id);
     });
   }

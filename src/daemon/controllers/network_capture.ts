@@ -8,12 +8,8 @@ import { openCapture } from "../../network/engine_client.ts";
 import type { NetworkStore } from "../../store/network_store.ts";
 import type { VmStore } from "../../store/vm_store.ts";
 import type { LinkEngines } from "./network_engine.ts";
+import { CAPTURE_LIMITS } from "../../api/validate/network.ts";
 
-export const CAPTURE_LIMITS = {
-  count: [0, 1_000_000_000],
-  duration_seconds: [0, 86_400],
-  snaplen: [64, 65_535],
-} as const;
 const POINTS: Record<string, CapturePoint[]> = {
   sent: ["sent"],
   delivered: ["delivered"],

@@ -157,7 +157,13 @@ export class LinkEngines implements LinkCarrier {
   }
 
   #config(n: StoredNetwork, links: EngineLinkConfig[]): EngineConfig {
-    return { network: n.meta.name, mtu: n.spec.mtu, links };
+    const seed = n.spec.seed ?? undefined;
+    return {
+      network: n.meta.name,
+      mtu: n.spec.mtu,
+      ...(seed !== undefined ? { seed } : {}),
+      links,
+    };
   }
 
   /** The engine record, with the marker and pid file even when none was persisted. */

@@ -53,6 +53,14 @@ export class Pipeline {
     this.set(cfg);
   }
 
+  /** Starts the random sequence over from a seed; held frames keep their times. */
+  reseed(seed: number): void {
+    this.#rng = new Rng(seed);
+    this.#geBad = false;
+    this.#reorderCount = 0;
+    this.set(this.#cfg);
+  }
+
   /** New values take effect for the next frame; frames already held keep their times. */
   set(cfg: Impairment): void {
     this.#cfg = cfg;

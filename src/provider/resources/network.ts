@@ -46,6 +46,15 @@ export const NETWORK_SCHEMA: BlockDef = {
       description: "MTU of its links, 576-9000 (default 1500).",
     },
     {
+      name: "seed",
+      type: "number",
+      optional: true,
+      field: "spec.seed",
+      description: "Makes the impairment's random choices (loss, jitter, duplicates...) " +
+        "repeat run after run, 0-4294967295. Unset: a fresh seed each time the network's " +
+        "link engine starts. Changes in place.",
+    },
+    {
       name: "labels",
       type: ["map", "string"],
       optional: true,
@@ -72,6 +81,7 @@ export function objectFromNetwork(n: T.Network, prior: Obj | null): Obj {
     name: m.name,
     cidr: n.spec!.cidr,
     mtu: n.spec!.mtu,
+    seed: n.spec!.seed ?? null,
     labels: labelsLike(m.labels, prior),
     netmask: n.status!.netmask,
     created_at: m.created_at,
@@ -85,12 +95,17 @@ function specOf(o: Obj): T.PrivateNetworkSpec {
     cidr: str(o.cidr),
     mtu: typeof o.mtu === "number" ? o.mtu : 0,
     link_qos: qosFromObject(o.link_qos),
+    ...(typeof o.seed === "number" ? { seed: o.seed } : {}),
   };
 }
 
 function validate(config: Obj): P.Diagnostic[] {
   const { out, check } = metaChecks(config, NETWORK_SCHEMA);
-  const probe = { ...config, mtu: isUnknown(config.mtu) ? null : config.mtu };
+  const probe = {
+    ...config,
+    mtu: isUnknown(config.mtu) ? null : config.mtu,
+    seed: isUnknown(config.seed) ? null : config.seed,
+  };
   if (!isUnknown(config.cidr) && !containsUnknown(config.link_qos)) {
     check(() => normalizeNetworkSpec(specOf(probe)));
   }
