@@ -124,9 +124,11 @@ export class TestDaemon {
 
   private constructor(readonly dataDir: string) {}
 
-  static async start(): Promise<TestDaemon> {
+  /** A daemon on a new data dir; `prepare` may fill the dir first (an older release's). */
+  static async start(prepare?: (dataDir: string) => void): Promise<TestDaemon> {
     // Short path: unix socket paths are limited to ~104 bytes.
     const d = new TestDaemon(mkdtempSync("/tmp/isd-"));
+    prepare?.(d.dataDir);
     await d.launch();
     return d;
   }
