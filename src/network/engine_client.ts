@@ -24,37 +24,14 @@ export async function writeEngineConfig(dir: string, cfg: EngineConfig): Promise
 }
 
 /** One request, one reply; rejects on an error reply, a closed socket or the timeout. */
-export function engineRequest(
+export async function engineRequest(
   dir: string,
   req: EngineRequest,
   timeoutMs = REQUEST_TIMEOUT_MS,
 ): Promise<EngineReply & { ok: true }> {
-  const path = join(dir, ENGINE_FILES.control);
-  const s = connect(path);
-  return withTimeout(
-    new Promise<EngineReply & { ok: true }>((resolve, reject) => {
-      let buf = "";
-      s.setEncoding("utf8");
-      s.on("connect", () => s.write(JSON.stringify(req) + "\n"));
-      s.on("data", (d: string) => {
-        buf += d;
-        const nl = buf.indexOf("\n");
-        if (nl < 0) return;
-        s.destroy();
-        try {
-          const reply = JSON.parse(buf.slice(0, nl)) as EngineReply;
-          if (reply.ok) resolve(reply);
-          else reject(new Error(`link engine: ${reply.error}`));
-        } catch (e) {
-          reject(e);
-        }
-      });
-      s.on("error", (e) => reject(new Error(`link engine unreachable: ${e.message}`)));
-      s.on("close", () => reject(new Error("link engine closed the connection")));
-    }),
-    timeoutMs,
-    `link engine at ${path}`,
-  ).finally(() => s.destroy());
+  const { socket, reply } = await exchange(dir, req, timeoutMs);
+  socket.destroy();
+  return reply;
 }
 
 export async function engineStats(dir: string): Promise<EngineStats> {
@@ -65,15 +42,31 @@ export async function engineStats(dir: string): Promise<EngineStats> {
  * Starts a capture: resolves, once the engine has accepted it, with the socket the pcapng
  * stream arrives on and the stream's first bytes (what came with the reply).
  */
-export function openCapture(
+export async function openCapture(
   dir: string,
   req: CaptureRequest,
   timeoutMs = REQUEST_TIMEOUT_MS,
 ): Promise<{ socket: Socket; head: Uint8Array }> {
+  const { socket, head } = await exchange(dir, req, timeoutMs);
+  return { socket, head };
+}
+
+/**
+ * Sends one request line and reads the reply line. Resolves with the socket, paused, and
+ * whatever arrived after the reply; on an error reply, a closed socket or the timeout the
+ * socket is destroyed and the promise rejects.
+ */
+function exchange(
+  dir: string,
+  req: EngineRequest,
+  timeoutMs: number,
+): Promise<{ socket: Socket; reply: EngineReply & { ok: true }; head: Uint8Array }> {
   const path = join(dir, ENGINE_FILES.control);
   const s = connect(path);
   let buf = new Uint8Array(0);
-  const accepted = new Promise<{ socket: Socket; head: Uint8Array }>((resolve, reject) => {
+  const replied = new Promise<
+    { socket: Socket; reply: EngineReply & { ok: true }; head: Uint8Array }
+  >((resolve, reject) => {
     const onData = (d: Uint8Array) => {
       const joined = new Uint8Array(buf.length + d.length);
       joined.set(buf);
@@ -86,7 +79,7 @@ export function openCapture(
       try {
         const reply = JSON.parse(new TextDecoder().decode(buf.subarray(0, nl))) as EngineReply;
         if (!reply.ok) throw new Error(`link engine: ${reply.error}`);
-        resolve({ socket: s, head: buf.subarray(nl + 1) });
+        resolve({ socket: s, reply, head: buf.subarray(nl + 1) });
       } catch (e) {
         reject(e);
       }
@@ -96,7 +89,7 @@ export function openCapture(
     s.on("error", (e) => reject(new Error(`link engine unreachable: ${e.message}`)));
     s.on("close", () => reject(new Error("link engine closed the connection")));
   });
-  return withTimeout(accepted, timeoutMs, `link engine at ${path}`).catch((e) => {
+  return withTimeout(replied, timeoutMs, `link engine at ${path}`).catch((e) => {
     s.destroy();
     throw e;
   });

@@ -34,11 +34,6 @@ export class FrameReader {
   }
 }
 
-/** A frame with its length prefix, ready to write to QEMU in one call. */
-export function encodeFrame(frame: Uint8Array): Uint8Array {
-  return encodeFrames([frame]);
-}
-
 /** Frames, each with its length prefix, in one buffer. */
 export function encodeFrames(frames: Uint8Array[]): Uint8Array {
   let total = 0;

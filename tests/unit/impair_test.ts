@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { type Impairment, NO_IMPAIRMENT } from "../../src/network/impair/config.ts";
 import { Pipeline } from "../../src/network/impair/pipeline.ts";
 import { delay, inverseNormal, normalCdf, Rng } from "../../src/network/impair/random.ts";
-import { encodeFrame, FrameReader } from "../../src/network/frames.ts";
+import { encodeFrames, FrameReader } from "../../src/network/frames.ts";
 import { LearningSwitch } from "../../src/network/switch.ts";
 
 const cfg = (o: Partial<Impairment>): Impairment => ({ ...NO_IMPAIRMENT, ...o });
@@ -184,9 +184,8 @@ Deno.test("live change: new values apply to the next frame, held frames keep the
 
 Deno.test("frames: split across chunks and joined, length prefix big-endian", () => {
   const frames = [frame(1, 60), frame(2, 1514), frame(3, 42)];
-  const wire = new Uint8Array(frames.reduce((a, f) => a + f.length + 4, 0));
-  let o = 0;
-  for (const f of frames) wire.set(encodeFrame(f), o), (o += f.length + 4);
+  const wire = encodeFrames(frames);
+  assert.deepEqual([...wire.subarray(64, 68)], [0, 0, 0x05, 0xea]); // 1514, big-endian
   for (const cut of [1, 3, 4, 5, 64, 70, 1000, wire.length - 1]) {
     const r = new FrameReader();
     const got: number[] = [];
