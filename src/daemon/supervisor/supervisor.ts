@@ -28,6 +28,9 @@ export interface LaunchSpec {
 
 /** How long a daemonizing launcher may still be finishing when we look for its child. */
 const SETTLE_MS = 3000;
+/** After a failed launch: scans for a half-started child, this far apart, at most this many. */
+const REAP_PAUSE_MS = 50;
+const REAP_ROUNDS = 10;
 
 export class Supervisor {
   constructor(readonly store: ProcessStore) {}
@@ -51,7 +54,7 @@ export class Supervisor {
       await rm(spec.pidFile, { force: true });
       rec.pid = await launchDaemonizing(spec.binary, spec.args, spec.pidFile);
     } catch (e) {
-      await this.reap(rec);
+      await this.reap(rec, { launching: true });
       throw e;
     }
     rec.startTime = processStartTime(rec.pid);
@@ -115,11 +118,18 @@ export class Supervisor {
    * and the recorded pid only when its start time proves it is still ours (without
    * one, as on macOS, a recycled pid could belong to anybody).
    */
-  async reap(rec: ProcessRecord): Promise<void> {
-    const { byMarker } = await scanProcesses([rec.marker]);
-    const pids = new Set(byMarker.get(rec.marker)!);
-    if (rec.startTime && this.alive(rec)) pids.add(rec.pid);
-    for (const pid of pids) await killAndWait(pid);
+  async reap(rec: ProcessRecord, opts: { launching?: boolean } = {}): Promise<void> {
+    if (rec.startTime && this.alive(rec)) await killAndWait(rec.pid);
+    // After a failed launch, a child of the launcher may be between fork and exec at the
+    // first scan (its command line not yet the marker's): scan until one comes back
+    // empty after a pause, so it cannot slip through.
+    for (let round = 0;; round++) {
+      const { byMarker } = await scanProcesses([rec.marker]);
+      const pids = byMarker.get(rec.marker)!;
+      for (const pid of pids) await killAndWait(pid);
+      if (!opts.launching || (pids.length === 0 && round > 0) || round >= REAP_ROUNDS) break;
+      await sleep(REAP_PAUSE_MS);
+    }
     this.store.forget(rec.owner, rec.role);
   }
 
