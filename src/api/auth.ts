@@ -7,15 +7,17 @@ import { closeSync, fstatSync, openSync, readFileSync, writeSync } from "node:fs
 import { join } from "node:path";
 
 const TOKEN_FILE = "token";
+/** The token a Prometheus scrape may use for /metrics instead of the daemon's. */
+export const METRICS_TOKEN_FILE = "metrics-token";
 export const AUTH_HEADER = "authorization";
 
-function tokenPath(dataDir: string): string {
-  return join(dataDir, TOKEN_FILE);
+function tokenPath(dataDir: string, file = TOKEN_FILE): string {
+  return join(dataDir, file);
 }
 
-/** The daemon's token: read, or created with O_EXCL so two daemons never race. */
-export function ensureToken(dataDir: string): string {
-  const path = tokenPath(dataDir);
+/** A token file of the daemon: read, or created with O_EXCL so two daemons never race. */
+export function ensureToken(dataDir: string, file = TOKEN_FILE): string {
+  const path = tokenPath(dataDir, file);
   try {
     const fd = openSync(path, "wx", 0o600);
     try {

@@ -42,6 +42,7 @@ import { watchService } from "./services/watch.ts";
 import { serve } from "./services/rpc.ts";
 import * as T from "../api/gen/infrasim.v1.ts";
 import { Supervisor } from "./supervisor/supervisor.ts";
+import { DaemonMetrics } from "./metrics/metrics.ts";
 
 export interface Daemon {
   feed: ChangeFeed;
@@ -52,6 +53,7 @@ export interface Daemon {
   networks: NetworkController;
   /** Every gRPC service but health, by full name. */
   services: ServiceImpl[];
+  metrics: DaemonMetrics;
   /** Startup: stale files go, switches are adopted, then every VM (the promise ends when done). */
   start(): Promise<{ adopted: Promise<void> }>;
   /** Shutdown: stop watching; QEMU and helper processes keep running for the next daemon. */
@@ -180,9 +182,19 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
     },
   ];
 
+  const metrics = new DaemonMetrics({
+    vms: () => vmStore.list(),
+    runtime: (id) => runtimes.runtime(id),
+    networks: () => networkStore.list(),
+    engineStats: (id) => engines.stats(id),
+    carried: (id) => engines.carried(id),
+    subscribe: (l) => feed.subscribe(l),
+  });
+
   return {
     feed,
     locks,
+    metrics,
     vms,
     images,
     volumes,
@@ -199,6 +211,7 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
       return { adopted };
     },
     detach() {
+      metrics.close();
       readiness.detachAll();
       vms.detachAll();
       networks.detachAll();

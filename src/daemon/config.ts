@@ -27,6 +27,8 @@ export interface DaemonConfig {
   ports: { range_start: number; range_end: number };
   /** How many changes the change feed keeps for watchers that resume. */
   events: { keep: number };
+  /** The loopback HTTP listener (/metrics); "" turns it off. */
+  http: { listen: string };
 }
 
 export class ConfigError extends Error {}
@@ -40,6 +42,7 @@ export function defaults(): DaemonConfig {
     qemu: { accelerator: "auto", binary_x86_64: "", binary_aarch64: "" },
     ports: { range_start: 20000, range_end: 29999 },
     events: { keep: 10_000 },
+    http: { listen: "127.0.0.1:50080" },
   };
 }
 
@@ -80,6 +83,7 @@ const SCHEMA: Record<string, Checker | Record<string, Checker>> = {
   },
   ports: { range_start: int(1024, 65535), range_end: int(1024, 65535) },
   events: { keep: int(100, 10_000_000) },
+  http: { listen: str },
 };
 
 /** Every key a config file may hold: the top-level ones, the tables and "table.key". */
@@ -166,6 +170,7 @@ export interface ConfigFlags {
   listen?: string;
   logLevel?: string;
   accelerator?: string;
+  httpListen?: string;
 }
 
 /** Accepts only loopback hosts: 127.0.0.0/8, ::1 and localhost. */
@@ -208,6 +213,7 @@ export function loadConfig(flags: ConfigFlags): DaemonConfig {
   if (flags.listen !== undefined) fl.listen = flags.listen;
   if (flags.logLevel !== undefined) fl.log_level = flags.logLevel;
   apply(cfg, fl, "flag");
+  if (flags.httpListen !== undefined) apply(cfg, { http: { listen: flags.httpListen } }, "flag");
   if (flags.accelerator !== undefined) {
     apply(cfg, { qemu: { accelerator: flags.accelerator } }, "flag");
   }
@@ -221,6 +227,7 @@ export function loadConfig(flags: ConfigFlags): DaemonConfig {
     );
   }
   checkLoopback(cfg.listen);
+  checkLoopback(cfg.http.listen, "http.listen");
   if (cfg.ports.range_start > cfg.ports.range_end) {
     throw new ConfigError("ports.range_start: must not be above ports.range_end");
   }

@@ -2,7 +2,7 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { ensureToken } from "../api/auth.ts";
+import { ensureToken, METRICS_TOKEN_FILE } from "../api/auth.ts";
 import type { Arch } from "../api/validate/common.ts";
 import { probeHost } from "../qemu/host.ts";
 import { openDatabase } from "../store/db.ts";
@@ -11,6 +11,7 @@ import { compose } from "./compose.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { log, setLogLevel } from "./log.ts";
 import { claimSocket, startServers } from "./server.ts";
+import { startHttp } from "./http.ts";
 import { healthService } from "./services/daemon.ts";
 import { serve } from "./services/rpc.ts";
 import { HealthShape } from "../api/gen/grpc.health.v1.ts";
@@ -29,6 +30,10 @@ export async function runDaemon(argv: string[]): Promise<number> {
     )
     .option("--log-level <level>", "debug | info | warn | error")
     .option("--accelerator <name>", "auto | hvf | kvm | tcg")
+    .option(
+      "--http-listen <host:port>",
+      'HTTP address on loopback for /metrics, "" to disable (default: 127.0.0.1:50080)',
+    )
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   try {
@@ -68,13 +73,14 @@ export async function runDaemon(argv: string[]): Promise<number> {
     log.warn("no qemu-system-* binary found; VMs cannot start");
   }
 
-  let token: string;
+  let token: string, metricsToken: string;
   let unlock: () => void;
   try {
     // Lock the data dir first, so a second daemon never touches the first one's VMs.
     unlock = lockDataDir(cfg.data_dir);
     await claimSocket(cfg.data_dir);
     token = ensureToken(cfg.data_dir);
+    metricsToken = ensureToken(cfg.data_dir, METRICS_TOKEN_FILE);
   } catch (e) {
     process.stderr.write(`infrasimd: ${(e as Error).message}\n`);
     return 1;
@@ -88,13 +94,33 @@ export async function runDaemon(argv: string[]): Promise<number> {
     server = await startServers([
       ...daemon.services,
       { name: "grpc.health.v1.Health", impl: serve(HealthShape, healthService(known)) },
-    ], { dataDir: cfg.data_dir, listen: cfg.listen, token });
+    ], {
+      dataDir: cfg.data_dir,
+      listen: cfg.listen,
+      token,
+      onCall: (m, code, s) => daemon.metrics.apiCall(m, code, s),
+    });
   } catch (e) {
     process.stderr.write(`infrasimd: ${(e as Error).message}\n`);
     await adopted; // never exit half-way through an adoption
     unlock();
     return 1;
   }
+  // Metrics are a view: a port someone else holds leaves them off, not the daemon down.
+  const http = cfg.http.listen
+    ? await startHttp(cfg.http.listen, { tokens: [token, metricsToken], metrics: daemon.metrics })
+      .then((h) => {
+        log.info("http listening", {
+          address: `${cfg.http.listen.replace(/:\d+$/, "")}:${h.port}`,
+          metrics: "/metrics (bearer token: the data dir's metrics-token or token)",
+        });
+        return h;
+      })
+      .catch((e) => {
+        log.error("http listener off", { error: (e as Error).message });
+        return undefined;
+      })
+    : undefined;
   await adopted;
   log.info("infrasimd ready", { version: VERSION, pid: process.pid, data_dir: cfg.data_dir });
 
@@ -102,7 +128,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
     const stop = async (sig: string) => {
       log.info("shutting down; VMs keep running", { signal: sig });
       daemon.feed.close(); // open watches end now, not when the server gives up on them
-      await server.shutdown();
+      await Promise.all([server.shutdown(), http?.close()]);
       // Let operations under way finish (bounded), so none of them sees the store closed.
       await withTimeout(daemon.locks.settled(), 10_000, "operations under way").catch((e) =>
         log.warn("shutting down with operations under way", { error: String(e) })

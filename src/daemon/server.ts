@@ -51,16 +51,35 @@ function requireToken(token: string): grpc.ServerInterceptor {
     });
 }
 
+/** Reports every call's method, status code and duration as it ends. */
+export type CallObserver = (method: string, code: string, seconds: number) => void;
+
+function observeCalls(onCall: CallObserver): grpc.ServerInterceptor {
+  return (method, call) => {
+    const t0 = performance.now();
+    return new grpc.ServerInterceptingCall(call, {
+      sendStatus: (status, next) => {
+        const code = grpc.status[status.code] ?? String(status.code);
+        onCall(method.path.slice(1), code, (performance.now() - t0) / 1000);
+        next(status);
+      },
+    });
+  };
+}
+
 export async function startServers(
   services: ServiceImpl[],
-  opts: { dataDir: string; listen: string; token: string },
+  opts: { dataDir: string; listen: string; token: string; onCall?: CallObserver },
 ): Promise<ServerHandle> {
   const servers: grpc.Server[] = [];
   const reflection = await reflectionService(services.map((s) => s.name));
   const make = (auth: boolean) => {
     const server = new grpc.Server({
       "grpc.max_receive_message_length": 16 * 1024 * 1024,
-      interceptors: auth ? [requireToken(opts.token)] : [],
+      interceptors: [
+        ...(opts.onCall ? [observeCalls(opts.onCall)] : []),
+        ...(auth ? [requireToken(opts.token)] : []),
+      ],
     });
     for (const s of services) server.addService(serviceClient(s.name).service, s.impl);
     // Generic gRPC tools (grpcurl, grpcui, Postman) list and call the API through it.

@@ -148,12 +148,22 @@ export class TestDaemon {
       `127.0.0.1:${this.tcpPort}`,
       "--log-level",
       "debug",
+      // An ephemeral port: test daemons run side by side (httpPort reads it from the log).
+      "--http-listen",
+      "127.0.0.1:0",
     ], { stdio: ["ignore", "ignore", "pipe"] });
     this.proc.stderr!.setEncoding("utf8");
     this.proc.stderr!.on("data", (d: string) => (this.stderr += d));
     this.client = new InfrasimClient(`unix://${this.socket}`);
     if (opts.wait === false) return;
     await this.ready();
+  }
+
+  /** The port of the daemon's HTTP listener, from its log line. */
+  get httpPort(): number {
+    const m = this.stderr.match(/http listening address="127\.0\.0\.1:(\d+)"/g);
+    if (!m) throw new Error(`no http listener in the daemon's log:\n${this.stderr.slice(-2000)}`);
+    return Number(m[m.length - 1].match(/:(\d+)"$/)![1]);
   }
 
   /** Waits for the "ready" log line (adoption done) and a SERVING health check. */

@@ -20,6 +20,7 @@ Deno.test(
         qemu: { accelerator: "auto", binary_x86_64: "", binary_aarch64: "" },
         ports: { range_start: 20000, range_end: 29999 },
         events: { keep: 10000 },
+        http: { listen: "127.0.0.1:50080" },
       });
     });
   }),
@@ -67,6 +68,9 @@ range_end = 30010
 
 [events]
 keep = 500
+
+[http]
+listen = "127.0.0.1:8080"
 `,
     );
     assert.deepEqual(cfg, {
@@ -81,6 +85,7 @@ keep = 500
       },
       ports: { range_start: 30000, range_end: 30010 },
       events: { keep: 500 },
+      http: { listen: "127.0.0.1:8080" },
     });
   }),
 );
@@ -290,6 +295,11 @@ Deno.test(
       () => load(dir, 'listen = "0.0.0.0:50051"\n'),
       "listen: 0.0.0.0 is not a loopback address; infrasimd only listens on 127.0.0.1, ::1 or localhost",
     );
+    assertConfigError(
+      () => load(dir, '[http]\nlisten = "0.0.0.0:80"\n'),
+      /^http\.listen: 0\.0\.0\.0 is not a loopback address/,
+    );
+    assert.equal(load(dir, null, { httpListen: "" }).http.listen, "");
     assertConfigError(
       () => load(dir, null, { listen: "10.0.0.1:1" }),
       /^listen: 10\.0\.0\.1 is not a loopback address/,
