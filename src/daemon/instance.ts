@@ -1,7 +1,7 @@
-// One infrasimd per data dir: a lock file created with O_EXCL holds the daemon's pid
-// and start time. A second daemon, started even at the same moment, finds it and
+// One infrasimd per data dir: a lock file, created whole by link(), holds the daemon's
+// pid and start time. A second daemon, started even at the same moment, finds it and
 // stops before it touches any VM; a lock left by a killed daemon is taken over.
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { linkSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { processStartTime, sameProcess } from "../process/os.ts";
 
@@ -11,14 +11,22 @@ const LOCK = "infrasimd.lock";
 export function lockDataDir(dataDir: string): () => void {
   const path = join(dataDir, LOCK);
   const me = `${process.pid} ${processStartTime(process.pid)}\n`;
+  // The lock appears whole: written aside, then linked in (link fails if it exists). A
+  // lock created empty and written after could be read empty by a daemon starting at
+  // the same moment, taken for a dead one's and removed, and then two would run.
+  const mine = join(dataDir, `${LOCK}.${process.pid}`);
+  writeFileSync(mine, me, { mode: 0o600 });
+  try {
+    return take(path, mine, me, dataDir);
+  } finally {
+    rmSync(mine, { force: true });
+  }
+}
+
+function take(path: string, mine: string, me: string, dataDir: string): () => void {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(path, "wx", 0o600);
-      try {
-        writeSync(fd, me);
-      } finally {
-        closeSync(fd);
-      }
+      linkSync(mine, path);
       // Released on exit only if still ours.
       return () => {
         try {
@@ -28,7 +36,14 @@ export function lockDataDir(dataDir: string): () => void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
     }
-    const [pid, start] = readFileSync(path, "utf8").trim().split(" ");
+    let held: string;
+    try {
+      held = readFileSync(path, "utf8");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") continue; // released meanwhile
+      throw e;
+    }
+    const [pid, start] = held.trim().split(" ");
     if (sameProcess(Number(pid), start ?? "")) {
       throw new Error(`another infrasimd is already serving ${dataDir} (pid ${pid})`);
     }
