@@ -132,6 +132,7 @@ export function formatDaemonStatus(st: T.DaemonStatus): string {
     ["PID", String(st.pid)],
     ["Uptime", `${st.uptime_seconds}s`],
     ["Data dir", st.data_dir],
+    ["Metrics", st.metrics_url || "off"],
     ...st.qemu.map((q): [string, string] => [
       `QEMU ${q.arch}`,
       `${q.version} (${q.path}), accelerator ${st.accelerators[q.arch] ?? "?"}`,

@@ -54,6 +54,8 @@ export interface Daemon {
   /** Every gRPC service but health, by full name. */
   services: ServiceImpl[];
   metrics: DaemonMetrics;
+  /** Where the HTTP listener ended up, set by main once it listens; shown in the status. */
+  http: { url: string };
   /** Startup: stale files go, switches are adopted, then every VM (the promise ends when done). */
   start(): Promise<{ adopted: Promise<void> }>;
   /** Shutdown: stop watching; QEMU and helper processes keep running for the next daemon. */
@@ -149,6 +151,7 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
     feed,
   );
 
+  const http = { url: "" };
   const byKind: Record<string, ServiceImpl["impl"]> = {
     [VM]: serve(T.VmServiceShape, vmService(vms)),
     [IMAGE]: serve(T.ImageServiceShape, imageService(images)),
@@ -177,6 +180,7 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
           })),
           accelerators: host.accelerators,
           vmCounts: () => vms.counts(),
+          metricsUrl: () => (http.url ? `${http.url}/metrics` : ""),
         }),
       ),
     },
@@ -195,6 +199,7 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
     feed,
     locks,
     metrics,
+    http,
     vms,
     images,
     volumes,

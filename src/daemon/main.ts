@@ -110,8 +110,10 @@ export async function runDaemon(argv: string[]): Promise<number> {
   const http = cfg.http.listen
     ? await startHttp(cfg.http.listen, { tokens: [token, metricsToken], metrics: daemon.metrics })
       .then((h) => {
+        const address = `${cfg.http.listen.replace(/:\d+$/, "")}:${h.port}`;
+        daemon.http.url = `http://${address}`;
         log.info("http listening", {
-          address: `${cfg.http.listen.replace(/:\d+$/, "")}:${h.port}`,
+          address,
           metrics: "/metrics (bearer token: the data dir's metrics-token or token)",
         });
         return h;

@@ -34,6 +34,8 @@ e2eTest("cli: the seed's forms work as written, with complete json and yaml outp
   const st = JSON.parse(d.cli(["status", "-o", "json"]).stdout);
   assert.equal(st.accelerators.x86_64, "tcg");
   assert.ok(st.qemu.some((q: { arch: string }) => q.arch === "x86_64"));
+  assert.equal(st.metrics_url, `http://127.0.0.1:${d.httpPort}/metrics`);
+  assert.match(d.cli(["status"]).stdout, /^Metrics:\s+http:\/\/127\.0\.0\.1:\d+\/metrics$/m);
 });
 
 e2eTest("cli: errors go to stderr naming the field; exit codes 0, 1 and 2", (d) => {

@@ -17,6 +17,7 @@ export interface DaemonStatus {
   data_dir: string;
   host: string;
   pid: number;
+  metrics_url: string;
 }
 export type EventType = "EVENT_TYPE_UNSPECIFIED" | "ADDED" | "MODIFIED" | "DELETED" | "SYNCED";
 export const EventType_VALUES = ["EVENT_TYPE_UNSPECIFIED","ADDED","MODIFIED","DELETED","SYNCED"] as const;

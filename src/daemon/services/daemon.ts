@@ -13,6 +13,8 @@ export function daemonService(deps: {
   qemu: T.QemuBinary[];
   accelerators: Record<string, string>;
   vmCounts: () => Record<string, number>;
+  /** Where /metrics is served ("" while the HTTP listener is off or not yet up). */
+  metricsUrl: () => string;
 }): T.DaemonServiceHandlers {
   return {
     GetDaemonStatus: (): T.DaemonStatus => ({
@@ -26,6 +28,7 @@ export function daemonService(deps: {
         process.arch === "x64" ? "x86_64" : process.arch
       } (${hostname()})`,
       pid: process.pid,
+      metrics_url: deps.metricsUrl(),
     }),
   };
 }
