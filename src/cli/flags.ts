@@ -18,8 +18,9 @@ export class UsageError extends Error {
 
 export const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-/** An integer flag; the range is checked where the spec is built, naming the flag. */
-/** An integer flag; with a range, checked here, so a number never wraps when it is encoded. */
+/**
+ * An integer flag. Without a range, it is checked where the spec is built, naming the
+ * flag; with one, checked here, so a number never wraps when it is encoded. */
 export function parseIntArg(flag: string, range?: readonly [number, number]) {
   return (v: string) => {
     if (!/^-?\d+$/.test(v)) {

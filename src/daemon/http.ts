@@ -1,5 +1,6 @@
 // The daemon's loopback HTTP listener: /metrics for Prometheus, behind a bearer token
-// (the daemon's own, or the metrics token made for a scrape config). Requests whose Host
+// made for scrape configs (never the API token: a scrape config that held it, sent to
+// whoever holds the port while the daemon is down, would give away the whole API). Requests whose Host
 // is not a loopback name are refused, so a web page cannot reach it by DNS rebinding.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { tokenMatches } from "../api/auth.ts";
@@ -67,7 +68,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, r: HttpRoutes):
     return send(
       res,
       401,
-      "a bearer token is required: the data dir's metrics-token (or token) file\n",
+      "a bearer token is required: the data dir's metrics-token file\n",
     );
   }
   const body = await withTimeout(r.metrics.metrics(), SCRAPE_TIMEOUT_MS, "metrics scrape");

@@ -1,7 +1,7 @@
 // One infrasimd per data dir: a lock file, created whole by link(), holds the daemon's
 // pid and start time. A second daemon, started even at the same moment, finds it and
 // stops before it touches any VM; a lock left by a killed daemon is taken over.
-import { linkSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { processStartTime, sameProcess } from "../process/os.ts";
 
@@ -47,7 +47,26 @@ function take(path: string, mine: string, me: string, dataDir: string): () => vo
     if (sameProcess(Number(pid), start ?? "")) {
       throw new Error(`another infrasimd is already serving ${dataDir} (pid ${pid})`);
     }
-    rmSync(path, { force: true }); // its daemon is gone (killed): take over
+    // Its daemon is gone (killed): take over. Two starting daemons may both judge it so;
+    // each moves it aside first, and one that moved a lock made meanwhile by the other
+    // puts it back and gives way, so neither removes the lock the other holds.
+    const aside = `${path}.${process.pid}.stale`;
+    try {
+      renameSync(path, aside);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") continue;
+      throw e;
+    }
+    const moved = readFileSync(aside, "utf8");
+    if (moved !== held) {
+      try {
+        linkSync(aside, path);
+      } finally {
+        rmSync(aside, { force: true });
+      }
+      throw new Error(`another infrasimd took over ${dataDir} at the same moment`);
+    }
+    rmSync(aside, { force: true });
   }
   throw new Error(`${path}: another infrasimd took the lock at the same moment`);
 }

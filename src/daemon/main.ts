@@ -73,14 +73,14 @@ export async function runDaemon(argv: string[]): Promise<number> {
     log.warn("no qemu-system-* binary found; VMs cannot start");
   }
 
-  let token: string, metricsToken: string;
+  let token: string, metricsToken = "";
   let unlock: () => void;
   try {
     // Lock the data dir first, so a second daemon never touches the first one's VMs.
     unlock = lockDataDir(cfg.data_dir);
     await claimSocket(cfg.data_dir);
     token = ensureToken(cfg.data_dir);
-    metricsToken = ensureToken(cfg.data_dir, METRICS_TOKEN_FILE);
+    if (cfg.http.listen) metricsToken = ensureToken(cfg.data_dir, METRICS_TOKEN_FILE);
   } catch (e) {
     process.stderr.write(`infrasimd: ${(e as Error).message}\n`);
     return 1;
@@ -108,13 +108,13 @@ export async function runDaemon(argv: string[]): Promise<number> {
   }
   // Metrics are a view: a port someone else holds leaves them off, not the daemon down.
   const http = cfg.http.listen
-    ? await startHttp(cfg.http.listen, { tokens: [token, metricsToken], metrics: daemon.metrics })
+    ? await startHttp(cfg.http.listen, { tokens: [metricsToken], metrics: daemon.metrics })
       .then((h) => {
         const address = `${cfg.http.listen.replace(/:\d+$/, "")}:${h.port}`;
         daemon.http.url = `http://${address}`;
         log.info("http listening", {
           address,
-          metrics: "/metrics (bearer token: the data dir's metrics-token or token)",
+          metrics: "/metrics (bearer token: the data dir's metrics-token)",
         });
         return h;
       })

@@ -69,10 +69,9 @@ export class DaemonMetrics {
       labelNames: ["vm", "vm_id"],
       registers,
       async collect() {
-        this.reset();
-        for (const [id, [vm, u]] of await usageOnce()) {
-          this.inc({ vm: vm.meta.name, vm_id: id }, u.cpuSeconds);
-        }
+        const usage = await usageOnce();
+        this.reset(); // after the await: a scrape running beside this one cannot add twice
+        for (const [id, [vm, u]] of usage) this.inc({ vm: vm.meta.name, vm_id: id }, u.cpuSeconds);
       },
     });
     new Gauge({
@@ -81,10 +80,9 @@ export class DaemonMetrics {
       labelNames: ["vm", "vm_id"],
       registers,
       async collect() {
+        const usage = await usageOnce();
         this.reset();
-        for (const [id, [vm, u]] of await usageOnce()) {
-          this.set({ vm: vm.meta.name, vm_id: id }, u.rssBytes);
-        }
+        for (const [id, [vm, u]] of usage) this.set({ vm: vm.meta.name, vm_id: id }, u.rssBytes);
       },
     });
     this.#diskMetrics(registers);
@@ -118,8 +116,9 @@ export class DaemonMetrics {
       help: "CPU time of the daemon itself.",
       registers,
       async collect() {
+        const u = await processUsage(process.pid);
         this.reset();
-        this.inc((await processUsage(process.pid)).cpuSeconds);
+        this.inc(u.cpuSeconds);
       },
     });
     new Gauge({
@@ -130,14 +129,20 @@ export class DaemonMetrics {
         this.set((await processUsage(process.pid)).rssBytes);
       },
     });
-    const seen = new Map<string, { state: string; readyFor: string }>();
+    // What each VM was when the daemon started: a boot seen before is not counted again.
+    const seen = new Map<string, { state: string; readyFor: string }>(
+      src.vms().map((vm) => [vm.meta.id, {
+        state: String(vm.status.state),
+        readyFor: vm.status.ready ? vm.status.started_at : "",
+      }]),
+    );
     this.#unsubscribe = src.subscribe((c) => {
       if (c.kind !== VM) return;
       const vm = c.object as StoredVm;
       const id = vm.meta.id, was = seen.get(id);
       if (c.type === "DELETED") return void seen.delete(id);
       const state = String(vm.status.state);
-      if (state === "CRASHED" && was && was.state !== "CRASHED") crashes.inc();
+      if (state === "CRASHED" && was?.state !== "CRASHED") crashes.inc();
       let readyFor = was?.readyFor ?? "";
       if (vm.status.ready && vm.status.ready_at && vm.status.started_at !== readyFor) {
         readyFor = vm.status.started_at;
@@ -203,8 +208,9 @@ export class DaemonMetrics {
         labelNames: ["vm", "vm_id", "device"],
         registers,
         async collect() {
+          const stats = await statsOnce();
           this.reset();
-          for (const [vm, disks] of await statsOnce()) {
+          for (const [vm, disks] of stats) {
             for (const d of disks) {
               this.inc({ vm: vm.meta.name, vm_id: vm.meta.id, device: d.device }, d[key]);
             }
@@ -239,8 +245,9 @@ export class DaemonMetrics {
         labelNames: ["network", "link", "direction"],
         registers,
         async collect() {
+          const rows = await rowsOnce();
           this.reset();
-          for (const r of await rowsOnce()) this.inc(r.labels, value(r.d));
+          for (const r of rows) this.inc(r.labels, value(r.d));
         },
       });
     counter(
@@ -255,8 +262,9 @@ export class DaemonMetrics {
       labelNames: ["network", "link", "direction", "cause"],
       registers,
       async collect() {
+        const rows = await rowsOnce();
         this.reset();
-        for (const r of await rowsOnce()) {
+        for (const r of rows) {
           for (const [cause, key] of Object.entries(DROP_CAUSES)) {
             this.inc({ ...r.labels, cause }, r.d[key as keyof typeof r.d] as number);
           }
@@ -269,8 +277,9 @@ export class DaemonMetrics {
       labelNames: ["network", "link", "direction"],
       registers,
       async collect() {
+        const rows = await rowsOnce();
         this.reset();
-        for (const r of await rowsOnce()) this.set(r.labels, r.d.queueDepth);
+        for (const r of rows) this.set(r.labels, r.d.queueDepth);
       },
     });
   }
