@@ -27,6 +27,7 @@ export function rawPaths(dir: string): RunPaths {
     serialLog: join(dir, "serial.log"),
     pidFile: join(dir, "qemu.pid"),
     firmwareVars: join(dir, "vars.fd"),
+    vncSocket: join(dir, "vnc.sock"),
   };
 }
 

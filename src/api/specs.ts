@@ -34,6 +34,8 @@ export interface VmInput {
   network?: boolean;
   ports?: PortInput[];
   accelerator?: string;
+  /** "none" or "vnc"; undefined: none. */
+  display?: string;
   running?: boolean;
   bootVolume?: string;
   volumes?: Array<{ volume: string; readOnly?: boolean }>;
@@ -103,6 +105,7 @@ export function vmSpecFromInput(input: VmInput): T.VmSpec {
       })),
       network: { mode: input.network === false ? "none" : "user", port_forwards: ports },
       accelerator: input.accelerator ?? "",
+      ...(input.display ? { display: input.display } : {}),
       power_state: input.running ? "POWER_ON" : "POWER_OFF",
       volumes: (input.volumes ?? []).map((v) => ({ volume: v.volume, read_only: !!v.readOnly })),
       cloud_init: ci

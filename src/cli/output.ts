@@ -112,6 +112,10 @@ export function formatVm(v: T.Vm): string {
     ["PID", st.pid ? String(st.pid) : "-"],
     ["Serial log", st.serial_log_path],
     [
+      "Display",
+      s.display === "vnc" ? `vnc${st.vnc_socket_path ? ` (${st.vnc_socket_path})` : ""}` : "none",
+    ],
+    [
       "SSH",
       st.ssh?.host_port
         ? `infrasim vm ssh ${m.name} (${st.ssh.user}@127.0.0.1:${st.ssh.host_port})`

@@ -11,6 +11,8 @@ export interface RunPaths {
   pidFile: string;
   /** Per-VM writable copy of the UEFI variable store (disk boot only). */
   firmwareVars: string;
+  /** The VNC server's unix socket (display "vnc" only). */
+  vncSocket: string;
 }
 
 export interface QemuArgsInput {
@@ -120,6 +122,8 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
     "chardev:serial0",
   );
 
+  if (spec.display === "vnc") args.push(...screenArgs(arch, paths.vncSocket));
+
   const boot = spec.boot;
   const format = (path: string, f: string) => f || input.diskFormats?.[path] || "raw";
   if (boot?.kernel) {
@@ -212,4 +216,24 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
     args.push("-S", "-daemonize", "-pidfile", paths.pidFile);
   }
   return args;
+}
+
+/**
+ * A screen behind VNC on a unix socket (no TCP port): the display adapter UEFI and Linux
+ * both draw on (VGA on x86_64; virtio-gpu on aarch64, which has no VGA), and USB input
+ * with an absolute pointer, so a browser's VNC client points where the user clicks.
+ */
+export function screenArgs(arch: Arch, vncSocket: string): string[] {
+  return [
+    "-vnc",
+    `unix:${escapeOptionValue(vncSocket)}`,
+    "-device",
+    arch === "aarch64" ? "virtio-gpu-pci" : "VGA",
+    "-device",
+    "qemu-xhci,id=usb0",
+    "-device",
+    "usb-kbd,bus=usb0.0",
+    "-device",
+    "usb-tablet,bus=usb0.0",
+  ];
 }

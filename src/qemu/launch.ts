@@ -20,6 +20,7 @@ export function runPaths(vmDir: string): RunPaths {
     serialLog: join(vmDir, "serial.log"),
     pidFile: join(vmDir, "qemu.pid"),
     firmwareVars: join(vmDir, "efivars.fd"),
+    vncSocket: join(vmDir, "vnc.sock"),
   };
 }
 

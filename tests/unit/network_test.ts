@@ -315,6 +315,7 @@ Deno.test("qemu: each private NIC listens on its own stream socket; direct boot 
       serialLog: "/l",
       pidFile: "/p",
       firmwareVars: "/f",
+      vncSocket: "/v",
     },
     supervised: false,
     nics: NICS,

@@ -23,7 +23,7 @@ export const HOST_MACHINE = HOST_ARCH === "aarch64" ? "virt" : "q35";
 export const OTHER_ARCH = HOST_ARCH === "aarch64" ? "x86_64" : "aarch64";
 /** A file that exists on any Linux or macOS host, standing in for kernels and disks. */
 export const FILE = "/etc/hostname";
-export const COMPUTED_ONLY = ["id", "accelerator", "serial_log", "created_at"];
+export const COMPUTED_ONLY = ["id", "accelerator", "serial_log", "vnc_socket", "created_at"];
 
 /** A configuration object: every attribute present, null unless given. */
 export function config(values: Obj = {}): Obj {
@@ -49,6 +49,7 @@ export function created(cfg: Obj, host_ports: number[] = []): Obj {
     id: "0b5e3c1e-7f55-4d0c-9d5e-3a4b7c1f2e10",
     accelerator: "tcg",
     serial_log: "/home/u/.infrasim/vms/0b5e/serial.log",
+    vnc_socket: null,
     ssh_host_key: null,
     created_at: "2025-01-02T03:04:05Z",
     // What the daemon reports: RUNNING, or PENDING for a VM created stopped.

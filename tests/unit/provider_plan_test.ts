@@ -350,3 +350,19 @@ Deno.test("planVm update: a stopped VM with cloud_init plans empty (no host key 
   const on = config({ running: true, cloud_init: [ci] });
   assert.equal(planVm(prior, proposedFor(prior, on), on).planned.ssh_host_key, UNKNOWN);
 });
+
+Deno.test("planVm update: display vnc restarts to a new socket; a kept screen keeps its socket", () => {
+  const plain = config();
+  const prior = created(plain);
+  assert.equal(prior.display, "none");
+  const vnc = config({ display: "vnc" });
+  let { planned } = planVm(prior, proposedFor(prior, vnc), vnc);
+  assert.equal(planned.display, "vnc");
+  assert.equal(planned.vnc_socket, UNKNOWN, "made by the restart");
+  const withScreen = { ...created(vnc), vnc_socket: "/d/vms/x/vnc.sock" };
+  ({ planned } = planVm(withScreen, proposedFor(withScreen, vnc), vnc));
+  assert.equal(planned.vnc_socket, "/d/vms/x/vnc.sock");
+  const stopped = config({ display: "vnc", running: false });
+  ({ planned } = planVm(withScreen, proposedFor(withScreen, stopped), stopped));
+  assert.equal(planned.vnc_socket, null, "no socket while stopped");
+});

@@ -18,6 +18,7 @@ const PATHS: RunPaths = {
   serialLog: "/d/vms/x/serial.log",
   pidFile: "/d/vms/x/qemu.pid",
   firmwareVars: "/d/vms/x/efivars.fd",
+  vncSocket: "/d/vms/x/vnc.sock",
 };
 
 function spec(extra: Partial<VmSpec> = {}): VmSpec {
@@ -334,6 +335,7 @@ Deno.test("commas in paths and the name are doubled inside option values", () =>
     serialLog: "/d,1/serial.log",
     pidFile: "/d,1/qemu.pid",
     firmwareVars: "/d,1/vars.fd",
+    vncSocket: "/d,1/vnc.sock",
   };
   const args = buildQemuArgs(input({
     name: "a,b",
@@ -382,4 +384,11 @@ Deno.test("buildQemuArgs does not modify its input", () => {
   const before = structuredClone(i);
   buildQemuArgs(i);
   assert.deepEqual(i, before);
+});
+
+Deno.test("display vnc: buildQemuArgs adds the screen; none adds nothing", () => {
+  assert.deepEqual(values(buildQemuArgs(input()), "-vnc"), []);
+  const x86 = buildQemuArgs(input({ spec: spec({ display: "vnc" }) }));
+  assert.deepEqual(values(x86, "-vnc"), ["unix:/d/vms/x/vnc.sock"]);
+  assert.deepEqual(values(x86, "-display"), ["none"], "no local window");
 });

@@ -241,6 +241,8 @@ export interface VmSpec {
   cloud_init?: CloudInit | null;
   wait_for?: WaitFor | null;
   network_interfaces: NetworkInterface[];
+  display?: string | null;
+  _display?: "display";
 }
 export interface NetworkInterface {
   network: string;
@@ -317,6 +319,7 @@ export interface VmStatus {
   links: LinkStatus[];
   ready: boolean;
   ready_at: string;
+  vnc_socket_path: string;
 }
 export interface LinkStatus {
   network_id: string;

@@ -16,6 +16,8 @@ import { normalizeInterfaces } from "./network.ts";
 
 /** The defaults every client and the daemon share. */
 export const VM_DEFAULTS = { cpuCores: 1, memoryMb: 512 } as const;
+/** What a VM may show: nothing but its serial console, or a screen behind VNC. */
+export const DISPLAYS = ["none", "vnc"] as const;
 
 /**
  * Checks a spec and fills its defaults. Returns a new, normalized spec; the input
@@ -75,6 +77,12 @@ export function normalizeVmSpec(spec: VmSpec | null | undefined, field = "spec")
     wait_for: v.check(() => normalizeWaitFor(spec.wait_for, network.port_forwards, field), null),
     network_interfaces: v.check(() => normalizeInterfaces(spec.network_interfaces, field), []),
   };
+  // Kept only when set: a spec stored before the field existed compares equal, so an
+  // update after an upgrade restarts nothing.
+  const display = spec.display
+    ? v.check(() => oneOf(spec.display!, DISPLAYS, `${field}.display`), "none")
+    : "none";
+  if (display === "vnc") out.display = "vnc";
   v.done();
   return out;
 }

@@ -72,6 +72,7 @@ const VM_CREATE_FIELDS = {
   "spec.network.port_forwards[].host_port": ["--port", "host port "],
   "spec.network.port_forwards[].guest_port": ["--port", "guest port "],
   "spec.accelerator": "--accelerator",
+  "spec.display": "--display",
   "spec.network_interfaces": "--network",
   timeout_seconds: "--timeout",
 } as const;
@@ -111,6 +112,10 @@ export function vmCreateCommand(vm: Command, ctx: Ctx): void {
     )
     .option("--label <key=value>", "label (repeatable)", collect)
     .option("--accelerator <name>", "hvf | kvm | tcg (default: best available)")
+    .option(
+      "--display <display>",
+      "none (the serial console only) | vnc (a screen, served on a unix socket in the run dir)",
+    )
     .option(
       "--network <network[:ip]>",
       "a NIC on this private network, at this IP or an allocated one (repeatable)",
@@ -189,6 +194,7 @@ export function vmCreateCommand(vm: Command, ctx: Ctx): void {
             }),
             ports,
             accelerator: o.accelerator,
+            display: o.display,
             running: !!(o.start || o.wait),
             cloudInit: wantsCloudInit
               ? {

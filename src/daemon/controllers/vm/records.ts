@@ -35,5 +35,6 @@ export function emptyStatus(serialLog: string): T.VmStatus {
     links: [],
     ready: false,
     ready_at: "",
+    vnc_socket_path: "",
   };
 }

@@ -61,6 +61,7 @@ export class VmRunner {
       state,
       pid: 0,
       started_at: "",
+      vnc_socket_path: "",
       last_exit_reason: reason,
       ...(quiet ? { message: "" } : {}),
     });
@@ -105,6 +106,7 @@ export class VmRunner {
         qemu_binary: prep.binary,
         started_at: now(),
         message: "",
+        vnc_socket_path: vncSocketOf(vm.spec, this.layout.vmDir(id)),
         observed_generation: this.store.get(id)!.meta.generation,
         ssh: guest.ssh ?? null,
       });
@@ -276,6 +278,7 @@ export class VmRunner {
         accelerator: rec?.info.accelerator ?? vm.status.accelerator,
         qemu_binary: rec?.info.binary ?? vm.status.qemu_binary,
         started_at: vm.status.started_at || now(),
+        vnc_socket_path: vncSocketOf(vm.spec, this.layout.vmDir(id)),
         observed_generation: vm.status.observed_generation || vm.meta.generation,
       });
       log.info("vm re-adopted", { id, pid });
@@ -306,4 +309,9 @@ export class VmRunner {
     this.#detached = true;
     this.runtimes.detachAll();
   }
+}
+
+/** Where a running VM's VNC server listens ("" without a screen). */
+function vncSocketOf(spec: T.VmSpec, vmDir: string): string {
+  return spec.display === "vnc" ? runPaths(vmDir).vncSocket : "";
 }

@@ -22,6 +22,7 @@ function inputFromObject(o: Obj): VmInput {
     machine: str(o.machine),
     cpuCores: num(o.cpu_cores, "cpu_cores"),
     memoryMb: num(o.memory_mb, "memory_mb"),
+    display: str(o.display) || undefined,
     kernel: kernel ? { path: kernel, initrd: str(o.initrd), cmdline: str(o.cmdline) } : undefined,
     bootDisk: str(o.boot_disk) || undefined,
     disks: listOf(o.disk).map((d) => ({
@@ -94,6 +95,7 @@ export function objectFromVm(vm: T.Vm, prior: Obj | null): Obj {
     machine: s.machine,
     cpu_cores: s.cpu_cores,
     memory_mb: s.memory_mb,
+    display: s.display || "none",
     kernel: k ? same(k.kernel_path, p.kernel, emptyStr) : null,
     initrd: k ? same(k.initrd_path, p.initrd, emptyStr) : null,
     cmdline: k ? same(k.cmdline, p.cmdline, emptyStr) : null,
@@ -103,6 +105,7 @@ export function objectFromVm(vm: T.Vm, prior: Obj | null): Obj {
     accelerator: st.accelerator || null,
     state: st.state,
     serial_log: st.serial_log_path,
+    vnc_socket: st.vnc_socket_path || null,
     created_at: m.created_at,
     disk: s.disks.map((d, i) => ({
       path: d.path,

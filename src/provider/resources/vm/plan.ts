@@ -52,6 +52,10 @@ export function modifyPlan(planned: Obj, ctx: PlanContext): void {
     planned.ssh_host_key = UNKNOWN; // made at the first start
   }
   if (!listOf(planned.cloud_init).length) planned.ssh_host_key = null;
+  // The VNC socket exists while a VM with a screen runs; a start or a new display makes it.
+  const screen = planned.display === "vnc" && planned.running !== false;
+  const kept = prior.display === "vnc" && prior.running === true && prior.vnc_socket;
+  planned.vnc_socket = !screen ? null : kept ? prior.vnc_socket : UNKNOWN;
   if (planned.running !== false && prior.running !== true) {
     // A start picks the accelerator (none yet if it never ran) and replaces an
     // allocated host port that another program took meanwhile.

@@ -57,6 +57,17 @@ export const VM_SCHEMA: BlockDef = {
       description: "Memory in MiB (64-1048576). Updated in place; a running VM is restarted.",
     },
     {
+      name: "display",
+      type: "string",
+      optional: true,
+      computed: true,
+      default: "none",
+      field: "spec.display",
+      description: 'What the VM shows: "none" (the serial console only) or "vnc" (a screen, ' +
+        "USB keyboard and tablet, and a VNC server on a unix socket in its run dir, " +
+        "vnc_socket; no TCP port). Updated in place; a running VM is restarted.",
+    },
+    {
       name: "kernel",
       type: "string",
       optional: true,
@@ -130,6 +141,12 @@ export const VM_SCHEMA: BlockDef = {
       type: "string",
       computed: true,
       description: "Path of the serial console log.",
+    },
+    {
+      name: "vnc_socket",
+      type: "string",
+      computed: true,
+      description: 'With display "vnc", while the VM runs: the unix socket of its VNC server.',
     },
     {
       name: "ssh_host_key",
