@@ -16,14 +16,19 @@ export class Engine {
   #switch = new LearningSwitch<Port>();
   #mtu = 1500;
   #seed = randomInt(2 ** 31);
+  /** Whether the seed is the configuration's (else a fresh one of this start). */
+  #given = false;
   #late = new Float64Array(LATENESS_WINDOW);
   #lateCount = 0;
 
   apply(cfg: EngineConfig): void {
     this.#mtu = cfg.mtu;
-    if (cfg.seed !== undefined && cfg.seed !== this.#seed) {
-      // A new seed starts every link's sequence over, as if the engine had just started.
-      this.#seed = cfg.seed;
+    // A new seed starts every link's sequence over, as if the engine had just started; a
+    // seed taken away leaves a fresh one, so the sequence stops repeating at once.
+    const next = cfg.seed ?? (this.#given ? randomInt(2 ** 31) : this.#seed);
+    this.#given = cfg.seed !== undefined;
+    if (next !== this.#seed) {
+      this.#seed = next;
       for (const [id, port] of this.#ports) port.reseed(seedFor(this.#seed, id));
     }
     const wanted = new Map(cfg.links.map((l) => [l.id, l]));

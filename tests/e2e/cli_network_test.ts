@@ -74,6 +74,14 @@ e2eTest("cli: network create|list|get|qos|delete and vm create --network", async
   );
   assert.equal(engineCfg.seed, 4294967295);
   assert.equal(engineCfg.links.length, 2);
+  r = run("network", "update", "wan", "--no-seed");
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Seed:\s+-\n/);
+  const cleared = JSON.parse(
+    readFileSync(join(d.dataDir, "net", net.meta.id, "engine.json"), "utf8"),
+  );
+  assert.equal(cleared.seed, undefined);
+  assert.equal(cleared.links.length, 2);
 
   // Errors name the flag; nothing is made.
   const bad: Array<[string[], number, RegExp]> = [

@@ -93,6 +93,7 @@ export function networkCommands(network: Command, ctx: Ctx): void {
     .option("--cidr <cidr>", "its IPv4 network")
     .option("--mtu <bytes>", "MTU of its links", parseIntArg("--mtu", MTU))
     .option("--seed <n>", SEED_HELP, parseIntArg("--seed", [0, SEED_MAX]))
+    .option("--no-seed", "clear the seed: the choices stop repeating (a fresh seed, at once)")
     .option("--label <key=value>", "label (repeatable; replaces all labels)", collect)
     .action(async (ref, o) => {
       const client = await ctx.client();
@@ -104,7 +105,7 @@ export function networkCommands(network: Command, ctx: Ctx): void {
           cidr: o.cidr ?? cur.spec!.cidr,
           mtu: o.mtu ?? cur.spec!.mtu,
           link_qos: merge(cur.spec!.link_qos, {}),
-          seed: o.seed ?? cur.spec!.seed,
+          seed: o.seed === false ? null : o.seed ?? cur.spec!.seed,
         },
       });
       ctx.print(render(ctx.format(), n, () => formatNetwork(n)));
