@@ -18,7 +18,15 @@ e2eTest("debian (CLI): --image --wait, vm ssh with a pinned host key, grow root"
   // timeoutMs: for the commands that wait with a --timeout of their own, beyond it.
   const ok = (args: string[], timeoutMs?: number) => {
     const r = d.cli(args, undefined, timeoutMs);
-    assert.equal(r.code, 0, `infrasim ${args.join(" ")}: ${r.stderr}`);
+    // A wait that fails says what the guest's console showed, the only trace of a boot
+    // that stalled (the data dir goes with the test).
+    const serial = r.code !== 0 && args.includes("--wait")
+      ? `\nserial log, last lines:\n${
+        d.cli(["vm", "logs", args[args.indexOf("--name") + 1]]).stdout.split("\n").slice(-60)
+          .join("\n")
+      }`
+      : "";
+    assert.equal(r.code, 0, `infrasim ${args.join(" ")}: ${r.stderr}${serial}`);
     return r.stdout;
   };
   ok(["image", "import", "--name", "debian-12", IMAGE]);
