@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { TestDaemon } from "../tests/helpers/env.ts";
 import { median } from "../tests/helpers/guest_shell.ts";
 import { bootAll, netVm } from "../tests/helpers/networks.ts";
+import { processUsage } from "../src/process/usage.ts";
 
 const argv = process.argv.slice(2);
 const opt = (name: string, def: number) => {
@@ -18,10 +19,7 @@ const opt = (name: string, def: number) => {
 };
 const vms = opt("vms", 8);
 const seconds = opt("seconds", 15);
-const ticks = (pid: number) => {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return Number(f[11]) + Number(f[12]); // utime + stime, in clock ticks (1/100 s)
-};
+const cpu = async (pid: number) => (await processUsage(pid)).cpuSeconds;
 const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(0.99 * (xs.length - 1))];
 
 const d = await TestDaemon.start();
@@ -53,13 +51,13 @@ try {
   }
 
   await new Promise((r) => setTimeout(r, 2000));
-  let t = ticks(pid);
+  let t = await cpu(pid);
   await new Promise((r) => setTimeout(r, seconds * 1000));
-  const idle = ((ticks(pid) - t) * 10) / seconds;
+  const idle = ((await cpu(pid)) - t) * 1000 / seconds; // ms of CPU per second
 
   const scrapes: number[] = [];
   let bytes = 0;
-  t = ticks(pid);
+  t = await cpu(pid);
   const until = Date.now() + seconds * 1000;
   while (Date.now() < until) {
     const next = Date.now() + 1000;
@@ -68,7 +66,7 @@ try {
     bytes = s.bytes;
     await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
   }
-  const scraped = ((ticks(pid) - t) * 10) / seconds;
+  const scraped = ((await cpu(pid)) - t) * 1000 / seconds;
 
   console.log(
     `${vms} running VMs (2 on a network), ${scrapes.length} scrapes, ${bytes} bytes each`,

@@ -173,14 +173,19 @@ export interface ConfigFlags {
   httpListen?: string;
 }
 
+/** A listen address as host and port ("[::1]:80" too); undefined when it is not host:port. */
+export function splitListen(listen: string): { host: string; port: number } | undefined {
+  const m = listen.match(/^(?:\[([^[\]]+)\]|([^:[\]]+)):(\d+)$/);
+  return m ? { host: m[1] ?? m[2], port: Number(m[3]) } : undefined;
+}
+
 /** Accepts only loopback hosts: 127.0.0.0/8, ::1 and localhost. */
 export function checkLoopback(listen: string, key = "listen"): void {
   if (listen === "") return;
-  const m = listen.match(/^(?:\[([^[\]]+)\]|([^:[\]]+)):(\d+)$/);
-  if (!m) throw new ConfigError(`${key}: ${JSON.stringify(listen)} is not host:port`);
-  const host = m[1] ?? m[2];
-  const port = m[3];
-  if (Number(port) > 65535) throw new ConfigError(`${key}: port ${port} is out of range`);
+  const at = splitListen(listen);
+  if (!at) throw new ConfigError(`${key}: ${JSON.stringify(listen)} is not host:port`);
+  const { host, port } = at;
+  if (port > 65535) throw new ConfigError(`${key}: port ${port} is out of range`);
   const loopback = host === "localhost" || host === "::1" ||
     (isIP(host) === 4 && host.startsWith("127."));
   if (!loopback) {

@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { tokenMatches } from "../api/auth.ts";
 import { withTimeout } from "../timeout.ts";
 import { log } from "./log.ts";
+import { splitListen } from "./config.ts";
 
 export interface HttpHandle {
   port: number;
@@ -13,19 +14,13 @@ export interface HttpHandle {
 }
 
 export interface HttpRoutes {
-  /** Tokens any of which opens /metrics. */
-  tokens: string[];
+  /** The token that opens /metrics. */
+  token: string;
   metrics: { contentType: string; metrics(): Promise<string> };
 }
 
 const SCRAPE_TIMEOUT_MS = 10_000;
 const LOOPBACK_HOST = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/i;
-
-/** host:port as config.ts checked it (loopback), split. */
-function splitListen(listen: string): { host: string; port: number } {
-  const m = listen.match(/^(?:\[([^[\]]+)\]|([^:[\]]+)):(\d+)$/)!;
-  return { host: m[1] ?? m[2], port: Number(m[3]) };
-}
 
 export async function startHttp(listen: string, routes: HttpRoutes): Promise<HttpHandle> {
   const server = createServer((req, res) => {
@@ -37,7 +32,7 @@ export async function startHttp(listen: string, routes: HttpRoutes): Promise<Htt
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
-  const { host, port } = splitListen(listen);
+  const { host, port } = splitListen(listen)!;
   await new Promise<void>((resolve, reject) => {
     server.once("error", (e) => reject(new Error(`cannot listen on ${listen}: ${e.message}`)));
     server.listen(port, host, () => resolve());
@@ -63,7 +58,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, r: HttpRoutes):
     res.setHeader("Allow", "GET, HEAD");
     return send(res, 405, "method not allowed\n");
   }
-  if (!r.tokens.some((t) => tokenMatches(req.headers.authorization, t))) {
+  if (!tokenMatches(req.headers.authorization, r.token)) {
     res.setHeader("WWW-Authenticate", 'Bearer realm="infrasimd"');
     return send(
       res,

@@ -108,7 +108,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
   }
   // Metrics are a view: a port someone else holds leaves them off, not the daemon down.
   const http = cfg.http.listen
-    ? await startHttp(cfg.http.listen, { tokens: [metricsToken], metrics: daemon.metrics })
+    ? await startHttp(cfg.http.listen, { token: metricsToken, metrics: daemon.metrics })
       .then((h) => {
         const address = `${cfg.http.listen.replace(/:\d+$/, "")}:${h.port}`;
         daemon.http.url = `http://${address}`;

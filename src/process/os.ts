@@ -79,11 +79,17 @@ export async function readPidFile(path: string): Promise<number | undefined> {
   }
 }
 
-/** The fields of /proc/<pid>/stat after the command name (field 3 on), or undefined. */
+/**
+ * The fields of a /proc/<pid>/stat text after the command name (field 3 on): the name
+ * may itself hold spaces and parentheses. Pure.
+ */
+export function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(")") + 2).trim().split(/\s+/);
+}
+
 function procStat(pid: number): string[] | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return statFields(readFileSync(`/proc/${pid}/stat`, "utf8"));
   } catch {
     return undefined;
   }

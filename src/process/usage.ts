@@ -4,6 +4,7 @@
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { withTimeout } from "../timeout.ts";
+import { statFields } from "./os.ts";
 
 export interface Usage {
   /** User plus system CPU time. */
@@ -20,7 +21,7 @@ const READ_TIMEOUT_MS = 2000;
  * command name, which may itself hold spaces and parentheses) and VmRSS in kB.
  */
 export function parseProcUsage(stat: string, status: string): Usage {
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).trim().split(/\s+/);
+  const fields = statFields(stat);
   const utime = Number(fields[11]), stime = Number(fields[12]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) {
     throw new Error(`unexpected /proc stat: ${stat.slice(0, 80)}`);

@@ -19,7 +19,7 @@ const NETWORK_FIELDS = {
   ...qosFlagFields("spec.link_qos"),
 };
 
-const SEED_HELP = "repeat the impairment's random choices run after run (0-4294967295)";
+const SEED_HELP = `repeat the impairment's random choices run after run (0-${SEED_MAX})`;
 
 const QOS_HELP =
   "\nImpairment applies to what each VM sends into the network (like tc netem on its\n" +

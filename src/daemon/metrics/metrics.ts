@@ -7,8 +7,12 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { StoredVm } from "../../store/vm_store.ts";
 import type { StoredNetwork } from "../../store/network_store.ts";
 import type { Change } from "../../store/feed.ts";
-import type { EngineLinkConfig, EngineStats } from "../../network/engine_protocol.ts";
-import type { DirectionStats } from "../../network/engine_protocol.ts";
+import type * as T from "../../api/gen/infrasim.v1.ts";
+import type {
+  DirectionStats,
+  EngineLinkConfig,
+  EngineStats,
+} from "../../network/engine_protocol.ts";
 import { processUsage, type Usage } from "../../process/usage.ts";
 import { VM } from "../contracts.ts";
 import { blockStats, type DiskStats } from "./blockstats.ts";
@@ -37,7 +41,15 @@ function perScrape<R>(read: () => Promise<R>): () => Promise<R> {
   };
 }
 
-const VM_STATES = ["PENDING", "STARTING", "RUNNING", "STOPPING", "STOPPED", "CRASHED", "ERROR"];
+const VM_STATES: T.VmState[] = [
+  "PENDING",
+  "STARTING",
+  "RUNNING",
+  "STOPPING",
+  "STOPPED",
+  "CRASHED",
+  "ERROR",
+];
 const DROP_CAUSES = { loss: "dropLoss", queue: "dropQueue", down: "dropDown", mtu: "dropMtu" };
 
 export class DaemonMetrics {
