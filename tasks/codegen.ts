@@ -6,6 +6,7 @@
 // produces with PROTO_LOADER_OPTIONS (keepCase, enums as strings, int64 as number,
 // defaults filled, oneof discriminators).
 import protobuf from "protobufjs";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { clientModule, serviceGlue } from "./lib/codegen_rpc.ts";
@@ -208,6 +209,26 @@ export const descriptors = ${JSON.stringify(descriptors)} as const;
     };
 `,
 );
+// The dashboard's side: infrasim.v1 as protobuf-es code (buf.gen.yaml), which the daemon
+// serves over Connect and the browser calls. Both tools are pinned npm packages.
+const buf = spawnSync(
+  Deno.execPath(),
+  ["run", "-A", "npm:@bufbuild/buf@1.75.0", "generate", "--path", "proto/infrasim"],
+  { cwd: root, stdio: ["ignore", "inherit", "pipe"], encoding: "utf8", timeout: 120_000 },
+);
+if (buf.status !== 0) {
+  console.error(buf.stderr);
+  throw new Error(`buf generate failed (status ${buf.status}, ${buf.error ?? ""})`);
+}
+
+// The dashboard's page, bundled from web/ against that code.
+const web = spawnSync(Deno.execPath(), ["run", "-A", "tasks/web.ts"], {
+  cwd: root,
+  stdio: ["ignore", "inherit", "inherit"],
+  timeout: 180_000,
+});
+if (web.status !== 0) throw new Error(`tasks/web.ts failed (status ${web.status})`);
+
 console.log(
   `codegen: ${files.length} proto files, ${packages.size} packages -> ${relative(root, outDir)}/`,
 );

@@ -10,6 +10,7 @@ import type { Ctx } from "./context.ts";
 import { flagFieldsOf, inFlagTerms, UsageError } from "./flags.ts";
 import type { OutputFormat } from "./output.ts";
 import { statusCommand } from "./commands/status.ts";
+import { dashboardCommand } from "./commands/dashboard.ts";
 import { vmCommands } from "./commands/vm/list.ts";
 import { vmPowerCommands } from "./commands/vm/power.ts";
 import { vmConsoleCommands } from "./commands/vm/console.ts";
@@ -47,6 +48,7 @@ export async function buildProgram(ctx: Ctx, argv: string[]): Promise<Command> {
     .addHelpText("after", TOP_EXAMPLES);
 
   statusCommand(program, ctx);
+  dashboardCommand(program, ctx);
   const vm = program.command("vm").description("manage virtual machines");
   vmCommands(vm, ctx);
   vmCreateCommand(vm, ctx);

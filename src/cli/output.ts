@@ -136,6 +136,7 @@ export function formatDaemonStatus(st: T.DaemonStatus): string {
     ["PID", String(st.pid)],
     ["Uptime", `${st.uptime_seconds}s`],
     ["Data dir", st.data_dir],
+    ["Dashboard", st.dashboard_url ? `${st.dashboard_url} (infrasim dashboard signs in)` : "off"],
     ["Metrics", st.metrics_url || "off"],
     ...st.qemu.map((q): [string, string] => [
       `QEMU ${q.arch}`,

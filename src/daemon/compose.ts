@@ -40,6 +40,7 @@ import { vmService } from "./services/vm.ts";
 import { volumeService } from "./services/volume.ts";
 import { watchService } from "./services/watch.ts";
 import { serve } from "./services/rpc.ts";
+import { CODE_TTL_MS, Sessions } from "./dashboard/session.ts";
 import * as T from "../api/gen/infrasim.v1.ts";
 import { Supervisor } from "./supervisor/supervisor.ts";
 import { DaemonMetrics } from "./metrics/metrics.ts";
@@ -56,6 +57,8 @@ export interface Daemon {
   metrics: DaemonMetrics;
   /** Where the HTTP listener ended up, set by main once it listens; shown in the status. */
   http: { url: string };
+  /** Dashboard logins: codes minted over the API, sessions the HTTP listener checks. */
+  sessions: Sessions;
   /** Startup: stale files go, switches are adopted, then every VM (the promise ends when done). */
   start(): Promise<{ adopted: Promise<void> }>;
   /** Shutdown: stop watching; QEMU and helper processes keep running for the next daemon. */
@@ -152,6 +155,7 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
   );
 
   const http = { url: "" };
+  const sessions = new Sessions();
   const byKind: Record<string, ServiceImpl["impl"]> = {
     [VM]: serve(T.VmServiceShape, vmService(vms)),
     [IMAGE]: serve(T.ImageServiceShape, imageService(images)),
@@ -180,7 +184,9 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
           })),
           accelerators: host.accelerators,
           vmCounts: () => vms.counts(),
-          metricsUrl: () => (http.url ? `${http.url}/metrics` : ""),
+          httpUrl: () => http.url,
+          loginCode: () => sessions.mintCode(),
+          loginTtlSeconds: CODE_TTL_MS / 1000,
         }),
       ),
     },
@@ -200,6 +206,7 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
     locks,
     metrics,
     http,
+    sessions,
     vms,
     images,
     volumes,

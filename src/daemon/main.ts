@@ -12,6 +12,7 @@ import { ConfigError, loadConfig } from "./config.ts";
 import { log, setLogLevel } from "./log.ts";
 import { claimSocket, startServers } from "./server.ts";
 import { startHttp } from "./http.ts";
+import { dashboardRoutes } from "./dashboard/routes.ts";
 import { healthService } from "./services/daemon.ts";
 import { serve } from "./services/rpc.ts";
 import { HealthShape } from "../api/gen/grpc.health.v1.ts";
@@ -32,7 +33,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
     .option("--accelerator <name>", "auto | hvf | kvm | tcg")
     .option(
       "--http-listen <host:port>",
-      'HTTP address on loopback for /metrics, "" to disable (default: 127.0.0.1:50080)',
+      'HTTP address on loopback for the dashboard and /metrics, "" to disable (default: 127.0.0.1:50080)',
     )
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -89,6 +90,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
   const daemon = compose(db, cfg, host);
   const { adopted } = await daemon.start();
   const known = new Set(["", ...daemon.services.map((s) => s.name)]);
+  const onCall = (m: string, code: string, s: number) => daemon.metrics.apiCall(m, code, s);
   let server;
   try {
     server = await startServers([
@@ -98,7 +100,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
       dataDir: cfg.data_dir,
       listen: cfg.listen,
       token,
-      onCall: (m, code, s) => daemon.metrics.apiCall(m, code, s),
+      onCall,
     });
   } catch (e) {
     process.stderr.write(`infrasimd: ${(e as Error).message}\n`);
@@ -106,14 +108,25 @@ export async function runDaemon(argv: string[]): Promise<number> {
     unlock();
     return 1;
   }
-  // Metrics are a view: a port someone else holds leaves them off, not the daemon down.
+  // The dashboard and metrics are views: a port someone else holds leaves them off, not
+  // the daemon down.
   const http = cfg.http.listen
-    ? await startHttp(cfg.http.listen, { token: metricsToken, metrics: daemon.metrics })
+    ? await startHttp(cfg.http.listen, {
+      token: metricsToken,
+      metrics: daemon.metrics,
+      dashboard: dashboardRoutes({
+        services: daemon.services,
+        sessions: daemon.sessions,
+        vms: daemon.vms,
+        onCall,
+      }),
+    })
       .then((h) => {
         const address = `${cfg.http.listen.replace(/:\d+$/, "")}:${h.port}`;
         daemon.http.url = `http://${address}`;
         log.info("http listening", {
           address,
+          dashboard: "/ (log in with: infrasim dashboard)",
           metrics: "/metrics (bearer token: the data dir's metrics-token)",
         });
         return h;

@@ -14,6 +14,10 @@ export abstract class InfrasimV1Methods {
   getDaemonStatus(req: DeepPartial<T.GetDaemonStatusRequest> = {}, o?: CallOptions): Promise<T.DaemonStatus> {
     return this.transport.unary("infrasim.v1.DaemonService", "GetDaemonStatus", req, o);
   }
+  /** infrasim.v1.DaemonService.CreateDashboardLogin */
+  createDashboardLogin(req: DeepPartial<T.CreateDashboardLoginRequest> = {}, o?: CallOptions): Promise<T.DashboardLogin> {
+    return this.transport.unary("infrasim.v1.DaemonService", "CreateDashboardLogin", req, o);
+  }
   /** infrasim.v1.WatchService.Watch */
   watchStream(req: DeepPartial<T.WatchRequest>): grpc.ClientReadableStream<T.WatchEvent> {
     return this.transport.serverStream("infrasim.v1.WatchService", "Watch", req);

@@ -18,6 +18,13 @@ export interface DaemonStatus {
   host: string;
   pid: number;
   metrics_url: string;
+  dashboard_url: string;
+}
+export interface CreateDashboardLoginRequest {
+}
+export interface DashboardLogin {
+  url: string;
+  expires_in_seconds: number;
 }
 export type EventType = "EVENT_TYPE_UNSPECIFIED" | "ADDED" | "MODIFIED" | "DELETED" | "SYNCED";
 export const EventType_VALUES = ["EVENT_TYPE_UNSPECIFIED","ADDED","MODIFIED","DELETED","SYNCED"] as const;
@@ -447,12 +454,15 @@ export interface DeleteVolumeResponse {
 /** What a server of infrasim.v1.DaemonService implements, one typed handler per RPC. */
 export interface DaemonServiceHandlers {
   GetDaemonStatus: rpc.UnaryHandler<GetDaemonStatusRequest, DaemonStatus>;
+  CreateDashboardLogin: rpc.UnaryHandler<CreateDashboardLoginRequest, DashboardLogin>;
 }
 export const DaemonServiceShape = {
   GetDaemonStatus: "unary",
+  CreateDashboardLogin: "unary",
 } as const satisfies Record<string, rpc.RpcKind>;
 export interface DaemonServiceMethods {
   GetDaemonStatus: { req: GetDaemonStatusRequest; res: DaemonStatus; clientStream: false; serverStream: false };
+  CreateDashboardLogin: { req: CreateDashboardLoginRequest; res: DashboardLogin; clientStream: false; serverStream: false };
 }
 export const DaemonServiceName = "infrasim.v1.DaemonService";
 /** What a server of infrasim.v1.WatchService implements, one typed handler per RPC. */

@@ -2,7 +2,7 @@
 import { hostname } from "node:os";
 import type * as T from "../../api/gen/infrasim.v1.ts";
 import type * as H from "../../api/gen/grpc.health.v1.ts";
-import { notFound, quote } from "../../api/errors.ts";
+import { failedPrecondition, notFound, quote } from "../../api/errors.ts";
 import { VERSION } from "../../version.ts";
 import type { DaemonConfig } from "../config.ts";
 
@@ -13,9 +13,13 @@ export function daemonService(deps: {
   qemu: T.QemuBinary[];
   accelerators: Record<string, string>;
   vmCounts: () => Record<string, number>;
-  /** Where /metrics is served ("" while the HTTP listener is off or not yet up). */
-  metricsUrl: () => string;
+  /** The HTTP listener's base URL ("" while it is off or not yet up). */
+  httpUrl: () => string;
+  /** A fresh one-time dashboard login code. */
+  loginCode: () => string;
+  loginTtlSeconds: number;
 }): T.DaemonServiceHandlers {
+  const url = (path: string) => (deps.httpUrl() ? `${deps.httpUrl()}${path}` : "");
   return {
     GetDaemonStatus: (): T.DaemonStatus => ({
       version: VERSION,
@@ -28,8 +32,21 @@ export function daemonService(deps: {
         process.arch === "x64" ? "x86_64" : process.arch
       } (${hostname()})`,
       pid: process.pid,
-      metrics_url: deps.metricsUrl(),
+      metrics_url: url("/metrics"),
+      dashboard_url: url("/"),
     }),
+    CreateDashboardLogin: (): T.DashboardLogin => {
+      if (!deps.httpUrl()) {
+        throw failedPrecondition(
+          "the dashboard is off: infrasimd's HTTP listener is not running (set [http] listen " +
+            'in config.toml, e.g. "127.0.0.1:50080", and restart infrasimd)',
+        );
+      }
+      return {
+        url: url(`/login?code=${deps.loginCode()}`),
+        expires_in_seconds: deps.loginTtlSeconds,
+      };
+    },
   };
 }
 

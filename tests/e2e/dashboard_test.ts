@@ -1,0 +1,134 @@
+// The dashboard in a real browser (Debian's chromium through playwright-core): access
+// (401 without a session, a login code that works once, WebSockets only from the page's
+// own Origin), a VM created through the CLI showing up live, started from the page, and
+// its serial console answering what is typed.
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import WebSocket from "ws";
+import { e2eTest, READY, waitFor } from "../helpers/env.ts";
+import { cli, launchBrowser, loginUrl, screenshot, signedIn } from "../helpers/browser.ts";
+import { guest, guestSpec } from "../helpers/env.ts";
+
+const shots = mkdtempSync("/tmp/dashboard-shots-");
+
+/** Opens a WebSocket and resolves to the HTTP status of the answer (101 when upgraded). */
+function wsStatus(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on("open", () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+    ws.on("error", (e) => reject(e));
+  });
+}
+
+e2eTest(
+  "dashboard: no session is 401, a login code works once, other origins are refused",
+  async (d) => {
+    const base = `http://127.0.0.1:${d.httpPort}`;
+    for (const path of ["/", "/app.js", "/capture?network=x&seconds=1"]) {
+      const r = await fetch(base + path);
+      assert.equal(r.status, 401, path);
+      assert.match(await r.text(), /infrasim dashboard/);
+    }
+    const api = await fetch(`${base}/api/infrasim.v1.VmService/ListVms`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: "{}",
+    });
+    assert.equal(api.status, 401);
+
+    // The code: exchanged for an HttpOnly, SameSite=Strict cookie, then useless.
+    const url = await loginUrl(d);
+    const first = await fetch(url, { redirect: "manual" });
+    assert.equal(first.status, 303);
+    const setCookie = first.headers.get("set-cookie") ?? "";
+    assert.match(
+      setCookie,
+      new RegExp(`^infrasim_session_${d.httpPort}=[\\w-]{43}; HttpOnly; SameSite=Strict; Path=/$`),
+    );
+    const again = await fetch(url, { redirect: "manual" });
+    assert.equal(again.status, 401);
+    const cookie = setCookie.split(";")[0];
+    assert.equal((await fetch(`${base}/`, { headers: { cookie } })).status, 200);
+
+    // The API with the cookie: from the page's origin yes, from another no.
+    const call = (origin: string) =>
+      fetch(`${base}/api/infrasim.v1.VmService/ListVms`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", cookie, origin },
+        body: "{}",
+      });
+    assert.equal((await call(base)).status, 200);
+    assert.equal((await call("http://evil.example")).status, 403);
+    // A browser session cannot mint further logins.
+    const mint = await fetch(`${base}/api/infrasim.v1.DaemonService/CreateDashboardLogin`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", cookie },
+      body: "{}",
+    });
+    assert.equal(mint.status, 404);
+
+    // WebSockets: the cookie and the page's own Origin, both.
+    const ws = `ws://127.0.0.1:${d.httpPort}/ws/console/nope`;
+    assert.equal(await wsStatus(ws, { cookie, origin: "http://evil.example" }), 403);
+    assert.equal(await wsStatus(ws, { origin: base }), 401);
+    assert.equal(await wsStatus(ws, { cookie, origin: base }), 404); // past both checks
+
+    // The daemon's token never reaches a URL, a page or the log.
+    assert.ok(!url.includes(d.token) && !d.stderr.includes(d.token));
+    assert.ok(!d.stderr.includes(new URL(url).searchParams.get("code")!), "login code logged");
+  },
+);
+
+e2eTest(
+  "dashboard: a VM from the CLI shows up live, starts from the page, and its console answers",
+  async (d) => {
+    const browser = await launchBrowser();
+    try {
+      const { page } = await signedIn(d, browser);
+      await page.waitForSelector(".feed.ok");
+      await page.click('nav a[href="#/vms"]');
+      await page.waitForSelector("text=No VMs yet");
+
+      const g = guest("x86_64");
+      const spec = { ...guestSpec(g), power_state: "POWER_OFF" as const };
+      const vm = await d.client.createVm({ meta: { name: "web1" }, spec });
+      const t0 = performance.now();
+      await page.waitForSelector(`tr[data-id="${vm.meta!.id}"]`, { timeout: 1000 });
+      console.log(
+        `VM on the list ${(performance.now() - t0).toFixed(0)} ms after CreateVm returned`,
+      );
+      await page.waitForSelector("text=web1", { timeout: 1000 });
+      // ...and in the topology, without a reload.
+      await page.click('nav a[href="#/topology"]');
+      await page.locator(".graph canvas").first().waitFor();
+      await screenshot(page, shots, "topology");
+      await page.click('nav a[href="#/vms"]');
+      await screenshot(page, shots, "vms");
+
+      await page.click("text=web1");
+      await page.waitForSelector("h1 >> text=PENDING"); // created powered off: never started
+      await page.click("button:has-text('Start')");
+      await page.waitForSelector("h1 >> text=RUNNING", { timeout: 30_000 });
+      // The console shows the guest's ready marker, then answers a typed command.
+      const term = page.locator(".console-screen");
+      await term.filter({ hasText: READY }).waitFor({ timeout: 90_000 });
+      await page.click(".console-screen");
+      await page.keyboard.type("echo $((6*7))-answered\n");
+      await term.filter({ hasText: "42-answered" }).waitFor({ timeout: 30_000 });
+      await screenshot(page, shots, "vm");
+      const r = await cli(d, ["vm", "get", "web1", "-o", "json"]);
+      assert.equal(JSON.parse(r.stdout).status.state, "RUNNING");
+      await waitFor(
+        "the page's state to be live",
+        async () => (await page.textContent("h1"))?.includes("RUNNING"),
+      );
+      console.log(`screenshots: ${shots}`);
+    } finally {
+      await browser.close();
+    }
+  },
+);
