@@ -3,9 +3,10 @@
 // own Origin), a VM created through the CLI showing up live, started from the page, and
 // its serial console answering what is typed.
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import WebSocket from "ws";
-import { e2eTest, READY, waitFor } from "../helpers/env.ts";
+import { e2eTest, READY, sleep, waitFor } from "../helpers/env.ts";
 import { cli, launchBrowser, loginUrl, screenshot, signedIn } from "../helpers/browser.ts";
 import { guest, guestSpec } from "../helpers/env.ts";
 
@@ -132,3 +133,54 @@ e2eTest(
     }
   },
 );
+
+e2eTest("dashboard: a VM with display vnc shows its UEFI screen through noVNC", async (d) => {
+  const tmp = mkdtempSync("/tmp/isd-webvnc-");
+  const disk = join(tmp, "boot.qcow2");
+  copyFileSync(guest("x86_64").disk, disk);
+  const browser = await launchBrowser();
+  try {
+    const r = await cli(d, [
+      "vm",
+      "create",
+      "--name",
+      "screen",
+      "--arch",
+      "x86_64",
+      "--memory",
+      "512",
+      "--disk",
+      disk,
+      "--display",
+      "vnc",
+      "--no-network",
+      "--start",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const { page } = await signedIn(d, browser);
+    await page.evaluate(`location.hash = "#/vm/screen"`);
+    await page.locator(".screen canvas").first().waitFor({ timeout: 30_000 });
+    await page.locator(".console-state", { hasText: "connected" }).last().waitFor();
+    // Poll until the guest has set a mode of its own (the firmware's, then the kernel's)
+    // and drawn on it.
+    let best = 0;
+    for (const t0 = Date.now(); Date.now() - t0 < 120_000 && best < 200;) {
+      best = await page.evaluate(`(() => {
+        const c = document.querySelector(".screen canvas");
+        const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+        let differ = 0;
+        for (let i = 4; i < px.length; i += 4) {
+          if (px[i] !== px[0] || px[i + 1] !== px[1] || px[i + 2] !== px[2]) differ++;
+        }
+        return c.width > 640 ? differ : 0; // QEMU's own 640x480 "not initialized" text is not it
+
+      })()`) as number;
+      if (best < 200) await sleep(500);
+    }
+    await screenshot(page, shots, "vm-screen");
+    assert.ok(best >= 200, `the page's screen stayed one colour (${best} pixels differ)`);
+  } finally {
+    await browser.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});

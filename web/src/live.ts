@@ -12,6 +12,7 @@ import { errorText } from "./api.ts";
 export function live(
   root: HTMLElement,
   draw: () => Node | Node[],
+  opts: { everySecond?: boolean } = {},
 ): (() => void) & { paint(): void } {
   const paint = () => {
     const key = (document.activeElement as HTMLElement | null)?.dataset?.key;
@@ -20,7 +21,14 @@ export function live(
     if (key) root.querySelector<HTMLElement>(`[data-key="${CSS.escape(key)}"]`)?.focus();
   };
   paint();
-  return Object.assign(store.subscribe(paint), { paint });
+  const unsubscribe = store.subscribe(paint);
+  // Uptimes count on between changes.
+  const timer = opts.everySecond ? setInterval(paint, 1000) : undefined;
+  const stop = () => {
+    unsubscribe();
+    clearInterval(timer);
+  };
+  return Object.assign(stop, { paint });
 }
 
 /** An alert line that shows a call's failure (and clears on its next success). */

@@ -1,9 +1,11 @@
 // The dashboard's WebSockets (after the listener's session and Origin checks): a VM's
-// serial console, bridged to the same fan-out `infrasim vm console` uses. A viewer first
-// gets the tail of the serial log, so it sees what the guest printed before it came.
+// serial console, bridged to the same fan-out `infrasim vm console` uses (a viewer first
+// gets the tail of the serial log, so it sees what the guest printed before it came),
+// and its screen: the bytes of QEMU's VNC unix socket, for noVNC in the page.
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { open } from "node:fs/promises";
+import { connect } from "node:net";
 import { type WebSocket, WebSocketServer } from "ws";
 import { runPaths } from "../../qemu/launch.ts";
 import type { VmController } from "../controllers/vm/controller.ts";
@@ -19,19 +21,24 @@ export function dashboardSockets(vms: VmController) {
   return (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const refuse = (code: number, why: string) =>
       socket.end(`HTTP/1.1 ${code} ${why}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    const m = /^\/ws\/console\/([^/?]{1,100})$/.exec((req.url ?? "").split("?")[0]);
+    const m = /^\/ws\/(console|vnc)\/([^/?]{1,100})$/.exec((req.url ?? "").split("?")[0]);
     if (!m) return refuse(404, "Not Found");
-    let id: string;
+    let vm;
     try {
-      id = vms.find(decodeURIComponent(m[1])).meta.id;
+      vm = vms.find(decodeURIComponent(m[2]));
     } catch {
       return refuse(404, "Not Found");
     }
+    const id = vm.meta.id;
     const rt = vms.runner.runtime(id);
     if (!rt) return refuse(409, "Conflict");
-    const logPath = runPaths(vms.vmDir(id)).serialLog;
+    const paths = runPaths(vms.vmDir(id));
+    if (m[1] === "vnc") {
+      if (vm.spec.display !== "vnc") return refuse(409, "Conflict");
+      return wss.handleUpgrade(req, socket, head, (ws) => screen(ws, paths.vncSocket, rt));
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      attach(ws, rt, logPath).catch((e) => {
+      attach(ws, rt, paths.serialLog).catch((e) => {
         log.warn("console websocket failed", { vm: id, error: String(e) });
         ws.close(1011, "console failed");
       });
@@ -54,6 +61,22 @@ async function attach(ws: WebSocket, rt: Runtime, logPath: string): Promise<void
   });
   ws.on("close", unsubscribe);
   ws.on("error", unsubscribe);
+  rt.exited.then(() => ws.close(1000, "the VM stopped"));
+}
+
+/** One viewer's own VNC connection to QEMU, byte for byte both ways. */
+function screen(ws: WebSocket, path: string, rt: Runtime): void {
+  const vnc = connect(path);
+  vnc.setTimeout(10_000, () => vnc.destroy(new Error("no answer from QEMU's VNC socket")));
+  vnc.once("connect", () => vnc.setTimeout(0));
+  vnc.on("data", (chunk: Buffer) => {
+    if (ws.bufferedAmount > MAX_BUFFERED) return ws.close(1013, "the page did not keep up");
+    ws.send(chunk);
+  });
+  vnc.on("error", (e) => ws.close(1011, e.message.slice(0, 100)));
+  vnc.on("close", () => ws.close(1000, "the screen closed"));
+  ws.on("message", (data: Buffer) => vnc.write(data));
+  ws.on("close", () => vnc.destroy());
   rt.exited.then(() => ws.close(1000, "the VM stopped"));
 }
 

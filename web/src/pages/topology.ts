@@ -67,12 +67,14 @@ export function topologyPage(root: HTMLElement) {
   const saved: Record<string, { x: number; y: number }> = JSON.parse(
     localStorage.getItem(POSITIONS_KEY) ?? "{}",
   );
+  // Labels sit on a patch of the page's own background, light or dark.
+  const bg = getComputedStyle(document.body).backgroundColor;
   const cy = cytoscape({
     container: graph,
     wheelSensitivity: 0.3,
     minZoom: 0.05,
     maxZoom: 1.5, // a lone node is not drawn as big as the page
-    style: STYLE,
+    style: [...STYLE, { selector: "edge", style: { "text-background-color": bg } }],
     layout: { name: "preset" },
   });
   let selected = "";
@@ -259,7 +261,8 @@ const STYLE: cytoscape.StylesheetJson = [
       "text-wrap": "wrap",
       "font-size": 10,
       color: "#8a93a3",
-      "text-background-opacity": 0,
+      "text-background-opacity": 1,
+      "text-background-padding": "2px",
       width: 2,
       "line-color": "#9aa3b3",
       "curve-style": "bezier",

@@ -6,6 +6,7 @@ import { badge, h, since, table } from "../dom.ts";
 import { alertLine, live } from "../live.ts";
 import { stateName, store } from "../store.ts";
 import { openConsole } from "../console.ts";
+import { openScreen } from "../screen.ts";
 import { linkActions } from "./links.ts";
 
 const ports = (vm: Vm) =>
@@ -39,7 +40,7 @@ export function vmsPage(root: HTMLElement) {
       })),
       store.synced ? "No VMs yet: create one with `infrasim vm create` or Terraform." : "Loading…",
     );
-  });
+  }, { everySecond: true });
 }
 
 const byName = (name: string) =>
@@ -50,12 +51,19 @@ export function vmPage(root: HTMLElement, name: string) {
   const head = h("div");
   const details = h("div");
   const consoleBox = h("section", { "aria-label": "Serial console" });
-  root.append(head, alert.el, details, h("h2", {}, "Serial console"), consoleBox);
+  const screenBox = h("section", { "aria-label": "Screen" });
+  root.append(head, alert.el, details, h("h2", {}, "Serial console"), consoleBox, screenBox);
   let closeConsole: (() => void) | undefined;
   let consoleFor = "";
-  const act = (label: string, fn: (ref: string) => Promise<unknown>, confirmText?: string) =>
+  const act = (
+    label: string,
+    fn: (ref: string) => Promise<unknown>,
+    enabled: boolean,
+    confirmText?: string,
+  ) =>
     h("button", {
       "data-key": `act-${label}`,
+      disabled: !enabled,
       onclick: () => {
         if (confirmText && !confirm(confirmText)) return;
         alert.run(() => fn(name));
@@ -70,12 +78,13 @@ export function vmPage(root: HTMLElement, name: string) {
       h(
         "div",
         { class: "actions" },
-        act("Start", (ref) => api.vms.startVm({ ref })),
-        act("Stop", (ref) => api.vms.stopVm({ ref })),
-        act("Restart", (ref) => api.vms.restartVm({ ref })),
+        act("Start", (ref) => api.vms.startVm({ ref }), !running(vm)),
+        act("Stop", (ref) => api.vms.stopVm({ ref }), running(vm)),
+        act("Restart", (ref) => api.vms.restartVm({ ref }), running(vm)),
         act(
           "Delete",
           (ref) => api.vms.deleteVm({ ref, force: true }).then(() => (location.hash = "#/vms")),
+          true,
           `Delete VM ${vm.meta!.name}? Its disks go with it.`,
         ),
       ),
@@ -91,8 +100,19 @@ export function vmPage(root: HTMLElement, name: string) {
       closeConsole?.();
       closeConsole = undefined;
       consoleFor = want;
-      if (want) closeConsole = openConsole(consoleBox, vm.meta!.id);
-      else consoleBox.replaceChildren(h("p", { class: "empty" }, "The VM is not running."));
+      screenBox.replaceChildren();
+      if (want) {
+        const closeSerial = openConsole(consoleBox, vm.meta!.id);
+        // A VM with display "vnc" shows its screen too.
+        const closeScreen = vm.spec?.display === "vnc"
+          ? (screenBox.append(h("h2", {}, "Screen"), h("div")),
+            openScreen(screenBox.lastElementChild as HTMLElement, vm.meta!.id))
+          : undefined;
+        closeConsole = () => {
+          closeSerial();
+          closeScreen?.();
+        };
+      } else consoleBox.replaceChildren(h("p", { class: "empty" }, "The VM is not running."));
     }
     return [
       h(
@@ -115,7 +135,7 @@ export function vmPage(root: HTMLElement, name: string) {
       h("h2", {}, "Links"),
       linkActions(vm, alert),
     ];
-  });
+  }, { everySecond: true });
   return () => {
     stop();
     stopDetails();
