@@ -1,5 +1,5 @@
 // The dashboard's build: web/ bundled by Bun (minified, one ES module and one style
-// sheet, xterm.js's included) into src/daemon/dashboard/gen/assets.ts, which the daemon
+// sheet, xterm.js's and uPlot's included) into src/daemon/dashboard/gen/assets.ts, which the daemon
 // imports, so the compiled executable serves the page with no file on disk.
 // Run by tasks/codegen.ts; alone: deno task web.
 import { execFileSync } from "node:child_process";
@@ -30,6 +30,7 @@ try {
     "/app.css": {
       type: "text/css; charset=utf-8",
       body: text(join(root, "node_modules/@xterm/xterm/css/xterm.css")) +
+        text(join(root, "node_modules/uplot/dist/uPlot.min.css")) +
         text(join(root, "web/style.css")),
     },
   };

@@ -48,7 +48,6 @@ export async function buildProgram(ctx: Ctx, argv: string[]): Promise<Command> {
     .addHelpText("after", TOP_EXAMPLES);
 
   statusCommand(program, ctx);
-  dashboardCommand(program, ctx);
   const vm = program.command("vm").description("manage virtual machines");
   vmCommands(vm, ctx);
   vmCreateCommand(vm, ctx);
@@ -62,9 +61,11 @@ export async function buildProgram(ctx: Ctx, argv: string[]): Promise<Command> {
     program.command("network").description("manage private networks and their link impairment"),
     ctx,
   );
+  eventsCommand(program, ctx);
+  dashboardCommand(program, ctx);
+  // Last: completion completes the commands registered before it.
   if (wantsCompletion(argv)) await addCompletion(program, ctx, argv);
   else addCompletionStandIn(program);
-  eventsCommand(program, ctx);
   inheritGlobalOptions(program as Command);
   // A usage error prints the error and one line naming the command's own --help.
   const hint = (c: Command) => {

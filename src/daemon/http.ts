@@ -12,7 +12,7 @@ import { withTimeout } from "../timeout.ts";
 import { log } from "./log.ts";
 import { splitListen } from "./config.ts";
 import { cookieValue } from "./dashboard/session.ts";
-import { pageHeaders, signInPage } from "./dashboard/pages.ts";
+import { gzipped, pageHeaders, signInPage } from "./dashboard/pages.ts";
 import type { DashboardRoutes } from "./dashboard/routes.ts";
 
 export interface HttpHandle {
@@ -103,6 +103,7 @@ async function handle(
     if (req.method !== "GET") return notAllowed(res);
     const code = new URL(req.url ?? "/", "http://x").searchParams.get("code") ?? "";
     const id = d.sessions.redeem(code.slice(0, 100));
+    if (!id && signedIn()) return redirect(res, "/"); // an old link, in a browser still signed in
     if (!id) {
       log.warn("dashboard login refused: code unknown, used or expired");
       return page(res, 401, signInPage("This login link was used or has expired."));
@@ -128,8 +129,23 @@ async function handle(
   if (path === "/capture") return await d.capture(req, res);
   const asset = d.asset(path);
   if (!asset) return send(res, 404, "not found\n");
-  res.writeHead(200, { ...pageHeaders(req.headers.host!), "Content-Type": asset.type });
+  const headers = {
+    ...pageHeaders(req.headers.host!),
+    "Content-Type": asset.type,
+    Vary: "Accept-Encoding",
+  };
+  if (/\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""))) {
+    const body = await gzipped(path, asset);
+    res.writeHead(200, { ...headers, "Content-Encoding": "gzip" });
+    return void res.end(req.method === "HEAD" ? undefined : body);
+  }
+  res.writeHead(200, headers);
   res.end(req.method === "HEAD" ? undefined : asset.body);
+}
+
+function redirect(res: ServerResponse, to: string): void {
+  res.writeHead(303, { Location: to, "Cache-Control": "no-store" });
+  res.end();
 }
 
 function page(res: ServerResponse, code: number, html: string): void {

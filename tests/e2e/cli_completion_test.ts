@@ -41,12 +41,15 @@ Deno.test({
 
 e2eTest("completion: commands, options and the daemon's VM names", async (d) => {
   for (const name of ["web", "db"]) assert.equal(d.cli(["vm", "create", "--name", name]).code, 0);
-  assert.deepEqual(complete(d, "").slice(0, 6), [
+  // Every command: events was missing once, registered after completion had listed them.
+  assert.deepEqual(complete(d, "").slice(0, 8), [
     "status",
     "vm",
     "image",
     "volume",
     "network",
+    "events",
+    "dashboard",
     "completion",
   ]);
   assert.equal(d.cli(["network", "create", "--name", "lan", "--cidr", "10.9.0.0/24"]).code, 0);

@@ -54,6 +54,10 @@ e2eTest(
     assert.equal(again.status, 401);
     const cookie = setCookie.split(";")[0];
     assert.equal((await fetch(`${base}/`, { headers: { cookie } })).status, 200);
+    // A signed-in browser reads /metrics too, as the issue's "token or cookie".
+    const metrics = await fetch(`${base}/metrics`, { headers: { cookie } });
+    assert.equal(metrics.status, 200);
+    assert.match(await metrics.text(), /^# HELP infrasim_/m);
 
     // The API with the cookie: from the page's origin yes, from another no.
     const call = (origin: string) =>
@@ -120,6 +124,11 @@ e2eTest(
       await page.click(".console-screen");
       await page.keyboard.type("echo $((6*7))-answered\n");
       await term.filter({ hasText: "42-answered" }).waitFor({ timeout: 30_000 });
+      // CPU and memory charts fill from GetVmUsage.
+      const usage = page.locator('section[aria-label="Usage"] [role="status"]');
+      await usage.filter({ hasText: /\d+% CPU, \d+ MiB/ }).waitFor({ timeout: 15_000 });
+      const mib = Number((await usage.textContent())!.match(/(\d+) MiB/)![1]);
+      assert.ok(mib > 50 && mib < 2048, `QEMU's resident memory: ${mib} MiB`);
       await screenshot(page, shots, "vm");
       const r = await cli(d, ["vm", "get", "web1", "-o", "json"]);
       assert.equal(JSON.parse(r.stdout).status.state, "RUNNING");
@@ -184,3 +193,51 @@ e2eTest("dashboard: a VM with display vnc shows its UEFI screen through noVNC", 
     rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+e2eTest(
+  "dashboard: networks, volumes and images are made, resized and deleted from the page",
+  async (d) => {
+    const browser = await launchBrowser();
+    try {
+      const { page } = await signedIn(d, browser);
+      page.on("dialog", (dl) => dl.type() === "prompt" ? dl.accept("2") : dl.accept());
+      const alert = page.locator('main [role="alert"]');
+
+      await page.evaluate(`location.hash = "#/networks"`);
+      await page.fill('input[name="name"]', "paged");
+      await page.fill('input[name="cidr"]', "10.300.0.0/24");
+      await page.click("button:has-text('Create')");
+      await alert.filter({ hasText: "cidr" }).waitFor(); // the daemon's words, naming the field
+      await page.fill('input[name="cidr"]', "10.52.0.0/24");
+      await page.click("button:has-text('Create')");
+      await page.locator("tr", { hasText: "paged" }).waitFor();
+      assert.equal((await cli(d, ["network", "get", "paged"])).code, 0);
+
+      await page.evaluate(`location.hash = "#/volumes"`);
+      await page.fill('input[name="name"]', "scratch");
+      await page.fill('input[name="size"]', "1");
+      await page.click("button:has-text('Create')");
+      const row = page.locator("tr", { hasText: "scratch" });
+      await row.filter({ hasText: "1.0 GiB" }).waitFor();
+      await row.locator("button", { hasText: "Resize" }).click(); // the prompt answers 2
+      await row.filter({ hasText: "2.0 GiB" }).waitFor();
+      await screenshot(page, shots, "volumes");
+      await row.locator("button", { hasText: "Delete" }).click();
+      await row.waitFor({ state: "detached" });
+
+      await page.evaluate(`location.hash = "#/images"`);
+      await page.fill('input[name="name"]', "guestdisk");
+      await page.fill('input[name="source"]', guest("x86_64").disk);
+      await page.click("button:has-text('Import')");
+      await page.locator("tr", { hasText: "guestdisk" }).filter({ hasText: "qcow2" }).waitFor({
+        timeout: 60_000,
+      });
+      await page.locator("text=imported guestdisk").waitFor();
+      await screenshot(page, shots, "images");
+      const img = JSON.parse((await cli(d, ["image", "get", "guestdisk", "-o", "json"])).stdout);
+      assert.match(img.status.digest, /^sha256:[0-9a-f]{64}$/);
+    } finally {
+      await browser.close();
+    }
+  },
+);

@@ -114,6 +114,10 @@ export abstract class InfrasimV1Methods {
   getSerialLogStream(req: string | DeepPartial<T.GetSerialLogRequest>): grpc.ClientReadableStream<T.SerialLogChunk> {
     return this.transport.serverStream("infrasim.v1.VmService", "GetSerialLog", typeof req === "string" ? { ref: req } : req);
   }
+  /** infrasim.v1.VmService.GetVmUsage */
+  getVmUsage(req: string | DeepPartial<T.GetVmUsageRequest>, o?: CallOptions): Promise<T.VmUsage> {
+    return this.transport.unary("infrasim.v1.VmService", "GetVmUsage", typeof req === "string" ? { ref: req } : req, o);
+  }
   /** infrasim.v1.VolumeService.CreateVolume */
   createVolume(req: DeepPartial<T.CreateVolumeRequest>, o?: CallOptions): Promise<T.Volume> {
     return this.transport.unary("infrasim.v1.VolumeService", "CreateVolume", req, o);

@@ -403,6 +403,14 @@ export interface WaitVmRequest {
   timeout_seconds: number;
   wait_for?: WaitFor | null;
 }
+export interface GetVmUsageRequest {
+  ref: string;
+}
+export interface VmUsage {
+  cpu_seconds: number;
+  resident_memory_bytes: number;
+  sampled_at: string;
+}
 export interface GetSerialLogRequest {
   ref: string;
   follow: boolean;
@@ -541,6 +549,7 @@ export interface VmServiceHandlers {
   WaitVm: rpc.UnaryHandler<WaitVmRequest, Vm>;
   Console: rpc.DuplexHandler<ConsoleInput, ConsoleOutput>;
   GetSerialLog: rpc.ServerStreamHandler<GetSerialLogRequest, SerialLogChunk>;
+  GetVmUsage: rpc.UnaryHandler<GetVmUsageRequest, VmUsage>;
 }
 export const VmServiceShape = {
   CreateVm: "unary",
@@ -554,6 +563,7 @@ export const VmServiceShape = {
   WaitVm: "unary",
   Console: "duplex",
   GetSerialLog: "serverStream",
+  GetVmUsage: "unary",
 } as const satisfies Record<string, rpc.RpcKind>;
 export interface VmServiceMethods {
   CreateVm: { req: CreateVmRequest; res: Vm; clientStream: false; serverStream: false };
@@ -567,6 +577,7 @@ export interface VmServiceMethods {
   WaitVm: { req: WaitVmRequest; res: Vm; clientStream: false; serverStream: false };
   Console: { req: ConsoleInput; res: ConsoleOutput; clientStream: true; serverStream: true };
   GetSerialLog: { req: GetSerialLogRequest; res: SerialLogChunk; clientStream: false; serverStream: true };
+  GetVmUsage: { req: GetVmUsageRequest; res: VmUsage; clientStream: false; serverStream: false };
 }
 export const VmServiceName = "infrasim.v1.VmService";
 /** What a server of infrasim.v1.VolumeService implements, one typed handler per RPC. */

@@ -7,6 +7,8 @@ import { once } from "node:events";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { serverStream } from "./connect.ts";
 
+const COUNT_ONLY_LIMIT_S = 600;
+
 const HTTP_OF: Partial<Record<Code, number>> = {
   [Code.InvalidArgument]: 400,
   [Code.NotFound]: 404,
@@ -43,7 +45,8 @@ export async function captureDownload(
     interface: ints.interface,
     point: (q.get("point") ?? "").slice(0, 20),
     count: ints.count ?? 0,
-    duration_seconds: ints.seconds ?? 0,
+    // N frames of an idle link would never end: those downloads stop after 10 minutes.
+    duration_seconds: ints.seconds || COUNT_ONLY_LIMIT_S,
     snaplen: ints.snaplen ?? 0,
   }, abort.signal);
   let first: IteratorResult<unknown>;

@@ -1,6 +1,8 @@
 // What the dashboard's listener sends besides the API: the page's own files, embedded in
 // the executable at build time (gen/assets.ts, made by tasks/web.ts), and the sign-in
 // page a browser without a session gets.
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
 import { ASSETS } from "./gen/assets.ts";
 
 export interface Asset {
@@ -11,6 +13,15 @@ export interface Asset {
 /** The file served at a path: the app's shell for the page routes, its bundle beside it. */
 export function asset(path: string): Asset | undefined {
   return ASSETS[path === "/" ? "/index.html" : path];
+}
+
+const zipped = new Map<string, Promise<Buffer>>();
+
+/** An asset's gzip form, made once (off the event loop) on its first request. */
+export function gzipped(path: string, a: Asset): Promise<Buffer> {
+  let z = zipped.get(path);
+  if (!z) zipped.set(path, z = promisify(gzip)(a.body, { level: 9 }));
+  return z;
 }
 
 /** Headers of every page file: nothing framed, sniffed, or loaded from elsewhere. */

@@ -6,6 +6,7 @@ import type * as T from "../../api/gen/infrasim.v1.ts";
 import { failedPrecondition, quote } from "../../api/errors.ts";
 import { intIn, LIMITS } from "../../api/validate/common.ts";
 import { runPaths } from "../../qemu/launch.ts";
+import { processUsage } from "../../process/usage.ts";
 import type { VmController } from "../controllers/vm/controller.ts";
 import { toStatus } from "./rpc.ts";
 
@@ -25,6 +26,19 @@ export function vmService(vms: VmController): T.VmServiceHandlers {
     WaitVm: (r, signal) => vms.wait(r, signal),
     Console: (call) => consoleHandler(vms, call),
     GetSerialLog: (call) => serialLogHandler(vms, call),
+    GetVmUsage: async (r) => {
+      const vm = vms.find(r.ref);
+      const rt = vms.runner.runtime(vm.meta.id);
+      if (!rt) throw failedPrecondition(`vm ${quote(vm.meta.name)} is not running`);
+      const u = await processUsage(rt.pid).catch(() => {
+        throw failedPrecondition(`vm ${quote(vm.meta.name)} is not running`); // it just exited
+      });
+      return {
+        cpu_seconds: u.cpuSeconds,
+        resident_memory_bytes: u.rssBytes,
+        sampled_at: new Date().toISOString(),
+      };
+    },
   };
 }
 

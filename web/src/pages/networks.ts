@@ -12,13 +12,27 @@ import { badge, h, table } from "../dom.ts";
 import { alertLine, live } from "../live.ts";
 import { store } from "../store.ts";
 import { qosForm, qosText } from "./links.ts";
+import { actionForm, confirmButton } from "../forms.ts";
 
 export function networksPage(root: HTMLElement) {
+  const alert = alertLine();
   const body = h("div");
-  root.append(h("h1", {}, "Networks"), body);
+  const form = actionForm(
+    [
+      { name: "name", label: "Name", required: true, placeholder: "lan" },
+      { name: "cidr", label: "CIDR", required: true, placeholder: "10.20.0.0/24" },
+    ],
+    "Create",
+    (v, f) =>
+      alert.run(async () => {
+        await api.networks.createNetwork({ meta: { name: v.name }, spec: { cidr: v.cidr } });
+        f.reset();
+      }),
+  );
+  root.append(h("h1", {}, "Networks"), form, alert.el, body);
   return live(body, () =>
     table(
-      ["Name", "State", "CIDR", "MTU", "Impairment", "Attached"],
+      ["Name", "State", "CIDR", "MTU", "Impairment", "Attached", ""],
       [...store.objects.network.values()].sort((a, b) => a.meta!.name.localeCompare(b.meta!.name))
         .map((n) => ({
           id: n.meta!.id,
@@ -30,6 +44,12 @@ export function networksPage(root: HTMLElement) {
             n.spec?.mtu || 1500,
             qosText(n.spec?.linkQos),
             n.status?.attachments.length ?? 0,
+            confirmButton(
+              "Delete",
+              `Delete network ${n.meta!.name}?`,
+              () => alert.run(() => api.networks.deleteNetwork({ ref: n.meta!.id })),
+              `del-${n.meta!.id}`,
+            ),
           ],
         })),
       store.synced

@@ -137,6 +137,9 @@ export function topologyPage(root: HTMLElement) {
       }
       place(added);
     });
+    // What is drawn, for tests and benchmarks to wait on.
+    graph.dataset.nodes = String(cy.nodes().length);
+    graph.dataset.edges = String(cy.edges().length);
     paintPanel();
   };
 

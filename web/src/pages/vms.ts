@@ -7,6 +7,7 @@ import { alertLine, live } from "../live.ts";
 import { stateName, store } from "../store.ts";
 import { openConsole } from "../console.ts";
 import { openScreen } from "../screen.ts";
+import { openUsage } from "../usage.ts";
 import { linkActions } from "./links.ts";
 
 const ports = (vm: Vm) =>
@@ -52,7 +53,17 @@ export function vmPage(root: HTMLElement, name: string) {
   const details = h("div");
   const consoleBox = h("section", { "aria-label": "Serial console" });
   const screenBox = h("section", { "aria-label": "Screen" });
-  root.append(head, alert.el, details, h("h2", {}, "Serial console"), consoleBox, screenBox);
+  const usageBox = h("section", { "aria-label": "Usage" });
+  root.append(
+    head,
+    alert.el,
+    details,
+    h("h2", {}, "CPU and memory"),
+    usageBox,
+    h("h2", {}, "Serial console"),
+    consoleBox,
+    screenBox,
+  );
   let closeConsole: (() => void) | undefined;
   let consoleFor = "";
   const act = (
@@ -103,6 +114,7 @@ export function vmPage(root: HTMLElement, name: string) {
       screenBox.replaceChildren();
       if (want) {
         const closeSerial = openConsole(consoleBox, vm.meta!.id);
+        const closeUsage = openUsage(usageBox, vm.meta!.id);
         // A VM with display "vnc" shows its screen too.
         const closeScreen = vm.spec?.display === "vnc"
           ? (screenBox.append(h("h2", {}, "Screen"), h("div")),
@@ -110,9 +122,14 @@ export function vmPage(root: HTMLElement, name: string) {
           : undefined;
         closeConsole = () => {
           closeSerial();
+          closeUsage();
           closeScreen?.();
         };
-      } else consoleBox.replaceChildren(h("p", { class: "empty" }, "The VM is not running."));
+      } else {
+        const idle = () => h("p", { class: "empty" }, "The VM is not running.");
+        consoleBox.replaceChildren(idle());
+        usageBox.replaceChildren(idle());
+      }
     }
     return [
       h(
