@@ -95,9 +95,12 @@ export class LiveStore {
     this.changed();
   }
 
-  /** Listeners run once per burst of events, not once per event. */
+  /**
+   * Listeners run once per burst of events, not once per event, and not before the
+   * initial list is complete: a page draws a large lab once, not object by object.
+   */
   private changed() {
-    if (this.pending) return;
+    if (this.pending || (!this.synced && !this.trouble)) return;
     this.pending = true;
     setTimeout(() => {
       this.pending = false;

@@ -78,7 +78,12 @@ export function topologyPage(root: HTMLElement) {
     layout: { name: "preset" },
   });
   let selected = "";
-  const rates = new RatePoller(() => [...store.objects.network.keys()]);
+  // Only networks with a link up carry traffic worth asking about.
+  const rates = new RatePoller(() =>
+    [...store.objects.network.values()]
+      .filter((n) => n.status?.attachments.some((a) => a.state === "up"))
+      .map((n) => n.meta!.id)
+  );
 
   const select = (id: string) => {
     selected = id;
