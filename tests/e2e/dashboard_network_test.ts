@@ -3,13 +3,13 @@
 // guest's pings stop) and put back, and a capture downloaded from the page that tshark
 // reads. Screenshots of every page are kept under the test's temporary directory.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { e2eTest } from "../helpers/env.ts";
 import { guestSh, parsePing } from "../helpers/guest_shell.ts";
 import { bootAll, netVm } from "../helpers/networks.ts";
 import { cli, launchBrowser, screenshot, signedIn } from "../helpers/browser.ts";
+import { tsharkFields } from "../helpers/tshark.ts";
 
 const dir = mkdtempSync("/tmp/dashboard-net-");
 
@@ -67,20 +67,9 @@ e2eTest(
       await download.saveAs(file);
       await pinging;
       assert.match(download.suggestedFilename(), /\.pcapng$/);
-      const t = spawnSync("tshark", [
-        "-r",
-        file,
-        "-Y",
-        "icmp.type == 8",
-        "-T",
-        "fields",
-        "-e",
-        "frame.interface_name",
-      ], {
-        encoding: "utf8",
-      });
-      assert.equal(t.status, 0, `tshark: ${t.stderr}`);
-      const requests = t.stdout.trim().split("\n").filter(Boolean);
+      const requests = tsharkFields(file, "icmp.type == 8", ["frame.interface_name"]).map((r) =>
+        r[0]
+      );
       assert.ok(requests.length >= 5, `only ${requests.length} echo requests in 3 s of capture`);
       assert.ok(requests.every((i) => i.startsWith("a:nic0:")), requests.slice(0, 3).join(","));
 

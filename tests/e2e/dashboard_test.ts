@@ -6,9 +6,9 @@ import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import WebSocket from "ws";
-import { e2eTest, READY, sleep, waitFor } from "../helpers/env.ts";
+import { e2eTest, guest, guestSpec, READY, sleep, waitFor } from "../helpers/env.ts";
 import { cli, launchBrowser, loginUrl, screenshot, signedIn } from "../helpers/browser.ts";
-import { guest, guestSpec } from "../helpers/env.ts";
+import { screenVmArgs } from "../helpers/rfb.ts";
 
 const shots = mkdtempSync("/tmp/dashboard-shots-");
 
@@ -124,6 +124,15 @@ e2eTest(
       await page.click(".console-screen");
       await page.keyboard.type("echo $((6*7))-answered\n");
       await term.filter({ hasText: "42-answered" }).waitFor({ timeout: 30_000 });
+      // A second viewer: it gets the recent output, and what it types shows in both.
+      const second = await signedIn(d, browser);
+      await second.page.evaluate(`location.hash = "#/vm/web1"`);
+      const term2 = second.page.locator(".console-screen");
+      await term2.filter({ hasText: "42-answered" }).waitFor({ timeout: 15_000 });
+      await term2.click();
+      await second.page.keyboard.type("echo $((6*6))-from-two\n");
+      await term.filter({ hasText: "36-from-two" }).waitFor({ timeout: 15_000 });
+      await second.context.close();
       // CPU and memory charts fill from GetVmUsage.
       const usage = page.locator('section[aria-label="Usage"] [role="status"]');
       await usage.filter({ hasText: /\d+% CPU, \d+ MiB/ }).waitFor({ timeout: 15_000 });
@@ -149,22 +158,7 @@ e2eTest("dashboard: a VM with display vnc shows its UEFI screen through noVNC", 
   copyFileSync(guest("x86_64").disk, disk);
   const browser = await launchBrowser();
   try {
-    const r = await cli(d, [
-      "vm",
-      "create",
-      "--name",
-      "screen",
-      "--arch",
-      "x86_64",
-      "--memory",
-      "512",
-      "--disk",
-      disk,
-      "--display",
-      "vnc",
-      "--no-network",
-      "--start",
-    ]);
+    const r = await cli(d, screenVmArgs("screen", disk));
     assert.equal(r.code, 0, r.stderr);
     const { page } = await signedIn(d, browser);
     await page.evaluate(`location.hash = "#/vm/screen"`);

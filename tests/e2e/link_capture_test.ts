@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { e2eTest, INFRASIM, sleep, waitFor } from "../helpers/env.ts";
 import { guestSh, parsePing } from "../helpers/guest_shell.ts";
+import { tsharkFields } from "../helpers/tshark.ts";
 import { bootAll, netVm } from "../helpers/networks.ts";
 import { ApiError } from "../../src/api/errors.ts";
 
@@ -17,22 +18,11 @@ import { ApiError } from "../../src/api/errors.ts";
  * the kernel holds them while ARP is unresolved, after that ping has given up.
  */
 function echoRequests(file: string): Map<string, number[]> {
-  const r = spawnSync("tshark", [
-    "-r",
-    file,
-    "-Y",
-    "icmp.type == 8",
-    "-T",
-    "fields",
-    "-e",
+  const rows = tsharkFields(file, "icmp.type == 8", [
     "frame.interface_name",
-    "-e",
     "icmp.seq",
-    "-e",
     "icmp.ident",
-  ], { encoding: "utf8" });
-  assert.equal(r.status, 0, `tshark: ${r.stderr}`);
-  const rows = r.stdout.trim().split("\n").filter(Boolean).map((l) => l.split("\t"));
+  ]);
   const idents = new Map<string, number>();
   for (const [, , id] of rows) idents.set(id, (idents.get(id) ?? 0) + 1);
   const main = [...idents].sort((x, y) => y[1] - x[1])[0]?.[0];

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { e2eTest, guest, READY, sleep, type TestDaemon } from "../helpers/env.ts";
-import { nonUniformPixels, vncFrame } from "../helpers/rfb.ts";
+import { nonUniformPixels, screenVmArgs, vncFrame } from "../helpers/rfb.ts";
 
 e2eTest("display vnc: a UEFI guest's screen on the run dir's VNC socket", async (d) => {
   const tmp = mkdtempSync("/tmp/isd-vnc-");
@@ -19,22 +19,7 @@ e2eTest("display vnc: a UEFI guest's screen on the run dir's VNC socket", async 
 });
 
 async function screen(d: TestDaemon, disk: string): Promise<void> {
-  const r = d.cli([
-    "vm",
-    "create",
-    "--name",
-    "screen",
-    "--arch",
-    "x86_64",
-    "--memory",
-    "512",
-    "--disk",
-    disk,
-    "--display",
-    "vnc",
-    "--no-network",
-    "--start",
-  ]);
+  const r = d.cli(screenVmArgs("screen", disk));
   assert.equal(r.code, 0, r.stderr);
   const vm = await d.client.getVm("screen");
   const sock = vm.status!.vnc_socket_path;

@@ -97,3 +97,23 @@ export function nonUniformPixels(f: Frame): number {
   const top = Math.max(...counts.values());
   return f.pixels.length / f.bytesPerPixel - top;
 }
+
+/** `infrasim vm create` arguments of a started UEFI x86_64 VM with a screen, from a disk. */
+export function screenVmArgs(name: string, disk: string): string[] {
+  return [
+    "vm",
+    "create",
+    "--name",
+    name,
+    "--arch",
+    "x86_64",
+    "--memory",
+    "512",
+    "--disk",
+    disk,
+    "--display",
+    "vnc",
+    "--no-network",
+    "--start",
+  ];
+}

@@ -5,7 +5,11 @@
 // an error, not a silent overwrite.
 import { create } from "@bufbuild/protobuf";
 import { type LinkQos, LinkQosSchema } from "../../../src/api/gen/es/infrasim/v1/network_pb.ts";
-import { NetworkInterfaceSchema, type Vm } from "../../../src/api/gen/es/infrasim/v1/vm_pb.ts";
+import {
+  type NetworkInterface,
+  NetworkInterfaceSchema,
+  type Vm,
+} from "../../../src/api/gen/es/infrasim/v1/vm_pb.ts";
 import { api } from "../api.ts";
 import { badge, h, table } from "../dom.ts";
 import type { alertLine } from "../live.ts";
@@ -28,38 +32,25 @@ export function qosText(q?: LinkQos): string {
   return parts.join(", ") || "no impairment";
 }
 
-export function setLinkState(vm: Vm, index: number, state: "up" | "down") {
+/** One interface of a VM changed, through UpdateVm at the generation it was read at. */
+function updateInterface(vm: Vm, index: number, change: (n: NetworkInterface) => object) {
   return api.vms.updateVm({
     ref: vm.meta!.id,
     expectedGeneration: vm.meta!.generation,
     spec: {
       ...vm.spec!,
       networkInterfaces: vm.spec!.networkInterfaces.map((n, i) =>
-        i === index
-          ? create(NetworkInterfaceSchema, { ...n, linkState: state === "down" ? "down" : "" })
-          : n
+        i === index ? create(NetworkInterfaceSchema, { ...n, ...change(n) }) : n
       ),
     },
   });
 }
 
-export function setLinkQos(vm: Vm, index: number, q: Partial<LinkQos>) {
-  return api.vms.updateVm({
-    ref: vm.meta!.id,
-    expectedGeneration: vm.meta!.generation,
-    spec: {
-      ...vm.spec!,
-      networkInterfaces: vm.spec!.networkInterfaces.map((n, i) =>
-        i === index
-          ? create(NetworkInterfaceSchema, {
-            ...n,
-            linkQos: create(LinkQosSchema, { ...n.linkQos, ...q }),
-          })
-          : n
-      ),
-    },
-  });
-}
+export const setLinkState = (vm: Vm, index: number, state: "up" | "down") =>
+  updateInterface(vm, index, () => ({ linkState: state === "down" ? "down" : "" }));
+
+export const setLinkQos = (vm: Vm, index: number, q: Partial<LinkQos>) =>
+  updateInterface(vm, index, (n) => ({ linkQos: create(LinkQosSchema, { ...n.linkQos, ...q }) }));
 
 export const isDown = (vm: Vm, index: number) =>
   vm.spec?.networkInterfaces[index]?.linkState === "down";
