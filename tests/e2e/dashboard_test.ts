@@ -216,8 +216,14 @@ e2eTest(
       await row.locator("button", { hasText: "Resize" }).click(); // the prompt answers 2
       await row.filter({ hasText: "2.0 GiB" }).waitFor();
       await screenshot(page, shots, "volumes");
-      await row.locator("button", { hasText: "Delete" }).click();
+      // Its own page: every field as JSON, and delete from there.
+      await row.locator("a", { hasText: "scratch" }).click();
+      await page.locator("pre.json", { hasText: '"sizeBytes": "2147483648"' }).waitFor();
+      await screenshot(page, shots, "volume");
+      await page.click("button:has-text('Delete')");
+      await page.locator("main h1", { hasText: "Volumes" }).waitFor();
       await row.waitFor({ state: "detached" });
+      assert.notEqual((await cli(d, ["volume", "get", "scratch"])).code, 0);
 
       await page.evaluate(`location.hash = "#/images"`);
       await page.fill('input[name="name"]', "guestdisk");
@@ -228,6 +234,8 @@ e2eTest(
       });
       await page.locator("text=imported guestdisk").waitFor();
       await screenshot(page, shots, "images");
+      await page.locator("tr a", { hasText: "guestdisk" }).click();
+      await page.locator("pre.json", { hasText: '"digest": "sha256:' }).waitFor();
       const img = JSON.parse((await cli(d, ["image", "get", "guestdisk", "-o", "json"])).stdout);
       assert.match(img.status.digest, /^sha256:[0-9a-f]{64}$/);
     } finally {

@@ -7,6 +7,7 @@ import { topologyPage } from "./pages/topology.ts";
 import { vmPage, vmsPage } from "./pages/vms.ts";
 import { networkPage, networksPage } from "./pages/networks.ts";
 import { imagesPage, volumesPage } from "./pages/storage.ts";
+import { imagePage, volumePage } from "./pages/stored.ts";
 import { eventsPage } from "./pages/events.ts";
 
 /** A page: renders into its element; returns what to do when it is left. */
@@ -19,7 +20,9 @@ const ROUTES: Array<{ path: string; title: string; page: Page; nav?: boolean }> 
   { path: "networks", title: "Networks", page: networksPage, nav: true },
   { path: "network", title: "Network", page: networkPage },
   { path: "images", title: "Images", page: imagesPage, nav: true },
+  { path: "image", title: "Image", page: imagePage },
   { path: "volumes", title: "Volumes", page: volumesPage, nav: true },
+  { path: "volume", title: "Volume", page: volumePage },
   { path: "events", title: "Events", page: eventsPage, nav: true },
 ];
 

@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 // Images and volumes: live lists with their actions (import with progress, create,
 // resize, delete).
+import type { Volume } from "../../../src/api/gen/es/infrasim/v1/volume_pb.ts";
 import { api } from "../api.ts";
 import { bytes, h, table } from "../dom.ts";
 import { actionForm, confirmButton, wholeNumber } from "../forms.ts";
@@ -54,6 +55,7 @@ export function imagesPage(root: HTMLElement) {
       ["Name", "Format", "Virtual size", "Stored", "Digest", "Source", ""],
       [...store.objects.image.values()].sort(byName).map((i) => ({
         id: i.meta!.id,
+        href: `#/image/${encodeURIComponent(i.meta!.name)}`,
         cells: [
           i.meta!.name,
           i.status?.format,
@@ -118,6 +120,7 @@ export function volumesPage(root: HTMLElement) {
       ["Name", "Size", "Base image", "Attached to", "", ""],
       [...store.objects.volume.values()].sort(byName).map((v) => ({
         id: v.meta!.id,
+        href: `#/volume/${encodeURIComponent(v.meta!.name)}`,
         cells: [
           v.meta!.name,
           bytes(Number(v.status?.sizeBytes ?? 0)),
@@ -130,20 +133,7 @@ export function volumesPage(root: HTMLElement) {
               v.status.attachedToName,
             )
             : "",
-          h("button", {
-            "data-key": `grow-${v.meta!.id}`,
-            onclick: () => {
-              const gib = Number(v.status?.sizeBytes ?? 0n) / 2 ** 30;
-              const to = prompt(`New size of ${v.meta!.name} in GiB (now ${gib}; growing only)`);
-              if (!to) return;
-              alert.run(() =>
-                api.volumes.updateVolume({
-                  ref: v.meta!.id,
-                  spec: { ...v.spec!, sizeGb: wholeNumber("size", to) },
-                })
-              );
-            },
-          }, "Resize"),
+          resizeButton(v, alert),
           confirmButton(
             "Delete",
             `Delete volume ${v.meta!.name}? Its data goes with it.`,
@@ -158,4 +148,22 @@ export function volumesPage(root: HTMLElement) {
     stop();
     stopForm();
   };
+}
+
+/** Grows a volume to the size asked in a prompt (GiB; never smaller). */
+export function resizeButton(v: Volume, alert: ReturnType<typeof alertLine>): HTMLElement {
+  return h("button", {
+    "data-key": `grow-${v.meta!.id}`,
+    onclick: () => {
+      const gib = Number(v.status?.sizeBytes ?? 0n) / 2 ** 30;
+      const to = prompt(`New size of ${v.meta!.name} in GiB (now ${gib}; growing only)`);
+      if (!to) return;
+      alert.run(() =>
+        api.volumes.updateVolume({
+          ref: v.meta!.id,
+          spec: { ...v.spec!, sizeGb: wholeNumber("size", to) },
+        })
+      );
+    },
+  }, "Resize");
 }

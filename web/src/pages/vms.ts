@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 // VMs: the live list, and one VM's page with its actions, links and serial console.
-import type { Vm } from "../../../src/api/gen/es/infrasim/v1/vm_pb.ts";
+import { type Vm, VmSchema } from "../../../src/api/gen/es/infrasim/v1/vm_pb.ts";
+import { jsonView } from "./stored.ts";
 import { api } from "../api.ts";
 import { badge, h, since, table } from "../dom.ts";
 import { alertLine, live } from "../live.ts";
@@ -151,6 +152,7 @@ export function vmPage(root: HTMLElement, name: string) {
       ),
       h("h2", {}, "Links"),
       linkActions(vm, alert),
+      h("details", {}, h("summary", {}, "Spec and status (JSON)"), jsonView(VmSchema, vm)),
     ];
   }, { everySecond: true });
   return () => {
