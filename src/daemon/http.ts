@@ -67,12 +67,20 @@ export async function startHttp(listen: string, routes: HttpRoutes): Promise<Htt
   return {
     port: bound,
     close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+      // Upgraded sockets are not the server's connections any more: end them first.
+      withTimeout(
+        new Promise<void>((resolve) => {
+          routes.dashboard?.close();
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+        5000,
+        "closing the HTTP listener",
+      ).catch((e) => log.warn("http listener closed late", { error: String(e) })),
   };
 }
+
+let lastRefusal = 0;
 
 const pathOf = (req: IncomingMessage) => (req.url ?? "/").split("?")[0];
 
@@ -105,7 +113,11 @@ async function handle(
     const id = d.sessions.redeem(code.slice(0, 100));
     if (!id && signedIn()) return redirect(res, "/"); // an old link, in a browser still signed in
     if (!id) {
-      log.warn("dashboard login refused: code unknown, used or expired");
+      // Any web page can send a browser here: say it once a minute at most.
+      if (Date.now() - lastRefusal > 60_000) {
+        lastRefusal = Date.now();
+        log.warn("dashboard login refused: code unknown, used or expired");
+      }
       return page(res, 401, signInPage("This login link was used or has expired."));
     }
     log.info("dashboard login");
@@ -125,8 +137,17 @@ async function handle(
     }
     return d.api(req, res);
   }
+  if (path === "/capture") {
+    if (req.method !== "GET") return notAllowed(res, "GET");
+    // It starts a capture: only the page itself may ask (another page on a loopback port
+    // is same-site, so the cookie alone does not tell).
+    const site = req.headers["sec-fetch-site"];
+    if (site !== undefined && site !== "same-origin" && site !== "none") {
+      return send(res, 403, "captures start from the dashboard's own page\n");
+    }
+    return await d.capture(req, res);
+  }
   if (req.method !== "GET" && req.method !== "HEAD") return notAllowed(res);
-  if (path === "/capture") return await d.capture(req, res);
   const asset = d.asset(path);
   if (!asset) return send(res, 404, "not found\n");
   const headers = {
@@ -153,8 +174,8 @@ function page(res: ServerResponse, code: number, html: string): void {
   res.end(html);
 }
 
-function notAllowed(res: ServerResponse): void {
-  res.setHeader("Allow", "GET, HEAD");
+function notAllowed(res: ServerResponse, allow = "GET, HEAD"): void {
+  res.setHeader("Allow", allow);
   send(res, 405, "method not allowed\n");
 }
 

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { once } from "node:events";
 import WebSocket from "ws";
 import { e2eTest, guest, guestSpec, READY, sleep, waitFor } from "../helpers/env.ts";
 import { cli, launchBrowser, loginUrl, screenshot, signedIn } from "../helpers/browser.ts";
@@ -93,7 +94,7 @@ e2eTest(
   async (d) => {
     const browser = await launchBrowser();
     try {
-      const { page } = await signedIn(d, browser);
+      const { page, context } = await signedIn(d, browser);
       await page.waitForSelector(".feed.ok");
       await page.click('nav a[href="#/vms"]');
       await page.waitForSelector("text=No VMs yet");
@@ -124,6 +125,18 @@ e2eTest(
       await page.click(".console-screen");
       await page.keyboard.type("echo $((6*7))-answered\n");
       await term.filter({ hasText: "42-answered" }).waitFor({ timeout: 30_000 });
+      // A frame over the daemon's 64 KiB limit is refused (1009), and the daemon lives on.
+      const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
+      const big = new WebSocket(`ws://127.0.0.1:${d.httpPort}/ws/console/web1`, {
+        headers: { cookie, origin: `http://127.0.0.1:${d.httpPort}` },
+      });
+      await once(big, "open");
+      big.send(new Uint8Array(100 * 1024));
+      const [closeCode] = await once(big, "close");
+      assert.equal(closeCode, 1009);
+      await sleep(500);
+      assert.equal(d.proc.exitCode, null, `infrasimd exited:\n${d.stderr.slice(-1500)}`);
+      assert.equal(await d.client.health(), "SERVING");
       // A second viewer: it gets the recent output, and what it types shows in both.
       const second = await signedIn(d, browser);
       await second.page.evaluate(`location.hash = "#/vm/web1"`);

@@ -12,7 +12,10 @@ import {
   SESSION_IDLE_MS,
   Sessions,
 } from "../../src/daemon/dashboard/session.ts";
-import { openerFor } from "../../src/cli/commands/dashboard.ts";
+import { loginPage, openerFor } from "../../src/cli/commands/dashboard.ts";
+import { serverStream } from "../../src/daemon/dashboard/connect.ts";
+import { readFileSync, rmSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 
 Deno.test("a login code works once, within its minute", () => {
   let now = 1_000_000;
@@ -51,6 +54,31 @@ Deno.test("codes and sessions are bounded: the oldest go first", () => {
   const ids = Array.from({ length: 70 }, () => s.redeem(s.mintCode())!);
   assert.equal(s.touch(ids[0]), false);
   assert.ok(s.touch(ids[69]));
+});
+
+Deno.test("the oldest session to go is the least recently used", () => {
+  let now = 0;
+  const s = new Sessions(() => now);
+  const first = s.redeem(s.mintCode())!;
+  for (let i = 0; i < 63; i++) s.redeem(s.mintCode());
+  now++;
+  assert.ok(s.touch(first)); // used again: now the newest
+  const second = s.redeem(s.mintCode())!; // the 65th: one must go
+  assert.ok(s.touch(first), "a session in use was evicted");
+  assert.ok(s.touch(second));
+});
+
+Deno.test("the desktop opens a 0600 page that leads to the link, never the link itself", async () => {
+  const url = "http://127.0.0.1:50080/login?code=abc&x=1";
+  const file = await loginPage(url);
+  try {
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.equal(statSync(dirname(file)).mode & 0o777, 0o700);
+    const html = readFileSync(file, "utf8");
+    assert.ok(html.includes('content="0;url=http://127.0.0.1:50080/login?code=abc&amp;x=1"'), html);
+  } finally {
+    rmSync(dirname(file), { recursive: true, force: true });
+  }
 });
 
 Deno.test("cookieValue finds one cookie among several", () => {
@@ -145,5 +173,21 @@ Deno.test("the Connect bridge runs grpc-js handlers: values, errors, streams, ca
     }
   });
   for (let i = 0; i < 50 && !seen.cancelled; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(seen.cancelled);
+});
+
+Deno.test("a stream the browser leaves ends on the daemon's side, queued messages and all", async () => {
+  const seen = { cancelled: false, drained: 0 };
+  const [svc] = fakeVmService(seen);
+  const abort = new AbortController();
+  // follow: the handler never ends by itself and has more queued than is read.
+  const it = serverStream(svc.impl, "GetSerialLog", { follow: true }, abort.signal);
+  for (let i = 0; i < 3; i++) assert.equal((await it.next()).done, false);
+  abort.abort();
+  const end = await Promise.race([
+    it.next().then((r) => r.done),
+    new Promise((r) => setTimeout(() => r("still waiting"), 1000)),
+  ]);
+  assert.equal(end, true);
   assert.ok(seen.cancelled);
 });

@@ -28,7 +28,10 @@ export function openConsole(box: HTMLElement, vmId: string): () => void {
   ws.onmessage = (e) => term.write(new Uint8Array(e.data as ArrayBuffer));
   ws.onclose = (e) => (state.textContent = `detached${e.reason ? `: ${e.reason}` : ""}`);
   const input = term.onData((d) => {
-    if (ws.readyState === WebSocket.OPEN) ws.send(enc.encode(d));
+    if (ws.readyState !== WebSocket.OPEN) return;
+    // A large paste goes in frames the daemon accepts (it refuses frames over 64 KiB).
+    const bytes = enc.encode(d);
+    for (let i = 0; i < bytes.length; i += 16 * 1024) ws.send(bytes.subarray(i, i + 16 * 1024));
   });
   return () => {
     input.dispose();

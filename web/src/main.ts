@@ -52,7 +52,10 @@ function route() {
     if (here) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
-  const arg = decodeURIComponent(rest.join("/"));
+  let arg = rest.join("/");
+  try {
+    arg = decodeURIComponent(arg);
+  } catch { /* a stray % in a typed address: take it as written */ }
   document.title = `${arg || r.title} · InfraSim`;
   leave = r.page(main, arg);
 }

@@ -51,15 +51,16 @@ export class LiveStore {
 
   async run(): Promise<never> {
     for (;;) {
+      // From 0 the daemon lists everything again: what was kept may have been deleted.
+      if (this.rv === 0n) {
+        for (const m of Object.values(this.objects)) m.clear();
+        this.synced = false;
+      }
       try {
         for await (const ev of api.watch.watch({ resourceVersion: this.rv })) this.apply(ev);
         this.trouble = "the change feed ended; reconnecting";
       } catch (e) {
-        if (e instanceof ConnectError && e.code === Code.OutOfRange) {
-          this.rv = 0n; // too old to resume: list again
-          for (const m of Object.values(this.objects)) m.clear();
-          this.synced = false;
-        }
+        if (e instanceof ConnectError && e.code === Code.OutOfRange) this.rv = 0n; // list again
         this.trouble = errorText(e);
       }
       this.changed();
@@ -69,7 +70,8 @@ export class LiveStore {
 
   private apply(ev: WatchEvent) {
     this.trouble = "";
-    this.rv = ev.resourceVersion;
+    // Resume only from a complete list: an ADDED's version is its object's, not the feed's.
+    if (this.synced || ev.type === EventType.SYNCED) this.rv = ev.resourceVersion;
     if (ev.type === EventType.SYNCED) {
       this.synced = true;
       return this.changed();

@@ -3,6 +3,9 @@
 // the page trades it for a session cookie at once.
 import type { Command } from "@commander-js/extra-typings";
 import { spawn } from "node:child_process";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Ctx } from "../context.ts";
 import { render } from "../output.ts";
 
@@ -40,8 +43,26 @@ export function dashboardCommand(program: Command, ctx: Ctx): void {
         ),
       );
       const opener = o.open ? openerFor(process.platform, process.env) : undefined;
-      if (opener) await openUrl(opener, login.url);
+      if (opener) await openUrl(opener, await loginPage(login.url));
     });
+}
+
+/**
+ * A page of this user's alone (0600, in a 0700 dir) that goes on to the link: the
+ * opener and the browser it starts see the file's path in their command lines, which any
+ * local user can read, never the code.
+ */
+export async function loginPage(url: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "infrasim-login-"));
+  const file = join(dir, "dashboard.html");
+  const href = JSON.stringify(url).slice(1, -1).replaceAll("&", "&amp;").replaceAll('"', "&quot;");
+  await writeFile(
+    file,
+    `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${href}">` +
+      `<title>InfraSim dashboard</title><a href="${href}">Open the InfraSim dashboard</a>\n`,
+    { mode: 0o600 },
+  );
+  return file;
 }
 
 /** Starts the browser and leaves it running; a failure to start is only a warning. */

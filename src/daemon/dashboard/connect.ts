@@ -58,6 +58,8 @@ class StreamCall extends BridgeCall {
       this.failure ??= connectError(s);
       this.finish();
     });
+    // A browser that went away ends the stream here too, whatever the handler does next.
+    this.on("cancelled", () => this.finish());
   }
   get writableLength() {
     return this.queue.length;
@@ -80,6 +82,7 @@ class StreamCall extends BridgeCall {
   async *messages(): AsyncGenerator<unknown> {
     try {
       for (;;) {
+        if (this.cancelled) return; // nobody reads what is still queued
         const next = this.queue.shift();
         if (next) {
           yield next.msg;
@@ -166,8 +169,21 @@ export function bridgeServices(
       } else if (method.methodKind === "server_streaming") {
         router.rpc(method as never, async function* (req: unknown, ctx: HandlerContext) {
           const call = new StreamCall(codec.decode(req), ctx.signal);
-          handler(call);
-          for await (const msg of call.messages()) yield codec.encode(msg);
+          const t0 = performance.now();
+          let code = "OK";
+          try {
+            handler(call);
+            for await (const msg of call.messages()) yield codec.encode(msg);
+          } catch (e) {
+            code = grpc.status[ConnectError.from(e).code] ?? "UNKNOWN";
+            throw e;
+          } finally {
+            opts.onCall?.(
+              path,
+              call.cancelled ? "CANCELLED" : code,
+              (performance.now() - t0) / 1000,
+            );
+          }
         } as never);
       }
     }

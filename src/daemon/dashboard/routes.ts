@@ -27,6 +27,8 @@ export interface DashboardRoutes {
   asset(path: string): Asset | undefined;
   /** WebSockets under /ws/. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Ends what outlives a request: the WebSockets. */
+  close(): void;
 }
 
 /** A browser session must not mint logins for further browsers. */
@@ -53,11 +55,13 @@ export function dashboardRoutes(d: {
       ),
   });
   const network = d.services.find((s) => s.name === NetworkService.typeName)!.impl;
+  const sockets = dashboardSockets(d.vms);
   return {
     sessions: d.sessions,
     api: (req, res) => api(req, res),
     capture: (req, res) => captureDownload(network, req, res),
     asset,
-    upgrade: dashboardSockets(d.vms),
+    upgrade: sockets.upgrade,
+    close: sockets.closeAll,
   };
 }

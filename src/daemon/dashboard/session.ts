@@ -50,6 +50,8 @@ export class Sessions {
       this.sessions.delete(id);
       return false;
     }
+    // Last used goes last, so the oldest evicted is the least recently used.
+    this.sessions.delete(id);
     this.sessions.set(id, this.now());
     return true;
   }

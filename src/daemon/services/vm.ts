@@ -30,7 +30,8 @@ export function vmService(vms: VmController): T.VmServiceHandlers {
       const vm = vms.find(r.ref);
       const rt = vms.runner.runtime(vm.meta.id);
       if (!rt) throw failedPrecondition(`vm ${quote(vm.meta.name)} is not running`);
-      const u = await processUsage(rt.pid).catch(() => {
+      const u = await processUsage(rt.pid).catch((e) => {
+        if (vms.runner.runtime(vm.meta.id)) throw e; // a slow or odd read, not an exit
         throw failedPrecondition(`vm ${quote(vm.meta.name)} is not running`); // it just exited
       });
       return {

@@ -35,28 +35,38 @@ export class RatePoller {
       // A hidden tab asks for nothing.
       const refs = document.hidden ? [] : this.networks();
       const all = await Promise.all(
-        refs.map((ref) => api.networks.getNetworkCounters({ ref }).catch(() => undefined)),
+        refs.map((ref) =>
+          api.networks.getNetworkCounters({ ref }, { timeoutMs: 5000 }).catch(() => undefined)
+        ),
       );
       if (this.stopped) return;
-      for (const c of all.flatMap((x) => x?.links ?? [])) {
-        const id = `${c.vmId}:${c.interface}`;
-        const bytes = Number((c.sent?.bytes ?? 0n) + (c.received?.bytes ?? 0n));
-        const d = drops(c.sent) + drops(c.received);
-        const prev = this.last.get(id);
-        if (prev && at > prev.at) {
-          const s = (at - prev.at) / 1000;
-          this.rates.set(id, {
-            bitsPerSecond: Math.max(0, (bytes - prev.bytes) * 8 / s),
-            dropsPerSecond: Math.max(0, (d - prev.drops) / s),
-          });
-        }
-        this.last.set(id, { at, bytes, drops: d });
-        this.counters.set(id, c);
+      try {
+        this.take(at, all.flatMap((x) => x?.links ?? []));
+        this.onChange();
+      } finally {
+        // A poll that failed to draw does not end the polling.
+        this.timer = setTimeout(tick, POLL_MS);
       }
-      this.onChange();
-      this.timer = setTimeout(tick, POLL_MS);
     };
     tick();
+  }
+
+  private take(at: number, links: LinkCounters[]) {
+    for (const c of links) {
+      const id = `${c.vmId}:${c.interface}`;
+      const bytes = Number((c.sent?.bytes ?? 0n) + (c.received?.bytes ?? 0n));
+      const d = drops(c.sent) + drops(c.received);
+      const prev = this.last.get(id);
+      if (prev && at > prev.at) {
+        const s = (at - prev.at) / 1000;
+        this.rates.set(id, {
+          bitsPerSecond: Math.max(0, (bytes - prev.bytes) * 8 / s),
+          dropsPerSecond: Math.max(0, (d - prev.drops) / s),
+        });
+      }
+      this.last.set(id, { at, bytes, drops: d });
+      this.counters.set(id, c);
+    }
   }
 
   stop() {

@@ -64,9 +64,7 @@ export function topologyPage(root: HTMLElement) {
     h("h2", {}, "Links"),
     list,
   );
-  const saved: Record<string, { x: number; y: number }> = JSON.parse(
-    localStorage.getItem(POSITIONS_KEY) ?? "{}",
-  );
+  const saved = savedPositions();
   // Labels sit on a patch of the page's own background, light or dark.
   const bg = getComputedStyle(document.body).backgroundColor;
   const cy = cytoscape({
@@ -172,14 +170,22 @@ export function topologyPage(root: HTMLElement) {
     if (nodes.length && cy.nodes().length === nodes.length) cy.fit(undefined, 40);
   };
 
+  // The panel is rebuilt only when what it shows changes (a form, focus and a half-typed
+  // value survive the polls); its key says what it holds.
+  const show = (key: string, make: () => Node[]) => {
+    if (side.dataset.key === key) return;
+    side.dataset.key = key;
+    side.replaceChildren(...make());
+  };
   const paintPanel = () => {
     const el = selected ? cy.getElementById(selected) : undefined;
-    if (!el || el.empty()) return side.replaceChildren(h("p", { class: "empty" }, HINT));
+    const hint = () => [h("p", { class: "empty" }, HINT)];
+    if (!el || el.empty()) return show("", hint);
     if (el.isNode()) {
       const [kind, id] = selected.split(/:(.*)/);
       const o = kind === "vm" ? store.objects.vm.get(id) : store.objects.network.get(id);
       const name = o?.meta?.name ?? id;
-      return side.replaceChildren(
+      return show(`node:${selected}:${name}`, () => [
         h("h2", {}, name),
         h(
           "p",
@@ -190,19 +196,17 @@ export function topologyPage(root: HTMLElement) {
             `Open ${kind === "vm" ? "VM" : "network"} page`,
           ),
         ),
-      );
+      ]);
     }
     const l = links().find((x) => x.id === selected);
-    if (!l) return side.replaceChildren(h("p", { class: "empty" }, HINT));
+    if (!l) return show("", hint);
     const net = store.objects.network.get(l.networkId)!;
-    // The panel holds a form: it is rebuilt only when its link's spec changes.
-    const key = `${l.id}@${l.vm.meta!.generation}:${l.vm.status?.links[l.index]?.state}`;
+    const key = `link:${l.id}@${l.vm.meta!.generation}:${l.vm.status?.links[l.index]?.state}`;
     if (side.dataset.key === key) {
       side.querySelector(".counters")?.replaceWith(rates.countersTable(l.id));
       return;
     }
-    side.dataset.key = key;
-    side.replaceChildren(...linkPanel(l.vm, l.index, net, alert, rates.countersTable(l.id)));
+    show(key, () => linkPanel(l.vm, l.index, net, alert, rates.countersTable(l.id)));
   };
 
   const stopList = live(list, () =>
@@ -237,6 +241,16 @@ export function topologyPage(root: HTMLElement) {
 }
 
 const HINT = "Select a link (or a node) to see it here.";
+
+/** Where nodes were dragged to; anything unreadable in the storage counts as nothing. */
+function savedPositions(): Record<string, { x: number; y: number }> {
+  try {
+    const v = JSON.parse(localStorage.getItem(POSITIONS_KEY) ?? "{}");
+    return v && typeof v === "object" ? v : {};
+  } catch {
+    return {};
+  }
+}
 
 const STYLE: cytoscape.StylesheetJson = [
   {

@@ -52,6 +52,12 @@ export function vmPage(root: HTMLElement, name: string) {
   const alert = alertLine();
   const head = h("div");
   const details = h("div");
+  // Every field, outside the once-a-second repaint, and left open when it was.
+  const json = h("details", {}, h("summary", {}, "Spec and status (JSON)"), h("div"));
+  const stopJson = live(json.lastElementChild as HTMLElement, () => {
+    const vm = byName(name);
+    return vm ? jsonView(VmSchema, vm) : [];
+  });
   const consoleBox = h("section", { "aria-label": "Serial console" });
   const screenBox = h("section", { "aria-label": "Screen" });
   const usageBox = h("section", { "aria-label": "Usage" });
@@ -59,6 +65,7 @@ export function vmPage(root: HTMLElement, name: string) {
     head,
     alert.el,
     details,
+    json,
     h("h2", {}, "CPU and memory"),
     usageBox,
     h("h2", {}, "Serial console"),
@@ -152,11 +159,11 @@ export function vmPage(root: HTMLElement, name: string) {
       ),
       h("h2", {}, "Links"),
       linkActions(vm, alert),
-      h("details", {}, h("summary", {}, "Spec and status (JSON)"), jsonView(VmSchema, vm)),
     ];
   }, { everySecond: true });
   return () => {
     stop();
+    stopJson();
     stopDetails();
     closeConsole?.();
   };
