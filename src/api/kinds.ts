@@ -3,7 +3,7 @@
 import type * as T from "./gen/infrasim.v1.ts";
 
 export interface ApiKind {
-  kind: "VM" | "IMAGE" | "VOLUME" | "NETWORK";
+  kind: "VM" | "IMAGE" | "VOLUME" | "NETWORK" | "SNAPSHOT";
   event: Exclude<NonNullable<T.WatchEvent["object"]>, undefined>;
 }
 
@@ -12,6 +12,7 @@ export const API_KINDS: readonly ApiKind[] = [
   { kind: "IMAGE", event: "image" },
   { kind: "VOLUME", event: "volume" },
   { kind: "NETWORK", event: "network" },
+  { kind: "SNAPSHOT", event: "snapshot" },
 ];
 
 /** A kind by the name a user types (vm, VM, volumes), or undefined. */

@@ -8,6 +8,7 @@ import type { ApiKind } from "../api/kinds.ts";
 import type { Ctx } from "./context.ts";
 import { render } from "./output.ts";
 import { machineLine, watchLines } from "./watch.ts";
+import { UsageError } from "./flags.ts";
 
 /** An API object as every kind has it. */
 export interface ApiObject {
@@ -19,7 +20,9 @@ export interface KindCli<O extends ApiObject> extends ApiKind {
   noun: string;
   /** "VMs", "images": in descriptions. */
   plural: string;
-  list(client: InfrasimClient, selector: string): Promise<O[]>;
+  list(client: InfrasimClient, selector: string, scope: string): Promise<O[]>;
+  /** An optional argument of `list` that narrows it (a snapshot list's VM). */
+  listScope?: { arg: string; description: string };
   get(client: InfrasimClient, ref: string): Promise<O>;
   /** The table for people (header and rows). */
   table(items: O[]): string;
@@ -32,20 +35,32 @@ export interface KindCli<O extends ApiObject> extends ApiKind {
     description: string;
     examples?: string;
     force?: string;
-    run(client: InfrasimClient, ref: string, force: boolean, table: boolean): Promise<string>;
+    /** Further switches, as [flags, description]; run gets them by their camelCase name. */
+    switches?: Array<[string, string]>;
+    run(
+      client: InfrasimClient,
+      ref: string,
+      force: boolean,
+      table: boolean,
+      switches: Record<string, boolean>,
+    ): Promise<string>;
   };
   listExamples?: string;
 }
 
 export function kindCommands<O extends ApiObject>(group: Command, ctx: Ctx, k: KindCli<O>): void {
-  group.command("list").alias("ls").description(`list ${k.plural}`)
-    .option("-l, --selector <selector>", "label selector, e.g. env=dev,tier!=db")
+  const list = group.command("list").alias("ls").description(`list ${k.plural}`);
+  if (k.listScope) list.argument(`[${k.listScope.arg}]`, k.listScope.description);
+  list.option("-l, --selector <selector>", "label selector, e.g. env=dev,tier!=db")
     .option("-w, --watch", "after the list, print each change as it happens (Ctrl-C stops)")
     .addHelpText("after", k.listExamples ?? "")
-    .action(async (o) => {
+    .action(async (...args: unknown[]) => {
+      const scope = k.listScope && typeof args[0] === "string" ? args[0] : "";
+      const o = args[k.listScope ? 1 : 0] as { selector?: string; watch?: boolean };
       const client = await ctx.client();
-      if (!o.watch) {
-        const items = await k.list(client, o.selector ?? "");
+      if (!o.watch || scope) {
+        if (o.watch) throw new UsageError(`--watch lists all ${k.plural}: leave out ${scope}`);
+        const items = await k.list(client, o.selector ?? "", scope);
         return ctx.print(render(ctx.format(), items, () => k.table(items)));
       }
       await watchLines(client, { kinds: [k.kind], label_selector: o.selector ?? "" }, ctx, {
@@ -81,12 +96,14 @@ export function kindCommands<O extends ApiObject>(group: Command, ctx: Ctx, k: K
   const cmd = group.command("delete").alias("rm").description(del.description)
     .argument(`<${k.noun}...>`, "ids or names");
   if (del.force) cmd.option("-f, --force", del.force);
+  for (const [flags, description] of del.switches ?? []) cmd.option(flags, description);
   if (del.examples) cmd.addHelpText("after", del.examples);
   cmd.action(async (refs, o) => {
     const client = await ctx.client();
+    const switches = o as Record<string, boolean>;
     for (const ref of refs) {
-      const force = !!(o as { force?: boolean }).force;
-      ctx.print(await del.run(client, ref, force, ctx.format() === "table"));
+      const force = !!switches.force;
+      ctx.print(await del.run(client, ref, force, ctx.format() === "table", switches));
     }
   });
 }

@@ -16,6 +16,7 @@ import { vmPowerCommands } from "./commands/vm/power.ts";
 import { vmConsoleCommands } from "./commands/vm/console.ts";
 import { imageCommands } from "./commands/image.ts";
 import { volumeCommands } from "./commands/volume.ts";
+import { snapshotCommands } from "./commands/snapshot.ts";
 import { networkCommands } from "./commands/network.ts";
 import { eventsCommand } from "./commands/events.ts";
 import { vmCreateCommand } from "./commands/vm/create.ts";
@@ -59,6 +60,10 @@ export async function buildProgram(ctx: Ctx, argv: string[]): Promise<Command> {
   volumeCommands(program.command("volume").description("manage volumes (a VM's disks)"), ctx);
   networkCommands(
     program.command("network").description("manage private networks and their link impairment"),
+    ctx,
+  );
+  snapshotCommands(
+    program.command("snapshot").description("snapshot VMs (with their memory) and roll them back"),
     ctx,
   );
   eventsCommand(program, ctx);

@@ -16,7 +16,7 @@ export function render(format: OutputFormat, data: unknown, table: () => string)
   return table();
 }
 
-function columns(rows: string[][]): string {
+export function columns(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i])).join("  "))
     .join("\n");

@@ -11,9 +11,10 @@ import { ProcessStore } from "../store/processes.ts";
 import { RefStore } from "../store/refs.ts";
 import type { VmStore } from "../store/vm_store.ts";
 import type { VolumeStore } from "../store/volume_store.ts";
+import type { SnapshotStore } from "../store/snapshot_store.ts";
 import { Claims } from "./claims.ts";
 import type { DaemonConfig } from "./config.ts";
-import { IMAGE, type NameOf, NETWORK, VM, VOLUME } from "./contracts.ts";
+import { IMAGE, type NameOf, NETWORK, SNAPSHOT, VM, VOLUME } from "./contracts.ts";
 import { ImageController } from "./controllers/image.ts";
 import { NetworkController } from "./controllers/network.ts";
 import { StatusProjections } from "./controllers/projections.ts";
@@ -29,6 +30,7 @@ import { VmReadiness } from "./controllers/vm/readiness.ts";
 import { VmNetworkLinks } from "./controllers/vm_network.ts";
 import { attachedResize } from "./controllers/vm_volume.ts";
 import { VolumeController } from "./controllers/volume.ts";
+import { SnapshotController } from "./controllers/snapshot/controller.ts";
 import { KINDS } from "./kinds.ts";
 import { DataLayout } from "./layout.ts";
 import { KeyedMutex } from "./locks.ts";
@@ -38,6 +40,7 @@ import { imageService } from "./services/image.ts";
 import { networkService } from "./services/network.ts";
 import { vmService } from "./services/vm.ts";
 import { volumeService } from "./services/volume.ts";
+import { snapshotService } from "./services/snapshot.ts";
 import { watchService } from "./services/watch.ts";
 import { serve } from "./services/rpc.ts";
 import { CODE_TTL_MS, Sessions } from "./dashboard/session.ts";
@@ -52,6 +55,7 @@ export interface Daemon {
   images: ImageController;
   volumes: VolumeController;
   networks: NetworkController;
+  snapshots: SnapshotController;
   /** Every gRPC service but health, by full name. */
   services: ServiceImpl[];
   metrics: DaemonMetrics;
@@ -75,6 +79,7 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
   const imageStore = stores.get(IMAGE) as ImageStore;
   const volumeStore = stores.get(VOLUME) as VolumeStore;
   const networkStore = stores.get(NETWORK) as NetworkStore;
+  const snapshotStore = stores.get(SNAPSHOT) as SnapshotStore;
   const nameOf: NameOf = (kind, id) =>
     (stores.get(kind) as ObjectStore<unknown, unknown> | undefined)?.get(id)?.meta.name ?? id;
 
@@ -136,6 +141,17 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
     runtimes,
     new VmLaunch(links, volumeStore, host, layout, readiness),
   );
+  const snapshots = new SnapshotController(
+    snapshotStore,
+    vmStore,
+    volumeStore,
+    refs,
+    locks,
+    claims,
+    runtimes,
+    layout,
+    host.qemuImg,
+  );
   const vms = new VmController(
     vmStore,
     refs,
@@ -152,6 +168,7 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
     projections,
     readiness,
     feed,
+    snapshots,
   );
 
   const http = { url: "" };
@@ -164,6 +181,7 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
       T.NetworkServiceShape,
       networkService(networks, new NetworkCapture(networkStore, vmStore, engines)),
     ),
+    [SNAPSHOT]: serve(T.SnapshotServiceShape, snapshotService(snapshots)),
   };
   const services: ServiceImpl[] = [
     ...KINDS.map((k) => ({ name: k.service, impl: byKind[k.kind] })),
@@ -211,6 +229,7 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
     images,
     volumes,
     networks,
+    snapshots,
     services,
     async start() {
       await images.init();
@@ -219,7 +238,9 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
       await networks.init();
       // Adoption takes every VM's lock before the first call is served; then each
       // engine is told exactly the links of its running VMs.
-      const adopted = vms.adoptAll().then(() => links.carryAll()).then(() => vms.refreshAll());
+      // Snapshots cut short by the last daemon are dealt with once their VMs are adopted.
+      const adopted = vms.adoptAll().then(() => links.carryAll()).then(() => vms.refreshAll())
+        .then(() => snapshots.recover());
       return { adopted };
     },
     detach() {

@@ -14,6 +14,7 @@ export const VM = "VM" as const;
 export const IMAGE = "IMAGE" as const;
 export const VOLUME = "VOLUME" as const;
 export const NETWORK = "NETWORK" as const;
+export const SNAPSHOT = "SNAPSHOT" as const;
 
 /** An object's name by kind and id; its id when it is gone. */
 export type NameOf = (kind: string, id: string) => string;
@@ -85,6 +86,14 @@ export interface LaunchHelpers {
   released(vmId: string): Promise<void>;
   /** A running QEMU was adopted after a daemon restart: its helpers are adopted or repaired. */
   adopted(vm: StoredVm): Promise<void>;
+}
+
+/** A VM's snapshots, as a VM delete deals with them. */
+export interface VmSnapshots {
+  /** The names of a VM's snapshots (none: an empty list). */
+  namesOf(vmId: string): string[];
+  /** Deletes every snapshot of a VM; the caller holds the VM's lock. */
+  deleteAllOf(vmId: string): Promise<void>;
 }
 
 /** The daemon's probe of a running guest's readiness (spec.wait_for -> status.ready). */

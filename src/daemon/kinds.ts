@@ -8,7 +8,8 @@ import { NetworkStore } from "../store/network_store.ts";
 import type { ObjectStore } from "../store/objects.ts";
 import { VmStore } from "../store/vm_store.ts";
 import { VolumeStore } from "../store/volume_store.ts";
-import { IMAGE, NETWORK, VM, VOLUME } from "./contracts.ts";
+import { SnapshotStore } from "../store/snapshot_store.ts";
+import { IMAGE, NETWORK, SNAPSHOT, VM, VOLUME } from "./contracts.ts";
 import { type ApiKind, kindByName as apiKindByName } from "../api/kinds.ts";
 
 export interface KindDef extends ApiKind {
@@ -36,6 +37,12 @@ export const KINDS: KindDef[] = [
     event: "network",
     service: "infrasim.v1.NetworkService",
     store: (d, f) => new NetworkStore(d, f),
+  },
+  {
+    kind: SNAPSHOT,
+    event: "snapshot",
+    service: "infrasim.v1.SnapshotService",
+    store: (d, f) => new SnapshotStore(d, f),
   },
 ];
 

@@ -55,3 +55,20 @@ export function createArgs(
 export function resizeArgs(path: string, sizeBytes: number): string[] {
   return ["resize", "-q", "-f", "qcow2", path, String(sizeBytes)];
 }
+
+/**
+ * Internal snapshots of a qcow2 file no QEMU holds open: create, apply (roll back to) or
+ * delete. `snapshot` takes no -f, so the format is pinned through --image-opts (commas in
+ * the path doubled), never probed.
+ */
+export function snapshotArgs(op: "create" | "apply" | "delete", tag: string, path: string) {
+  const flag = { create: "-c", apply: "-a", delete: "-d" }[op];
+  const opts = `driver=qcow2,file.driver=file,file.filename=${path.replaceAll(",", ",,")}`;
+  return ["snapshot", "-q", "--image-opts", flag, tag, opts];
+}
+
+/** The internal snapshots `qemu-img info --output=json` lists, with their saved RAM size. */
+export function parseSnapshots(json: string): Array<{ name: string; vmStateSize: number }> {
+  const o = JSON.parse(json) as { snapshots?: Array<{ name: string; "vm-state-size": number }> };
+  return (o.snapshots ?? []).map((s) => ({ name: s.name, vmStateSize: s["vm-state-size"] ?? 0 }));
+}

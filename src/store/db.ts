@@ -106,6 +106,19 @@ const MIGRATIONS: string[] = [
    ALTER TABLE images ADD COLUMN resource_version INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE volumes ADD COLUMN resource_version INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE networks ADD COLUMN resource_version INTEGER NOT NULL DEFAULT 0;`,
+  // 7: VM snapshots (held inside their disks' qcow2 files and the VM's state file).
+  `CREATE TABLE snapshots (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     labels TEXT NOT NULL,
+     annotations TEXT NOT NULL,
+     spec TEXT NOT NULL,
+     status TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     generation INTEGER NOT NULL,
+     resource_version INTEGER NOT NULL DEFAULT 0
+   );`,
 ];
 
 export function openDatabase(path: string): DatabaseSync {

@@ -42,12 +42,13 @@ Deno.test({
 e2eTest("completion: commands, options and the daemon's VM names", async (d) => {
   for (const name of ["web", "db"]) assert.equal(d.cli(["vm", "create", "--name", name]).code, 0);
   // Every command: events was missing once, registered after completion had listed them.
-  assert.deepEqual(complete(d, "").slice(0, 8), [
+  assert.deepEqual(complete(d, "").slice(0, 9), [
     "status",
     "vm",
     "image",
     "volume",
     "network",
+    "snapshot",
     "events",
     "dashboard",
     "completion",

@@ -217,7 +217,9 @@ export class TestDaemon {
           const vm of (await this.client.listVms({ label_selector: "" }, { timeoutSeconds: 10 }))
             .vms
         ) {
-          await this.client.deleteVm({ ref: vm.meta!.id, force: true }, { timeoutSeconds: 20 })
+          await this.client.deleteVm({ ref: vm.meta!.id, force: true, with_snapshots: true }, {
+            timeoutSeconds: 20,
+          })
             .catch(
               () => {},
             );

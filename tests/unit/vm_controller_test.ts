@@ -67,6 +67,7 @@ function setup() {
     s.projections,
     { start: () => {}, resume: () => {}, stop: () => {} },
     s.feed,
+    { namesOf: () => [], deleteAllOf: () => Promise.resolve() },
   );
   return { s, runner, links, vms };
 }

@@ -6,6 +6,7 @@ import type { Image } from "../../src/api/gen/es/infrasim/v1/image_pb.ts";
 import type { Network } from "../../src/api/gen/es/infrasim/v1/network_pb.ts";
 import { type Vm, VmState } from "../../src/api/gen/es/infrasim/v1/vm_pb.ts";
 import type { Volume } from "../../src/api/gen/es/infrasim/v1/volume_pb.ts";
+import { type Snapshot, SnapshotState } from "../../src/api/gen/es/infrasim/v1/snapshot_pb.ts";
 import { EventType, type WatchEvent } from "../../src/api/gen/es/infrasim/v1/events_pb.ts";
 import { api, Code, ConnectError, errorText } from "./api.ts";
 
@@ -14,6 +15,7 @@ export interface Objects {
   image: Map<string, Image>;
   volume: Map<string, Volume>;
   network: Map<string, Network>;
+  snapshot: Map<string, Snapshot>;
 }
 
 export interface LoggedEvent {
@@ -34,6 +36,7 @@ export class LiveStore {
     image: new Map(),
     volume: new Map(),
     network: new Map(),
+    snapshot: new Map(),
   };
   readonly events: LoggedEvent[] = [];
   synced = false;
@@ -121,6 +124,10 @@ function summary(o: WatchEvent["object"]): string {
       return o.value.status?.format ?? "";
     case "volume":
       return o.value.status?.attachedToName ? `attached to ${o.value.status.attachedToName}` : "";
+    case "snapshot":
+      return `${o.value.status?.vmName ?? ""} ${
+        SnapshotState[o.value.status?.state ?? 0].replace("SNAPSHOT_", "")
+      }`;
   }
   return "";
 }

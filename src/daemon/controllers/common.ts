@@ -75,14 +75,18 @@ export function metaMaps(
 
 /**
  * A create request checked as a whole: its name, labels and annotations, and its spec
- * by the kind's own normalizer; every violation is reported at once.
+ * by the kind's own normalizer; every violation is reported at once. With nameOptional,
+ * an empty name is returned as "" (the kind picks one).
  */
 export function checkCreate<S>(
   meta: T.ObjectMeta | null | undefined,
   spec: () => S,
+  opts: { nameOptional?: boolean } = {},
 ): { name: string; labels: Record<string, string>; annotations: Record<string, string>; spec: S } {
   const v = new Violations();
-  const name = v.check(() => validateName(meta?.name, "meta.name"), "");
+  const name = opts.nameOptional && !meta?.name
+    ? ""
+    : v.check(() => validateName(meta?.name, "meta.name"), "");
   const maps = v.check(() => metaMaps(meta, undefined), { labels: {}, annotations: {} });
   const s = v.check(spec, undefined);
   v.done();

@@ -19,7 +19,7 @@ export function vmService(vms: VmController): T.VmServiceHandlers {
     GetVm: (r) => vms.get(r.ref),
     ListVms: (r) => ({ vms: vms.list(r.label_selector) }),
     UpdateVm: (r) => vms.update(r),
-    DeleteVm: async (r) => ({ id: await vms.delete(r.ref, r.force) }),
+    DeleteVm: async (r) => ({ id: await vms.delete(r.ref, r.force, r.with_snapshots) }),
     StartVm: (r) => vms.start(r.ref),
     StopVm: (r) => vms.stop(r.ref, r.force, timeoutOf(r)),
     RestartVm: (r) => vms.restart(r.ref, r.force, timeoutOf(r)),

@@ -5,6 +5,7 @@ import type { Ctx } from "../../context.ts";
 import { formatVm, formatVmTable, render } from "../../output.ts";
 import { kindCommands } from "../../kinds.ts";
 import { DELETE_EXAMPLES } from "../../help.ts";
+import { renameFields } from "../../flags.ts";
 
 export function vmCommands(vm: Command, ctx: Ctx): void {
   kindCommands(vm, ctx, {
@@ -19,10 +20,17 @@ export function vmCommands(vm: Command, ctx: Ctx): void {
     delete: {
       description: "delete VMs (a running one needs --force)",
       force: "delete running VMs too, killing their QEMU at once",
+      switches: [[
+        "--with-snapshots",
+        "delete their snapshots too (else a VM with any is refused)",
+      ]],
       examples: DELETE_EXAMPLES,
-      run: async (client, ref, force, table) => {
+      run: async (client, ref, force, table, o) => {
         const vm = table ? await client.getVm(ref) : undefined;
-        const r = await client.deleteVm({ ref: ref, force });
+        const r = await client.deleteVm({ ref: ref, force, with_snapshots: !!o.withSnapshots })
+          .catch((e) => {
+            throw renameFields(e, { with_snapshots: "--with-snapshots" });
+          });
         const s = vm?.spec;
         const kept = [s?.boot?.volume?.volume, ...(s?.volumes ?? []).map((v) => v.volume)]
           .filter(Boolean);

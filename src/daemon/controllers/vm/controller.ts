@@ -3,7 +3,14 @@
 import { randomUUID } from "node:crypto";
 import { rm } from "node:fs/promises";
 import type * as T from "../../../api/gen/infrasim.v1.ts";
-import { ApiError, failedPrecondition, invalid, quote, Status } from "../../../api/errors.ts";
+import {
+  ApiError,
+  failedPrecondition,
+  fieldError,
+  invalid,
+  quote,
+  Status,
+} from "../../../api/errors.ts";
 import { normalizeVmSpec } from "../../../api/validate/vm.ts";
 import { checkVmSpecOnHost, runPaths } from "../../../qemu/launch.ts";
 import type { HostInfo } from "../../../qemu/host.ts";
@@ -14,7 +21,7 @@ import type { StoredVm, VmStore } from "../../../store/vm_store.ts";
 import type { VolumeStore } from "../../../store/volume_store.ts";
 import type { DaemonConfig } from "../../config.ts";
 import type { Claims } from "../../claims.ts";
-import { type Projections, type Readiness, VM } from "../../contracts.ts";
+import { type Projections, type Readiness, VM, type VmSnapshots } from "../../contracts.ts";
 import type { ChangeFeed } from "../../../store/feed.ts";
 import type { DataLayout } from "../../layout.ts";
 import type { KeyedMutex } from "../../locks.ts";
@@ -58,6 +65,7 @@ export class VmController extends KindReads<T.VmSpec, T.VmStatus> {
     private readonly readiness: Readiness,
     /** Waits wake on the VM's own changes instead of polling its status. */
     private readonly feed: ChangeFeed,
+    private readonly snapshots: VmSnapshots,
   ) {
     super(store, VM);
   }
@@ -225,7 +233,7 @@ export class VmController extends KindReads<T.VmSpec, T.VmStatus> {
     });
   }
 
-  delete(ref: string, force: boolean): Promise<string> {
+  delete(ref: string, force: boolean, withSnapshots = false): Promise<string> {
     const vm = this.find(ref);
     const id = vm.meta.id;
     return this.#locked(id, async () => {
@@ -238,10 +246,23 @@ export class VmController extends KindReads<T.VmSpec, T.VmStatus> {
             `or delete it with --force`,
         );
       }
+      const snaps = this.snapshots.namesOf(id);
+      if (snaps.length > 0 && !withSnapshots) {
+        throw fieldError(
+          Status.FAILED_PRECONDITION,
+          "with_snapshots",
+          `vm ${quote(cur.meta.name)} has ${snaps.length} snapshot(s): ${
+            snaps.slice(0, 5).map(quote).join(", ")
+          }${snaps.length > 5 ? ", ..." : ""}; delete them first, or delete the VM with ` +
+            `--with-snapshots`,
+        );
+      }
       assertUnused(this.refs, VM, cur.meta, (_k, i) => this.store.get(i)?.meta.name ?? i);
       await this.runner.stop(id, true, 0, "deleted");
       const rec = this.supervisor.record({ kind: VM, id }, QEMU);
       if (rec) await this.supervisor.reap(rec);
+      // QEMU is gone: the snapshots leave its files through qemu-img.
+      await this.snapshots.deleteAllOf(id);
       const before = this.projections.targetsOf(id);
       this.refs.clear({ kind: VM, id });
       this.store.delete(id);

@@ -12,6 +12,8 @@ import type { Image } from "./image_pb.ts";
 import { file_infrasim_v1_image } from "./image_pb.ts";
 import type { Network } from "./network_pb.ts";
 import { file_infrasim_v1_network } from "./network_pb.ts";
+import type { Snapshot } from "./snapshot_pb.ts";
+import { file_infrasim_v1_snapshot } from "./snapshot_pb.ts";
 import type { Vm } from "./vm_pb.ts";
 import { file_infrasim_v1_vm } from "./vm_pb.ts";
 import type { Volume } from "./volume_pb.ts";
@@ -22,7 +24,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file infrasim/v1/events.proto.
  */
 export const file_infrasim_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChhpbmZyYXNpbS92MS9ldmVudHMucHJvdG8SC2luZnJhc2ltLnYxIl0KDFdhdGNoUmVxdWVzdBINCgVraW5kcxgBIAMoCRIMCgRuYW1lGAIgASgJEhYKDmxhYmVsX3NlbGVjdG9yGAMgASgJEhgKEHJlc291cmNlX3ZlcnNpb24YBCABKAMi+AEKCldhdGNoRXZlbnQSJAoEdHlwZRgBIAEoDjIWLmluZnJhc2ltLnYxLkV2ZW50VHlwZRIMCgRraW5kGAIgASgJEhgKEHJlc291cmNlX3ZlcnNpb24YAyABKAMSHQoCdm0YBCABKAsyDy5pbmZyYXNpbS52MS5WbUgAEiMKBWltYWdlGAUgASgLMhIuaW5mcmFzaW0udjEuSW1hZ2VIABIlCgZ2b2x1bWUYBiABKAsyEy5pbmZyYXNpbS52MS5Wb2x1bWVIABInCgduZXR3b3JrGAcgASgLMhQuaW5mcmFzaW0udjEuTmV0d29ya0gAQggKBm9iamVjdCpZCglFdmVudFR5cGUSGgoWRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEgkKBUFEREVEEAESDAoITU9ESUZJRUQQAhILCgdERUxFVEVEEAMSCgoGU1lOQ0VEEAQyTQoMV2F0Y2hTZXJ2aWNlEj0KBVdhdGNoEhkuaW5mcmFzaW0udjEuV2F0Y2hSZXF1ZXN0GhcuaW5mcmFzaW0udjEuV2F0Y2hFdmVudDABYgZwcm90bzM", [file_infrasim_v1_image, file_infrasim_v1_network, file_infrasim_v1_vm, file_infrasim_v1_volume]);
+  fileDesc("ChhpbmZyYXNpbS92MS9ldmVudHMucHJvdG8SC2luZnJhc2ltLnYxIl0KDFdhdGNoUmVxdWVzdBINCgVraW5kcxgBIAMoCRIMCgRuYW1lGAIgASgJEhYKDmxhYmVsX3NlbGVjdG9yGAMgASgJEhgKEHJlc291cmNlX3ZlcnNpb24YBCABKAMiowIKCldhdGNoRXZlbnQSJAoEdHlwZRgBIAEoDjIWLmluZnJhc2ltLnYxLkV2ZW50VHlwZRIMCgRraW5kGAIgASgJEhgKEHJlc291cmNlX3ZlcnNpb24YAyABKAMSHQoCdm0YBCABKAsyDy5pbmZyYXNpbS52MS5WbUgAEiMKBWltYWdlGAUgASgLMhIuaW5mcmFzaW0udjEuSW1hZ2VIABIlCgZ2b2x1bWUYBiABKAsyEy5pbmZyYXNpbS52MS5Wb2x1bWVIABInCgduZXR3b3JrGAcgASgLMhQuaW5mcmFzaW0udjEuTmV0d29ya0gAEikKCHNuYXBzaG90GAggASgLMhUuaW5mcmFzaW0udjEuU25hcHNob3RIAEIICgZvYmplY3QqWQoJRXZlbnRUeXBlEhoKFkVWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIJCgVBRERFRBABEgwKCE1PRElGSUVEEAISCwoHREVMRVRFRBADEgoKBlNZTkNFRBAEMk0KDFdhdGNoU2VydmljZRI9CgVXYXRjaBIZLmluZnJhc2ltLnYxLldhdGNoUmVxdWVzdBoXLmluZnJhc2ltLnYxLldhdGNoRXZlbnQwAWIGcHJvdG8z", [file_infrasim_v1_image, file_infrasim_v1_network, file_infrasim_v1_snapshot, file_infrasim_v1_vm, file_infrasim_v1_volume]);
 
 /**
  * @generated from message infrasim.v1.WatchRequest
@@ -116,6 +118,12 @@ export type WatchEvent = Message<"infrasim.v1.WatchEvent"> & {
      */
     value: Network;
     case: "network";
+  } | {
+    /**
+     * @generated from field: infrasim.v1.Snapshot snapshot = 8;
+     */
+    value: Snapshot;
+    case: "snapshot";
   } | { case: undefined; value?: undefined };
 };
 
