@@ -88,8 +88,23 @@ export interface LaunchHelpers {
   adopted(vm: StoredVm): Promise<void>;
 }
 
-/** A VM's snapshots, as a VM delete deals with them. */
+/** A snapshot a stopped VM starts from, instead of booting. */
+export interface StartFrom {
+  /** The machine type QEMU starts with: the one the snapshot's memory was saved on. */
+  machine: string;
+  /** Loads the snapshot into a QEMU started paused (-S); it stays paused. */
+  load(rt: VmRuntime): Promise<void>;
+  /** The start is over, loaded or not. */
+  done(): void;
+}
+
+/** A VM's snapshots, as a VM delete and a start from a snapshot deal with them. */
 export interface VmSnapshots {
+  /**
+   * Checks that a stopped VM can start from this snapshot (its own, with memory, the same
+   * hardware and a QEMU able to load it) and holds it until done().
+   */
+  startFrom(vmId: string, ref: string, field: string): StartFrom;
   /** The names of a VM's snapshots (none: an empty list). */
   namesOf(vmId: string): string[];
   /** Deletes every snapshot of a VM; the caller holds the VM's lock. */

@@ -101,7 +101,8 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
 
   let machine = `${spec.machine},accel=${accel}`;
   // GICv2 on aarch64 "virt" stops at 8 CPUs.
-  if (arch === "aarch64" && spec.machine === "virt" && spec.cpu_cores > 8) {
+  const virt = spec.machine === "virt" || spec.machine.startsWith("virt-");
+  if (arch === "aarch64" && virt && spec.cpu_cores > 8) {
     machine += ",gic-version=3";
   }
   args.push("-machine", machine, "-cpu", cpuModel(arch, accel));

@@ -69,9 +69,10 @@ export function clientModule(
       const req = `T.${m.resolvedRequestType!.name}`;
       const res = `T.${m.resolvedResponseType!.name}`;
       const fields = m.resolvedRequestType!.fieldsArray;
-      // A ref alone names the object when nothing else but flags is asked (GetVm, DeleteVm).
+      // A ref alone names the object when nothing else but flags or optional strings is
+      // asked (GetVm, DeleteVm, StartVm).
       const byRef = fields.some((f) => f.name === "ref") &&
-        fields.every((f) => f.name === "ref" || f.type === "bool");
+        fields.every((f) => f.name === "ref" || f.type === "bool" || f.type === "string");
       const empty = fields.length === 0;
       const name = lowerFirst(m.name);
       const reqType = `${byRef ? "string | " : ""}DeepPartial<${req}>`;

@@ -6,7 +6,15 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { e2eTest, guest, guestSpec, sleep, type TestDaemon, waitFor } from "../helpers/env.ts";
+import {
+  e2eTest,
+  guest,
+  guestSpec,
+  httpGet,
+  sleep,
+  type TestDaemon,
+  waitFor,
+} from "../helpers/env.ts";
 import { guestSh } from "../helpers/guest_shell.ts";
 import { cli } from "../helpers/browser.ts";
 import { ApiError, Status } from "../../src/api/errors.ts";
@@ -236,4 +244,70 @@ e2eTest("snapshot: a daemon killed mid-save leaves no half-made snapshot", async
   // And a new snapshot works.
   const s = await d.client.createSnapshot({ meta: {}, spec: { vm: "k", include_memory: true } });
   assert.equal(s.status!.state, "SNAPSHOT_READY");
+});
+
+e2eTest("snapshot: a stopped VM starts from a snapshot's memory, without booting", async (d) => {
+  await vmWithVolume(d, "f");
+  await guestSh(d.client, "f", "echo ram-F > /tmp/m");
+  const u0 = await uptime(d, "f");
+  const m1 = await d.client.createSnapshot({
+    meta: { name: "m1" },
+    spec: { vm: "f", include_memory: true },
+  });
+  await cli(d, ["snapshot", "create", "f", "--no-memory", "--name", "m1-disks"]);
+  await d.client.stopVm({ ref: "f", force: true });
+
+  // Bad input first: each names --from-snapshot / from_snapshot.
+  await d.client.createVm({
+    meta: { name: "other" },
+    spec: guestSpec(G, { power_state: "POWER_OFF" }),
+  });
+  await rejects(
+    d.client.startVm({ ref: "other", from_snapshot: "m1" }),
+    Status.INVALID_ARGUMENT,
+    "from_snapshot",
+    /snapshot "m1" is vm "f"'s, not vm "other"'s/,
+  );
+  await rejects(
+    d.client.startVm({ ref: "f", from_snapshot: "m1-disks" }),
+    Status.FAILED_PRECONDITION,
+    "from_snapshot",
+    /holds disks only/,
+  );
+  const viaCli = await cli(d, ["vm", "start", "f", "--from-snapshot", "nope"]);
+  assert.equal(viaCli.code, 1);
+  assert.match(viaCli.stderr, /--from-snapshot: snapshot "nope" not found/);
+
+  // The start: while it loads, the snapshot cannot be deleted.
+  const t0 = performance.now();
+  const started = d.client.startVm({ ref: "f", from_snapshot: "m1" });
+  await waitFor(
+    "the snapshot in use",
+    async () => (await d.client.getSnapshot("m1")).status!.state === "SNAPSHOT_RESTORING",
+    20_000,
+    2,
+  );
+  await assert.rejects(d.client.deleteSnapshot({ ref: "m1" }), /in use by a start/);
+  const vm = await started;
+  assert.equal(vm.status!.state, "RUNNING", vm.status!.message);
+  assert.equal(await httpGet(vm.status!.port_forwards[0].host_port), "infrasim-guest-ok");
+  const answered = performance.now() - t0;
+  // What was only in RAM is there: the guest did not boot.
+  assert.equal((await guestSh(d.client, "f", "cat /tmp/m")).out.trim(), "ram-F");
+  const u1 = await uptime(d, "f");
+  console.log(
+    `started from a snapshot: answered ${answered.toFixed(0)} ms after StartVm; ` +
+      `guest uptime ${u0} s at the snapshot, ${u1} s now`,
+  );
+  assert.ok(u1 >= u0, `uptime ${u0} -> ${u1}`);
+  const s = await d.client.getSnapshot("m1");
+  assert.equal(s.status!.state, "SNAPSHOT_READY");
+  assert.match(s.status!.message, /started from this snapshot/);
+  assert.equal(s.status!.hardware, m1.status!.hardware);
+  await rejects(
+    d.client.startVm({ ref: "f", from_snapshot: "m1" }),
+    Status.FAILED_PRECONDITION,
+    "from_snapshot",
+    /is running; restore the snapshot instead/,
+  );
 });

@@ -67,7 +67,13 @@ function setup() {
     s.projections,
     { start: () => {}, resume: () => {}, stop: () => {} },
     s.feed,
-    { namesOf: () => [], deleteAllOf: () => Promise.resolve() },
+    {
+      namesOf: () => [],
+      deleteAllOf: () => Promise.resolve(),
+      startFrom: () => {
+        throw new Error("no snapshots here");
+      },
+    },
   );
   return { s, runner, links, vms };
 }

@@ -438,6 +438,7 @@ export interface DeleteVmResponse {
 }
 export interface StartVmRequest {
   ref: string;
+  from_snapshot: string;
 }
 export interface StopVmRequest {
   ref: string;

@@ -20,7 +20,7 @@ export function vmService(vms: VmController): T.VmServiceHandlers {
     ListVms: (r) => ({ vms: vms.list(r.label_selector) }),
     UpdateVm: (r) => vms.update(r),
     DeleteVm: async (r) => ({ id: await vms.delete(r.ref, r.force, r.with_snapshots) }),
-    StartVm: (r) => vms.start(r.ref),
+    StartVm: (r) => vms.start(r.ref, r.from_snapshot),
     StopVm: (r) => vms.stop(r.ref, r.force, timeoutOf(r)),
     RestartVm: (r) => vms.restart(r.ref, r.force, timeoutOf(r)),
     WaitVm: (r, signal) => vms.wait(r, signal),

@@ -2,15 +2,26 @@
 import type { Command } from "@commander-js/extra-typings";
 import { intIn, LIMITS } from "../../../api/validate/common.ts";
 import type { Ctx } from "../../context.ts";
-import { flagFields, localUsage, parseIntArg } from "../../flags.ts";
+import { flagFields, localUsage, parseIntArg, renameFields, UsageError } from "../../flags.ts";
 import { render } from "../../output.ts";
 
 export function vmPowerCommands(vm: Command, ctx: Ctx): void {
-  vm.command("start").description("start VMs").argument("<vm...>", "ids or names")
-    .action(async (refs) => {
+  flagFields(vm.command("start"), { from_snapshot: "--from-snapshot" })
+    .description("start VMs")
+    .argument("<vm...>", "ids or names")
+    .option(
+      "--from-snapshot <snapshot>",
+      "resume the VM from one of its snapshots with memory instead of booting it",
+    )
+    .action(async (refs, o) => {
+      if (o.fromSnapshot && refs.length > 1) {
+        throw new UsageError("--from-snapshot starts one VM: name only one");
+      }
       const client = await ctx.client();
       for (const ref of refs) {
-        const v = await client.startVm(ref);
+        const v = await client.startVm({ ref, from_snapshot: o.fromSnapshot ?? "" }).catch((e) => {
+          throw renameFields(e, { from_snapshot: "--from-snapshot" });
+        });
         ctx.print(render(ctx.format(), v, () => `${v.meta!.name}: ${v.status!.state}`));
       }
     });

@@ -13,7 +13,14 @@ import type { SnapshotStore, StoredSnapshot } from "../../../store/snapshot_stor
 import type { VmStore } from "../../../store/vm_store.ts";
 import type { VolumeStore } from "../../../store/volume_store.ts";
 import type { Claims } from "../../claims.ts";
-import { type RunningVms, SNAPSHOT, VM, type VmSnapshots, VOLUME } from "../../contracts.ts";
+import {
+  type RunningVms,
+  SNAPSHOT,
+  type StartFrom,
+  VM,
+  type VmSnapshots,
+  VOLUME,
+} from "../../contracts.ts";
 import type { DataLayout } from "../../layout.ts";
 import type { KeyedMutex } from "../../locks.ts";
 import { log } from "../../log.ts";
@@ -150,6 +157,53 @@ export class SnapshotController extends KindReads<T.SnapshotSpec, T.SnapshotStat
     return name;
   }
 
+  startFrom(vmId: string, ref: string, field: string): StartFrom {
+    const s = this.find(ref, field);
+    const vm = findOr404(this.vms, VM, vmId);
+    const name = quote(s.meta.name);
+    const fail = (msg: string) => fieldError(Status.FAILED_PRECONDITION, field, msg);
+    if (s.spec.vm !== vmId) {
+      throw fieldError(
+        Status.INVALID_ARGUMENT,
+        field,
+        `snapshot ${name} is vm ${quote(s.status.vm_name)}'s, not vm ${quote(vm.meta.name)}'s`,
+      );
+    }
+    if (s.status.state !== "SNAPSHOT_READY") throw fail(`snapshot ${name} is in use; try again`);
+    if (!s.status.has_memory) {
+      throw fail(
+        `snapshot ${name} holds disks only: restore it (infrasim snapshot restore ` +
+          `${s.meta.name}), then start the VM`,
+      );
+    }
+    if (digest(hardwareOf(vm.spec)) !== s.status.hardware) {
+      throw fail(
+        `vm ${quote(vm.meta.name)}'s hardware (CPUs, memory, disks or NICs) changed since ` +
+          `snapshot ${name}: its memory cannot be loaded`,
+      );
+    }
+    const vmDir = this.layout.vmDir(vmId);
+    const included = s.status.disks.filter((d) => d.included);
+    let loaded = false;
+    this.store.patchStatus(s.meta.id, { state: "SNAPSHOT_RESTORING" });
+    return {
+      machine: s.status.machine,
+      load: async (rt) => {
+        await this.#live.checkLoadable(rt, s);
+        await this.#live.load(rt, vmDir, s.meta.id, included, false);
+        loaded = true;
+      },
+      done: () => {
+        this.store.patchStatus(s.meta.id, {
+          state: "SNAPSHOT_READY",
+          ...(loaded
+            ? { last_restored_at: now(), message: `vm ${vm.meta.name} started from this snapshot` }
+            : {}),
+        });
+      },
+    };
+  }
+
   restore(ref: string): Promise<StoredSnapshot> {
     const s0 = this.find(ref);
     return this.#vmLocked(s0.spec.vm, async () => {
@@ -227,6 +281,14 @@ export class SnapshotController extends KindReads<T.SnapshotSpec, T.SnapshotStat
 
   delete(ref: string): Promise<string> {
     const s0 = this.find(ref);
+    // In use by a start or a restore (which hold the VM's lock): refused, not queued.
+    if (s0.status.state === "SNAPSHOT_RESTORING") {
+      throw failedPrecondition(
+        `snapshot ${quote(s0.meta.name)} is in use by a start or a restore of vm ${
+          quote(s0.status.vm_name)
+        }; delete it when that is done`,
+      );
+    }
     return this.#vmLocked(s0.spec.vm, async () => {
       const s = this.find(s0.meta.id);
       if (s.status.state !== "SNAPSHOT_READY") {

@@ -77,8 +77,17 @@ export class LiveSnapshots {
     if (problem) throw failedPrecondition(`snapshot ${quote(s.meta.name)}: ${problem}`);
   }
 
-  /** Loads a memory snapshot into the running QEMU; the guest runs on from it. */
-  async load(rt: VmRuntime, vmDir: string, tag: string, included: T.SnapshotDisk[]) {
+  /**
+   * Loads a memory snapshot into the QEMU; the guest runs on from it, unless `resume` is
+   * false (a start from a snapshot, whose QEMU was started paused).
+   */
+  async load(
+    rt: VmRuntime,
+    vmDir: string,
+    tag: string,
+    included: T.SnapshotDisk[],
+    resume = true,
+  ) {
     const nodes = await this.#nodes(rt, included);
     await ensureStateNode(rt.qmp, this.files.statePath(vmDir));
     await runJob(rt.qmp, "snapshot-load", {
@@ -87,7 +96,7 @@ export class LiveSnapshots {
       vmstate: STATE_NODE,
       devices: [STATE_NODE, ...nodes],
     }, JOB_TIMEOUT_MS);
-    await this.#resume(rt);
+    if (resume) await this.#resume(rt);
   }
 
   /**

@@ -273,11 +273,30 @@ export class VmController extends KindReads<T.VmSpec, T.VmStatus> {
     });
   }
 
-  start(ref: string): Promise<StoredVm> {
+  /** Starts a VM: booting, or resuming from a snapshot with memory (`fromSnapshot`). */
+  start(ref: string, fromSnapshot = ""): Promise<StoredVm> {
     const id = this.find(ref).meta.id;
     return this.#locked(id, async () => {
-      this.#setPowerState(id, "POWER_ON");
-      await this.runner.start(id);
+      if (!fromSnapshot) {
+        this.#setPowerState(id, "POWER_ON");
+        await this.runner.start(id);
+        return this.get(id);
+      }
+      if (this.runner.runtime(id)) {
+        throw fieldError(
+          Status.FAILED_PRECONDITION,
+          "from_snapshot",
+          `vm ${quote(this.find(id).meta.name)} is running; restore the snapshot instead ` +
+            `(infrasim snapshot restore ${fromSnapshot.slice(0, 63)})`,
+        );
+      }
+      const from = this.snapshots.startFrom(id, fromSnapshot, "from_snapshot");
+      try {
+        this.#setPowerState(id, "POWER_ON");
+        await this.runner.start(id, from);
+      } finally {
+        from.done();
+      }
       return this.get(id);
     });
   }

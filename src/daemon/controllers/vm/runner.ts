@@ -9,7 +9,7 @@ import type { ProcessRecord } from "../../../store/processes.ts";
 import type { StoredVm, VmStore } from "../../../store/vm_store.ts";
 import type { DaemonConfig } from "../../config.ts";
 import type { Claims } from "../../claims.ts";
-import { type LaunchHelpers, VM } from "../../contracts.ts";
+import { type LaunchHelpers, type StartFrom, VM } from "../../contracts.ts";
 import type { DataLayout } from "../../layout.ts";
 import { portFree } from "../../ports.ts";
 import type { Supervisor } from "../../supervisor/supervisor.ts";
@@ -67,8 +67,11 @@ export class VmRunner {
     });
   }
 
-  /** Starts QEMU for a VM (a no-op when it runs). Nothing is left running on failure. */
-  async start(id: string): Promise<void> {
+  /**
+   * Starts QEMU for a VM (a no-op when it runs), booting it or, with `from`, resuming it
+   * from a snapshot's memory. Nothing is left running on failure.
+   */
+  async start(id: string, from?: StartFrom): Promise<void> {
     if (this.runtime(id)) return;
     const vm = this.store.get(id)!;
     // A QEMU of ours still alive without a runtime is adopted, never doubled.
@@ -80,8 +83,10 @@ export class VmRunner {
       await checkVmSpecOnHost(vm.spec, this.host, this.config.data_dir);
       const ports = await this.#freshPorts(vm);
       const guest = await this.helpers.prepare(vm, ports);
+      // Memory from a snapshot loads only into the machine type it was saved on.
+      const spec = from ? { ...vm.spec, machine: from.machine } : vm.spec;
       const prep = await prepareLaunch(
-        { id, name: vm.meta.name, spec: vm.spec },
+        { id, name: vm.meta.name, spec },
         ports,
         this.layout.vmDir(id),
         this.host,
@@ -99,6 +104,7 @@ export class VmRunner {
         info: { binary: prep.binary, accelerator: prep.accelerator, links: LINK_DATA_PATH },
       });
       const rt = await this.#attach(id, launched.pid);
+      if (from) await from.load(rt);
       this.setStatus(id, {
         state: "RUNNING",
         pid: launched.pid,
