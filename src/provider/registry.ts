@@ -5,6 +5,7 @@ import { vmDataSource, vmResource } from "./resources/vm/resource.ts";
 import { imageDataSource, imageResource } from "./resources/image.ts";
 import { volumeDataSource, volumeResource } from "./resources/volume.ts";
 import { networkDataSource, networkResource } from "./resources/network.ts";
+import { snapshotDataSource, snapshotResource } from "./resources/snapshot.ts";
 import { daemonDataSource } from "./data_sources/daemon.ts";
 
 const KINDS: Array<[Resource, DataSource]> = [
@@ -12,6 +13,7 @@ const KINDS: Array<[Resource, DataSource]> = [
   [imageResource, imageDataSource],
   [volumeResource, volumeDataSource],
   [networkResource, networkDataSource],
+  [snapshotResource, snapshotDataSource],
 ];
 
 export const RESOURCES: Record<string, Resource> = Object.fromEntries(
