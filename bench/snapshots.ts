@@ -3,7 +3,8 @@
 //           port, against a cold StartVm (a boot) until the same answer (goal <= 0.4)
 //   save    CreateSnapshot with memory: the pause the guest saw and the call's time
 //   restore RestoreSnapshot into the running VM: the call's time
-// for VMs of 256 MiB and 1 GiB (the test guest, a 1 GiB data volume).
+// for VMs of 256 MiB and 1 GiB (the test guest, a 1 GiB data volume); and a checkpoint of
+// 4 running VMs: how long they are paused together, and the whole create and restore.
 // Usage: deno run -A bench/snapshots.ts [--rounds N] [--memory 256,1024]
 import { guest, guestSpec, TestDaemon } from "../tests/helpers/env.ts";
 import { median } from "./lib.ts";
@@ -93,6 +94,42 @@ try {
       `  ratio snapshot/cold = ${(median(warm) / median(cold)).toFixed(3)} (goal <= 0.4)`,
     );
   }
+  // A checkpoint of 4 running VMs: the pause they see together, and the whole call.
+  const names = ["c0", "c1", "c2", "c3"];
+  for (const n of names) {
+    const vm = await d.client.createVm({
+      meta: { name: n, labels: { bench: "cp" } },
+      spec: guestSpec(g),
+    });
+    await answers(vm.status!.port_forwards[0].host_port, performance.now());
+  }
+  const made: number[] = [], paused: number[] = [], back: number[] = [], backPaused: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    let t0 = performance.now();
+    const cp = await d.client.createCheckpoint({
+      meta: { name: `cp${i}` },
+      spec: { label_selector: "bench=cp" },
+    });
+    made.push(performance.now() - t0);
+    paused.push(cp.status!.pause_ms);
+    t0 = performance.now();
+    const r = await d.client.restoreCheckpoint({ ref: `cp${i}` });
+    back.push(performance.now() - t0);
+    backPaused.push(Number(r.status!.message.match(/paused (\d+) ms/)?.[1] ?? NaN));
+    await d.client.deleteCheckpoint({ ref: `cp${i}` });
+  }
+  const list = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(" ");
+  console.log(`checkpoint of 4 VMs of 256 MiB, ${rounds} rounds:`);
+  console.log(
+    `  create: ${ms(median(made))} [${list(made)}], the VMs paused together ${
+      ms(median(paused))
+    } [${list(paused)}]`,
+  );
+  console.log(
+    `  restore: ${ms(median(back))} [${list(back)}], paused together ${ms(median(backPaused))} [${
+      list(backPaused)
+    }]`,
+  );
 } finally {
   await d.cleanup();
 }

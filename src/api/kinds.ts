@@ -3,7 +3,7 @@
 import type * as T from "./gen/infrasim.v1.ts";
 
 export interface ApiKind {
-  kind: "VM" | "IMAGE" | "VOLUME" | "NETWORK" | "SNAPSHOT";
+  kind: "VM" | "IMAGE" | "VOLUME" | "NETWORK" | "SNAPSHOT" | "CHECKPOINT";
   event: Exclude<NonNullable<T.WatchEvent["object"]>, undefined>;
 }
 
@@ -13,6 +13,7 @@ export const API_KINDS: readonly ApiKind[] = [
   { kind: "VOLUME", event: "volume" },
   { kind: "NETWORK", event: "network" },
   { kind: "SNAPSHOT", event: "snapshot" },
+  { kind: "CHECKPOINT", event: "checkpoint" },
 ];
 
 /** A kind by the name a user types (vm, VM, volumes), or undefined. */

@@ -17,6 +17,7 @@ import { vmConsoleCommands } from "./commands/vm/console.ts";
 import { imageCommands } from "./commands/image.ts";
 import { volumeCommands } from "./commands/volume.ts";
 import { snapshotCommands } from "./commands/snapshot.ts";
+import { checkpointCommands } from "./commands/checkpoint.ts";
 import { networkCommands } from "./commands/network.ts";
 import { eventsCommand } from "./commands/events.ts";
 import { vmCreateCommand } from "./commands/vm/create.ts";
@@ -64,6 +65,12 @@ export async function buildProgram(ctx: Ctx, argv: string[]): Promise<Command> {
   );
   snapshotCommands(
     program.command("snapshot").description("snapshot VMs (with their memory) and roll them back"),
+    ctx,
+  );
+  checkpointCommands(
+    program.command("checkpoint").description(
+      "checkpoint a set of VMs at one moment, and roll them all back together",
+    ),
     ctx,
   );
   eventsCommand(program, ctx);

@@ -14,7 +14,7 @@ import type { VolumeStore } from "../store/volume_store.ts";
 import type { SnapshotStore } from "../store/snapshot_store.ts";
 import { Claims } from "./claims.ts";
 import type { DaemonConfig } from "./config.ts";
-import { IMAGE, type NameOf, NETWORK, SNAPSHOT, VM, VOLUME } from "./contracts.ts";
+import { CHECKPOINT, IMAGE, type NameOf, NETWORK, SNAPSHOT, VM, VOLUME } from "./contracts.ts";
 import { ImageController } from "./controllers/image.ts";
 import { NetworkController } from "./controllers/network.ts";
 import { StatusProjections } from "./controllers/projections.ts";
@@ -31,6 +31,7 @@ import { VmNetworkLinks } from "./controllers/vm_network.ts";
 import { attachedResize } from "./controllers/vm_volume.ts";
 import { VolumeController } from "./controllers/volume.ts";
 import { SnapshotController } from "./controllers/snapshot/controller.ts";
+import { CheckpointController } from "./controllers/checkpoint.ts";
 import { KINDS } from "./kinds.ts";
 import { DataLayout } from "./layout.ts";
 import { KeyedMutex } from "./locks.ts";
@@ -41,6 +42,7 @@ import { networkService } from "./services/network.ts";
 import { vmService } from "./services/vm.ts";
 import { volumeService } from "./services/volume.ts";
 import { snapshotService } from "./services/snapshot.ts";
+import { checkpointService } from "./services/checkpoint.ts";
 import { watchService } from "./services/watch.ts";
 import { serve } from "./services/rpc.ts";
 import { CODE_TTL_MS, Sessions } from "./dashboard/session.ts";
@@ -56,6 +58,7 @@ export interface Daemon {
   volumes: VolumeController;
   networks: NetworkController;
   snapshots: SnapshotController;
+  checkpoints: CheckpointController;
   /** Every gRPC service but health, by full name. */
   services: ServiceImpl[];
   metrics: DaemonMetrics;
@@ -171,6 +174,25 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
     snapshots,
   );
 
+  const checkpoints = new CheckpointController(
+    stores.get(CHECKPOINT) as ObjectStore<T.CheckpointSpec, T.CheckpointStatus>,
+    vmStore,
+    networkStore,
+    snapshots,
+    refs,
+    locks,
+    claims,
+    runtimes,
+    {
+      setNetworkQos: async (id, qos) => {
+        const n = networkStore.get(id);
+        if (!n || JSON.stringify(n.spec.link_qos ?? null) === JSON.stringify(qos)) return;
+        await networks.update({ ref: id, meta: null, spec: { ...n.spec, link_qos: qos } });
+      },
+      setVmLinks: (id, nics) => vms.setLinks(id, nics),
+    },
+  );
+
   const http = { url: "" };
   const sessions = new Sessions();
   const byKind: Record<string, ServiceImpl["impl"]> = {
@@ -182,6 +204,7 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
       networkService(networks, new NetworkCapture(networkStore, vmStore, engines)),
     ),
     [SNAPSHOT]: serve(T.SnapshotServiceShape, snapshotService(snapshots)),
+    [CHECKPOINT]: serve(T.CheckpointServiceShape, checkpointService(checkpoints)),
   };
   const services: ServiceImpl[] = [
     ...KINDS.map((k) => ({ name: k.service, impl: byKind[k.kind] })),
@@ -230,6 +253,7 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
     volumes,
     networks,
     snapshots,
+    checkpoints,
     services,
     async start() {
       await images.init();
@@ -240,7 +264,7 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
       // engine is told exactly the links of its running VMs.
       // Snapshots cut short by the last daemon are dealt with once their VMs are adopted.
       const adopted = vms.adoptAll().then(() => links.carryAll()).then(() => vms.refreshAll())
-        .then(() => snapshots.recover());
+        .then(() => snapshots.recover()).then(() => checkpoints.recover());
       return { adopted };
     },
     detach() {

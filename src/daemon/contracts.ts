@@ -15,6 +15,9 @@ export const IMAGE = "IMAGE" as const;
 export const VOLUME = "VOLUME" as const;
 export const NETWORK = "NETWORK" as const;
 export const SNAPSHOT = "SNAPSHOT" as const;
+export const CHECKPOINT = "CHECKPOINT" as const;
+/** The label a checkpoint puts on its snapshots: the checkpoint's name. */
+export const CHECKPOINT_LABEL = "infrasim.dev/checkpoint";
 
 /** An object's name by kind and id; its id when it is gone. */
 export type NameOf = (kind: string, id: string) => string;
@@ -107,8 +110,21 @@ export interface VmSnapshots {
   startFrom(vmId: string, ref: string, field: string): StartFrom;
   /** The names of a VM's snapshots (none: an empty list). */
   namesOf(vmId: string): string[];
+  /** Refuses, before anything is done, a VM delete that would take a checkpoint's snapshot. */
+  assertDeletable(vmId: string): void;
   /** Deletes every snapshot of a VM; the caller holds the VM's lock. */
   deleteAllOf(vmId: string): Promise<void>;
+}
+
+/** Links' impairment as a checkpoint sets it back, live. */
+export interface LinkSettings {
+  /** A network's default impairment (nothing when it is the same, or the network is gone). */
+  setNetworkQos(networkId: string, qos: T.LinkQos | null): Promise<void>;
+  /**
+   * A VM's links' impairment and state, matched by network and MAC; the caller holds the
+   * VM's lock. Nothing changes when they are the same.
+   */
+  setVmLinks(vmId: string, nics: T.NetworkInterface[]): Promise<void>;
 }
 
 /** The daemon's probe of a running guest's readiness (spec.wait_for -> status.ready). */

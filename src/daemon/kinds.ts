@@ -5,11 +5,11 @@ import type { DatabaseSync } from "node:sqlite";
 import type { ChangeFeed } from "../store/feed.ts";
 import { ImageStore } from "../store/image_store.ts";
 import { NetworkStore } from "../store/network_store.ts";
-import type { ObjectStore } from "../store/objects.ts";
 import { VmStore } from "../store/vm_store.ts";
 import { VolumeStore } from "../store/volume_store.ts";
 import { SnapshotStore } from "../store/snapshot_store.ts";
-import { IMAGE, NETWORK, SNAPSHOT, VM, VOLUME } from "./contracts.ts";
+import { ObjectStore } from "../store/objects.ts";
+import { CHECKPOINT, IMAGE, NETWORK, SNAPSHOT, VM, VOLUME } from "./contracts.ts";
 import { type ApiKind, kindByName as apiKindByName } from "../api/kinds.ts";
 
 export interface KindDef extends ApiKind {
@@ -43,6 +43,12 @@ export const KINDS: KindDef[] = [
     event: "snapshot",
     service: "infrasim.v1.SnapshotService",
     store: (d, f) => new SnapshotStore(d, f),
+  },
+  {
+    kind: CHECKPOINT,
+    event: "checkpoint",
+    service: "infrasim.v1.CheckpointService",
+    store: (d, f) => new ObjectStore(d, "checkpoints", CHECKPOINT, f),
   },
 ];
 

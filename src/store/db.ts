@@ -119,6 +119,19 @@ const MIGRATIONS: string[] = [
      generation INTEGER NOT NULL,
      resource_version INTEGER NOT NULL DEFAULT 0
    );`,
+  // 8: lab checkpoints (sets of snapshots taken at one moment).
+  `CREATE TABLE checkpoints (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     labels TEXT NOT NULL,
+     annotations TEXT NOT NULL,
+     spec TEXT NOT NULL,
+     status TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     generation INTEGER NOT NULL,
+     resource_version INTEGER NOT NULL DEFAULT 0
+   );`,
 ];
 
 export function openDatabase(path: string): DatabaseSync {

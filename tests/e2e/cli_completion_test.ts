@@ -42,13 +42,14 @@ Deno.test({
 e2eTest("completion: commands, options and the daemon's VM names", async (d) => {
   for (const name of ["web", "db"]) assert.equal(d.cli(["vm", "create", "--name", name]).code, 0);
   // Every command: events was missing once, registered after completion had listed them.
-  assert.deepEqual(complete(d, "").slice(0, 9), [
+  assert.deepEqual(complete(d, "").slice(0, 10), [
     "status",
     "vm",
     "image",
     "volume",
     "network",
     "snapshot",
+    "checkpoint",
     "events",
     "dashboard",
     "completion",

@@ -115,7 +115,10 @@ e2eTest(
         `(bound ${bound.toFixed(0)})`,
     );
     assert.ok(queueDrops > 100, `${queueDrops} queue drops`);
-    assert.ok(queueDrops <= flood.transmitted - flood.received, "every queue drop is a ping lost");
+    // Every queue drop is a ping lost, give or take the odd ARP frame the guest sends into
+    // the full queue meanwhile (a CI run saw 157 drops for 156 pings lost).
+    const lost = flood.transmitted - flood.received;
+    assert.ok(queueDrops <= lost + 3, `${queueDrops} queue drops, ${lost} pings lost`);
     assert.ok(deepest <= 50 && deepest >= 40, `deepest queue ${deepest}`);
     assert.ok(flood.max <= bound, `RTT max ${flood.max} ms over ${bound} ms`);
     assert.ok(flood.max >= 40 * frameMs, `RTT max ${flood.max} ms: the queue never filled`);

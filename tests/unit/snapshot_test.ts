@@ -5,6 +5,7 @@ import type * as T from "../../src/api/gen/infrasim.v1.ts";
 import { ApiError, Status } from "../../src/api/errors.ts";
 import { validateName } from "../../src/api/validate/common.ts";
 import { defaultSnapshotName, normalizeSnapshotSpec } from "../../src/api/validate/snapshot.ts";
+import { normalizeCheckpointSpec } from "../../src/api/validate/checkpoint.ts";
 import { hardwareOf, planDisks } from "../../src/daemon/controllers/snapshot/disks.ts";
 import { snapshotArgs } from "../../src/qemu/img.ts";
 import { loadProblem } from "../../src/qemu/snapshot.ts";
@@ -137,4 +138,20 @@ Deno.test("qemu-img snapshot: the format pinned, commas in the path doubled", ()
     "t1",
     "driver=qcow2,file.driver=file,file.filename=/a,,b/x.qcow2",
   ]);
+});
+
+Deno.test("checkpoint spec: a selector that does not parse is refused on its field", () => {
+  assert.deepEqual(normalizeCheckpointSpec({ label_selector: " lab=x ", description: "" }), {
+    label_selector: "lab=x",
+    description: "",
+  });
+  assert.deepEqual(normalizeCheckpointSpec(undefined), { label_selector: "", description: "" });
+  assert.throws(
+    () => normalizeCheckpointSpec({ label_selector: "a==(", description: "" }),
+    (e: unknown) => {
+      assert.ok(e instanceof ApiError);
+      assert.equal(e.violations[0].field, "spec.label_selector");
+      return true;
+    },
+  );
 });

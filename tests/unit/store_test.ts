@@ -42,7 +42,7 @@ Deno.test("migration 2 moves a running VM's QEMU identity into processes", () =>
     v1.close();
 
     const db = openDatabase(path);
-    assert.equal(schemaVersion(db), 7);
+    assert.equal(schemaVersion(db), 8);
     const procs = new ProcessStore(db).list();
     assert.equal(procs.length, 1);
     assert.deepEqual(procs[0].owner, { kind: "VM", id: "id-1" });

@@ -70,6 +70,7 @@ function setup() {
     {
       namesOf: () => [],
       deleteAllOf: () => Promise.resolve(),
+      assertDeletable: () => {},
       startFrom: () => {
         throw new Error("no snapshots here");
       },

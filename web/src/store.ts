@@ -7,6 +7,7 @@ import type { Network } from "../../src/api/gen/es/infrasim/v1/network_pb.ts";
 import { type Vm, VmState } from "../../src/api/gen/es/infrasim/v1/vm_pb.ts";
 import type { Volume } from "../../src/api/gen/es/infrasim/v1/volume_pb.ts";
 import { type Snapshot, SnapshotState } from "../../src/api/gen/es/infrasim/v1/snapshot_pb.ts";
+import type { Checkpoint } from "../../src/api/gen/es/infrasim/v1/checkpoint_pb.ts";
 import { EventType, type WatchEvent } from "../../src/api/gen/es/infrasim/v1/events_pb.ts";
 import { api, Code, ConnectError, errorText } from "./api.ts";
 
@@ -16,6 +17,7 @@ export interface Objects {
   volume: Map<string, Volume>;
   network: Map<string, Network>;
   snapshot: Map<string, Snapshot>;
+  checkpoint: Map<string, Checkpoint>;
 }
 
 export interface LoggedEvent {
@@ -37,6 +39,7 @@ export class LiveStore {
     volume: new Map(),
     network: new Map(),
     snapshot: new Map(),
+    checkpoint: new Map(),
   };
   readonly events: LoggedEvent[] = [];
   synced = false;
@@ -124,6 +127,8 @@ function summary(o: WatchEvent["object"]): string {
       return o.value.status?.format ?? "";
     case "volume":
       return o.value.status?.attachedToName ? `attached to ${o.value.status.attachedToName}` : "";
+    case "checkpoint":
+      return `${o.value.status?.vms.length ?? 0} VMs`;
     case "snapshot":
       return `${o.value.status?.vmName ?? ""} ${
         SnapshotState[o.value.status?.state ?? 0].replace("SNAPSHOT_", "")

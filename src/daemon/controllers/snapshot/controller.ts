@@ -14,6 +14,8 @@ import type { VmStore } from "../../../store/vm_store.ts";
 import type { VolumeStore } from "../../../store/volume_store.ts";
 import type { Claims } from "../../claims.ts";
 import {
+  CHECKPOINT,
+  CHECKPOINT_LABEL,
   type RunningVms,
   SNAPSHOT,
   type StartFrom,
@@ -28,8 +30,9 @@ import { checkCreate, findOr404, KindReads, lockKey, newMeta, now } from "../com
 import { hardwareOf, planDisks } from "./disks.ts";
 import { SnapshotFiles } from "./files.ts";
 import { LiveSnapshots } from "./live.ts";
+import { startFrom } from "./start_from.ts";
 
-const digest = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 16);
+export const digest = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 16);
 
 export class SnapshotController extends KindReads<T.SnapshotSpec, T.SnapshotStatus>
   implements VmSnapshots {
@@ -69,84 +72,106 @@ export class SnapshotController extends KindReads<T.SnapshotSpec, T.SnapshotStat
   }
 
   async create(req: T.CreateSnapshotRequest): Promise<StoredSnapshot> {
-    const { name: given, labels, annotations, spec } = checkCreate(
+    const { name, labels, annotations, spec } = checkCreate(
       req.meta,
       () => normalizeSnapshotSpec(req.spec),
       { nameOptional: true },
     );
     const vmId = findOr404(this.vms, VM, spec.vm, "spec.vm").meta.id;
     return await this.#vmLocked(vmId, async () => {
-      const vm = findOr404(this.vms, VM, vmId, "spec.vm");
-      const vmDir = this.layout.vmDir(vmId);
-      const disks = await planDisks(
-        { name: vm.meta.name, spec: vm.spec },
-        this.volumes,
-        (p) => this.files.format(p),
-        `${vmDir}/efivars.fd`,
-      );
-      const rt = this.running.runtime(vmId);
-      const memory = spec.include_memory && !!rt;
-      const included = disks.filter((d) => d.included);
-      if (!memory && included.length === 0) {
-        throw fieldError(
-          Status.FAILED_PRECONDITION,
-          spec.include_memory ? "spec.vm" : "spec.include_memory",
-          `vm ${quote(vm.meta.name)} has no writable disk to snapshot` +
-            (rt ? "; take one with include_memory" : "; start it and take one with memory"),
-        );
-      }
-      const id = randomUUID();
-      const s: StoredSnapshot = {
-        meta: newMeta(id, "", { labels, annotations }),
-        spec: { ...spec, vm: vmId },
-        status: {
-          state: "SNAPSHOT_CREATING",
-          vm_name: vm.meta.name,
-          has_memory: memory,
-          disks,
-          memory_bytes: 0,
-          pause_ms: 0,
-          completed_at: "",
-          qemu_version: "",
-          machine: "",
-          message: "",
-          last_restored_at: "",
-          hardware: digest(hardwareOf(vm.spec)),
-        },
-      };
-      await this.claims.run(() => {
-        s.meta.name = given || this.#freeName(vm.meta.name);
-        this.claims.assertNameFree(this.store, SNAPSHOT, s.meta.name);
-        this.store.insert(s);
-        this.refs.set(
-          { kind: SNAPSHOT, id },
-          included.filter((d) => d.volume_id).map((d) => ({
-            field: "status.disks",
-            kind: VOLUME,
-            id: d.volume_id,
-          })),
-        );
-      });
-      log.info("snapshot started", { id, vm: vmId, memory });
-      try {
-        let taken: Partial<T.SnapshotStatus> = {};
-        if (rt) taken = await this.#live.save(rt, vmDir, id, included, memory);
-        else await this.files.create(id, included.map((d) => d.path));
-        if (memory) taken.memory_bytes = await this.files.memoryBytes(vmDir, id);
-        this.store.patchStatus(id, {
-          ...taken,
-          state: "SNAPSHOT_READY",
-          completed_at: now(),
-        });
-        log.info("snapshot taken", { id, vm: vmId, memory, pause_ms: taken.pause_ms ?? 0 });
-        return this.find(id);
-      } catch (e) {
-        await this.#discard(this.find(id)).catch((r) =>
-          log.error("cannot remove a failed snapshot", { id, error: String(r) })
-        );
-        throw e;
-      }
+      const s = await this.begin(vmId, { name, labels, annotations }, spec);
+      return await this.take(s);
     });
+  }
+
+  /**
+   * Plans a snapshot of a VM and records it as CREATING (nothing is saved yet). The
+   * caller holds the VM's lock; a checkpoint begins all its VMs' snapshots, then takes them.
+   */
+  async begin(
+    vmId: string,
+    maps: { name: string; labels: Record<string, string>; annotations: Record<string, string> },
+    spec: T.SnapshotSpec,
+  ): Promise<StoredSnapshot> {
+    const vm = findOr404(this.vms, VM, vmId, "spec.vm");
+    const disks = await planDisks(
+      { name: vm.meta.name, spec: vm.spec },
+      this.volumes,
+      (p) => this.files.format(p),
+      `${this.layout.vmDir(vmId)}/efivars.fd`,
+    );
+    const running = !!this.running.runtime(vmId);
+    const memory = spec.include_memory && running;
+    const included = disks.filter((d) => d.included);
+    if (!memory && included.length === 0) {
+      throw fieldError(
+        Status.FAILED_PRECONDITION,
+        spec.include_memory ? "spec.vm" : "spec.include_memory",
+        `vm ${quote(vm.meta.name)} has no writable disk to snapshot` +
+          (running ? "; take one with include_memory" : "; start it and take one with memory"),
+      );
+    }
+    const id = randomUUID();
+    const s: StoredSnapshot = {
+      meta: newMeta(id, "", { labels: maps.labels, annotations: maps.annotations }),
+      spec: { ...spec, vm: vmId },
+      status: {
+        state: "SNAPSHOT_CREATING",
+        vm_name: vm.meta.name,
+        has_memory: memory,
+        disks,
+        memory_bytes: 0,
+        pause_ms: 0,
+        completed_at: "",
+        qemu_version: "",
+        machine: "",
+        message: "",
+        last_restored_at: "",
+        hardware: digest(hardwareOf(vm.spec)),
+      },
+    };
+    await this.claims.run(() => {
+      s.meta.name = maps.name || this.#freeName(vm.meta.name);
+      this.claims.assertNameFree(this.store, SNAPSHOT, s.meta.name);
+      this.store.insert(s);
+      this.refs.set(
+        { kind: SNAPSHOT, id },
+        included.filter((d) => d.volume_id).map((d) => ({
+          field: "status.disks",
+          kind: VOLUME,
+          id: d.volume_id,
+        })),
+      );
+    });
+    log.info("snapshot started", { id, vm: vmId, memory });
+    return s;
+  }
+
+  /**
+   * Saves a begun snapshot and marks it READY; a failure removes what was made and the
+   * record. A running guest the caller paused first stays paused (a checkpoint resumes
+   * them all together).
+   */
+  async take(s: StoredSnapshot): Promise<StoredSnapshot> {
+    const id = s.meta.id, vmId = s.spec.vm;
+    const vmDir = this.layout.vmDir(vmId);
+    const included = s.status.disks.filter((d) => d.included);
+    const memory = s.status.has_memory;
+    try {
+      const rt = this.running.runtime(vmId);
+      let taken: Partial<T.SnapshotStatus> = {};
+      if (rt) taken = await this.#live.save(rt, vmDir, id, included, memory);
+      else await this.files.create(id, included.map((d) => d.path));
+      if (memory) taken.memory_bytes = await this.files.memoryBytes(vmDir, id);
+      this.store.patchStatus(id, { ...taken, state: "SNAPSHOT_READY", completed_at: now() });
+      log.info("snapshot taken", { id, vm: vmId, memory, pause_ms: taken.pause_ms ?? 0 });
+      return this.find(id);
+    } catch (e) {
+      await this.#discard(this.find(id)).catch((r) =>
+        log.error("cannot remove a failed snapshot", { id, error: String(r) })
+      );
+      throw e;
+    }
   }
 
   /** "<vm>-<time>", with "-2", "-3"... when two are taken within a second. */
@@ -160,102 +185,78 @@ export class SnapshotController extends KindReads<T.SnapshotSpec, T.SnapshotStat
   startFrom(vmId: string, ref: string, field: string): StartFrom {
     const s = this.find(ref, field);
     const vm = findOr404(this.vms, VM, vmId);
-    const name = quote(s.meta.name);
-    const fail = (msg: string) => fieldError(Status.FAILED_PRECONDITION, field, msg);
-    if (s.spec.vm !== vmId) {
-      throw fieldError(
-        Status.INVALID_ARGUMENT,
-        field,
-        `snapshot ${name} is vm ${quote(s.status.vm_name)}'s, not vm ${quote(vm.meta.name)}'s`,
-      );
-    }
-    if (s.status.state !== "SNAPSHOT_READY") throw fail(`snapshot ${name} is in use; try again`);
-    if (!s.status.has_memory) {
-      throw fail(
-        `snapshot ${name} holds disks only: restore it (infrasim snapshot restore ` +
-          `${s.meta.name}), then start the VM`,
-      );
-    }
-    if (digest(hardwareOf(vm.spec)) !== s.status.hardware) {
-      throw fail(
-        `vm ${quote(vm.meta.name)}'s hardware (CPUs, memory, disks or NICs) changed since ` +
-          `snapshot ${name}: its memory cannot be loaded`,
-      );
-    }
-    const vmDir = this.layout.vmDir(vmId);
-    const included = s.status.disks.filter((d) => d.included);
-    let loaded = false;
-    this.store.patchStatus(s.meta.id, { state: "SNAPSHOT_RESTORING" });
-    return {
-      machine: s.status.machine,
-      load: async (rt) => {
-        await this.#live.checkLoadable(rt, s);
-        await this.#live.load(rt, vmDir, s.meta.id, included, false);
-        loaded = true;
-      },
-      done: () => {
-        this.store.patchStatus(s.meta.id, {
-          state: "SNAPSHOT_READY",
-          ...(loaded
-            ? { last_restored_at: now(), message: `vm ${vm.meta.name} started from this snapshot` }
-            : {}),
-        });
-      },
-    };
+    return startFrom(s, vm, field, {
+      store: this.store,
+      live: this.#live,
+      vmDir: this.layout.vmDir(vmId),
+      hardware: digest(hardwareOf(vm.spec)),
+    });
   }
 
   restore(ref: string): Promise<StoredSnapshot> {
     const s0 = this.find(ref);
     return this.#vmLocked(s0.spec.vm, async () => {
       const s = this.find(s0.meta.id);
-      if (s.status.state !== "SNAPSHOT_READY") {
-        throw failedPrecondition(`snapshot ${quote(s.meta.name)} is still being made`);
-      }
       const vm = findOr404(this.vms, VM, s.spec.vm);
-      const vmDir = this.layout.vmDir(vm.meta.id);
-      const rt = this.running.runtime(vm.meta.id);
-      const included = s.status.disks.filter((d) => d.included);
+      const running = !!this.running.runtime(vm.meta.id);
+      await this.checkRollBack(s);
       const t0 = performance.now();
-      if (rt) {
-        if (!s.status.has_memory) {
-          throw failedPrecondition(
-            `snapshot ${quote(s.meta.name)} holds disks only, and vm ${
-              quote(vm.meta.name)
-            } is running: stop it first (infrasim vm stop ${vm.meta.name}), then restore`,
-          );
-        }
-        if (digest(hardwareOf(vm.spec)) !== s.status.hardware) {
-          throw failedPrecondition(
-            `vm ${quote(vm.meta.name)}'s hardware (CPUs, memory, disks or NICs) changed since ` +
-              `snapshot ${quote(s.meta.name)}: its memory cannot be loaded`,
-          );
-        }
-        await this.#live.checkLoadable(rt, s);
-        this.store.patchStatus(s.meta.id, { state: "SNAPSHOT_RESTORING" });
-        try {
-          await this.#live.load(rt, vmDir, s.meta.id, included);
-        } finally {
-          this.store.patchStatus(s.meta.id, { state: "SNAPSHOT_READY" });
-        }
-      } else {
-        await this.#assertDisksHeld(s, vm);
-        this.store.patchStatus(s.meta.id, { state: "SNAPSHOT_RESTORING" });
-        try {
-          await this.files.apply(s.meta.id, included.map((d) => d.path));
-        } finally {
-          this.store.patchStatus(s.meta.id, { state: "SNAPSHOT_READY" });
-        }
-      }
+      await this.rollBack(s, true);
       const ms = Math.round(performance.now() - t0);
       this.store.patchStatus(s.meta.id, {
         last_restored_at: now(),
-        message: rt
+        message: running
           ? `vm ${vm.meta.name} runs on from this snapshot (restored in ${ms} ms)`
           : `the disks of vm ${vm.meta.name} were rolled back; it stays stopped`,
       });
-      log.info("snapshot restored", { id: s.meta.id, vm: vm.meta.id, running: !!rt, ms });
+      log.info("snapshot restored", { id: s.meta.id, vm: vm.meta.id, running, ms });
       return this.find(s.meta.id);
     });
+  }
+
+  /**
+   * Refuses what a rollback could not do, before anything changes: a snapshot not ready;
+   * into a running VM, one without memory, another hardware or a QEMU that cannot load
+   * it; for a stopped VM, disks it no longer writes to. The caller holds the VM's lock.
+   */
+  async checkRollBack(s: StoredSnapshot): Promise<void> {
+    if (s.status.state !== "SNAPSHOT_READY") {
+      throw failedPrecondition(`snapshot ${quote(s.meta.name)} is in use or being made`);
+    }
+    const vm = findOr404(this.vms, VM, s.spec.vm);
+    const rt = this.running.runtime(vm.meta.id);
+    if (!rt) return await this.#assertDisksHeld(s, vm);
+    if (!s.status.has_memory) {
+      throw failedPrecondition(
+        `snapshot ${quote(s.meta.name)} holds disks only, and vm ${
+          quote(vm.meta.name)
+        } is running: stop it first (infrasim vm stop ${vm.meta.name}), then restore`,
+      );
+    }
+    if (digest(hardwareOf(vm.spec)) !== s.status.hardware) {
+      throw failedPrecondition(
+        `vm ${quote(vm.meta.name)}'s hardware (CPUs, memory, disks or NICs) changed since ` +
+          `snapshot ${quote(s.meta.name)}: its memory cannot be loaded`,
+      );
+    }
+    await this.#live.checkLoadable(rt, s);
+  }
+
+  /**
+   * Rolls a VM back to a checked snapshot: a running VM's QEMU loads it (and runs on
+   * unless `resume` is false), a stopped VM's disks are rolled back.
+   */
+  async rollBack(s: StoredSnapshot, resume: boolean): Promise<void> {
+    const vmId = s.spec.vm;
+    const rt = this.running.runtime(vmId);
+    const included = s.status.disks.filter((d) => d.included);
+    this.store.patchStatus(s.meta.id, { state: "SNAPSHOT_RESTORING" });
+    try {
+      if (rt) await this.#live.load(rt, this.layout.vmDir(vmId), s.meta.id, included, resume);
+      else await this.files.apply(s.meta.id, included.map((d) => d.path));
+    } finally {
+      this.store.patchStatus(s.meta.id, { state: "SNAPSHOT_READY" });
+    }
   }
 
   /** A stopped VM's disks are rolled back only if they are still this VM's disks. */
@@ -298,6 +299,7 @@ export class SnapshotController extends KindReads<T.SnapshotSpec, T.SnapshotStat
           }; delete it when that is done`,
         );
       }
+      this.#assertFree(s);
       await this.#discard(s);
       log.info("snapshot deleted", { id: s.meta.id, name: s.meta.name });
       return s.meta.id;
@@ -306,7 +308,30 @@ export class SnapshotController extends KindReads<T.SnapshotSpec, T.SnapshotStat
 
   /** Every snapshot of a VM; the caller holds the VM's lock (a VM delete). */
   async deleteAllOf(vmId: string): Promise<void> {
+    this.assertDeletable(vmId);
     for (const s of this.store.ofVm(vmId)) await this.#discard(s);
+  }
+
+  assertDeletable(vmId: string): void {
+    for (const s of this.store.ofVm(vmId)) this.#assertFree(s);
+  }
+
+  /** A snapshot that belongs to a checkpoint goes with the checkpoint only. */
+  #assertFree(s: StoredSnapshot): void {
+    const cp = this.refs.usersOf({ kind: SNAPSHOT, id: s.meta.id }).find((u) =>
+      u.kind === CHECKPOINT
+    );
+    if (!cp) return;
+    throw failedPrecondition(
+      `snapshot ${quote(s.meta.name)} belongs to a checkpoint (${
+        quote(s.meta.labels[CHECKPOINT_LABEL] ?? cp.id)
+      }); delete the checkpoint instead (infrasim checkpoint delete)`,
+    );
+  }
+
+  /** Removes a snapshot from its files, then its record (a checkpoint's, with it). */
+  remove(s: StoredSnapshot): Promise<void> {
+    return this.#discard(s);
   }
 
   /** Removes a snapshot from its files, then its record. */

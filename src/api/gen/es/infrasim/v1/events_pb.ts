@@ -10,6 +10,8 @@ import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobu
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Image } from "./image_pb.ts";
 import { file_infrasim_v1_image } from "./image_pb.ts";
+import type { Checkpoint } from "./checkpoint_pb.ts";
+import { file_infrasim_v1_checkpoint } from "./checkpoint_pb.ts";
 import type { Network } from "./network_pb.ts";
 import { file_infrasim_v1_network } from "./network_pb.ts";
 import type { Snapshot } from "./snapshot_pb.ts";
@@ -24,7 +26,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file infrasim/v1/events.proto.
  */
 export const file_infrasim_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChhpbmZyYXNpbS92MS9ldmVudHMucHJvdG8SC2luZnJhc2ltLnYxIl0KDFdhdGNoUmVxdWVzdBINCgVraW5kcxgBIAMoCRIMCgRuYW1lGAIgASgJEhYKDmxhYmVsX3NlbGVjdG9yGAMgASgJEhgKEHJlc291cmNlX3ZlcnNpb24YBCABKAMiowIKCldhdGNoRXZlbnQSJAoEdHlwZRgBIAEoDjIWLmluZnJhc2ltLnYxLkV2ZW50VHlwZRIMCgRraW5kGAIgASgJEhgKEHJlc291cmNlX3ZlcnNpb24YAyABKAMSHQoCdm0YBCABKAsyDy5pbmZyYXNpbS52MS5WbUgAEiMKBWltYWdlGAUgASgLMhIuaW5mcmFzaW0udjEuSW1hZ2VIABIlCgZ2b2x1bWUYBiABKAsyEy5pbmZyYXNpbS52MS5Wb2x1bWVIABInCgduZXR3b3JrGAcgASgLMhQuaW5mcmFzaW0udjEuTmV0d29ya0gAEikKCHNuYXBzaG90GAggASgLMhUuaW5mcmFzaW0udjEuU25hcHNob3RIAEIICgZvYmplY3QqWQoJRXZlbnRUeXBlEhoKFkVWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIJCgVBRERFRBABEgwKCE1PRElGSUVEEAISCwoHREVMRVRFRBADEgoKBlNZTkNFRBAEMk0KDFdhdGNoU2VydmljZRI9CgVXYXRjaBIZLmluZnJhc2ltLnYxLldhdGNoUmVxdWVzdBoXLmluZnJhc2ltLnYxLldhdGNoRXZlbnQwAWIGcHJvdG8z", [file_infrasim_v1_image, file_infrasim_v1_network, file_infrasim_v1_snapshot, file_infrasim_v1_vm, file_infrasim_v1_volume]);
+  fileDesc("ChhpbmZyYXNpbS92MS9ldmVudHMucHJvdG8SC2luZnJhc2ltLnYxIl0KDFdhdGNoUmVxdWVzdBINCgVraW5kcxgBIAMoCRIMCgRuYW1lGAIgASgJEhYKDmxhYmVsX3NlbGVjdG9yGAMgASgJEhgKEHJlc291cmNlX3ZlcnNpb24YBCABKAMi0gIKCldhdGNoRXZlbnQSJAoEdHlwZRgBIAEoDjIWLmluZnJhc2ltLnYxLkV2ZW50VHlwZRIMCgRraW5kGAIgASgJEhgKEHJlc291cmNlX3ZlcnNpb24YAyABKAMSHQoCdm0YBCABKAsyDy5pbmZyYXNpbS52MS5WbUgAEiMKBWltYWdlGAUgASgLMhIuaW5mcmFzaW0udjEuSW1hZ2VIABIlCgZ2b2x1bWUYBiABKAsyEy5pbmZyYXNpbS52MS5Wb2x1bWVIABInCgduZXR3b3JrGAcgASgLMhQuaW5mcmFzaW0udjEuTmV0d29ya0gAEikKCHNuYXBzaG90GAggASgLMhUuaW5mcmFzaW0udjEuU25hcHNob3RIABItCgpjaGVja3BvaW50GAkgASgLMhcuaW5mcmFzaW0udjEuQ2hlY2twb2ludEgAQggKBm9iamVjdCpZCglFdmVudFR5cGUSGgoWRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEgkKBUFEREVEEAESDAoITU9ESUZJRUQQAhILCgdERUxFVEVEEAMSCgoGU1lOQ0VEEAQyTQoMV2F0Y2hTZXJ2aWNlEj0KBVdhdGNoEhkuaW5mcmFzaW0udjEuV2F0Y2hSZXF1ZXN0GhcuaW5mcmFzaW0udjEuV2F0Y2hFdmVudDABYgZwcm90bzM", [file_infrasim_v1_image, file_infrasim_v1_checkpoint, file_infrasim_v1_network, file_infrasim_v1_snapshot, file_infrasim_v1_vm, file_infrasim_v1_volume]);
 
 /**
  * @generated from message infrasim.v1.WatchRequest
@@ -124,6 +126,12 @@ export type WatchEvent = Message<"infrasim.v1.WatchEvent"> & {
      */
     value: Snapshot;
     case: "snapshot";
+  } | {
+    /**
+     * @generated from field: infrasim.v1.Checkpoint checkpoint = 9;
+     */
+    value: Checkpoint;
+    case: "checkpoint";
   } | { case: undefined; value?: undefined };
 };
 

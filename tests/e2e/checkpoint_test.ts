@@ -1,0 +1,89 @@
+// Checkpoints of real VMs on a private network: three guests paused, snapshotted and
+// resumed together; after a restore all three are back at the same moment (their RAM
+// markers agree), pings between them resume, and the network's impairment is what it was.
+import assert from "node:assert/strict";
+import { e2eTest } from "../helpers/env.ts";
+import { guestSh, parsePing } from "../helpers/guest_shell.ts";
+import { bootAll, netVm } from "../helpers/networks.ts";
+import { cli } from "../helpers/browser.ts";
+import { ApiError, Status } from "../../src/api/errors.ts";
+
+e2eTest("checkpoint: three VMs roll back together, pings resume, QoS as it was", async (d) => {
+  await d.client.createNetwork({
+    meta: { name: "lan" },
+    spec: { cidr: "10.5.0.0/24", link_qos: { latency_ms: 10 } },
+  });
+  const vms = await bootAll(
+    d,
+    ["a", "b", "c"].map((n) => {
+      const r = netVm(n, [{ network: "lan" }]);
+      return { ...r, meta: { name: n, labels: { lab: "cp" } } };
+    }),
+  );
+  const ipB = (await d.client.getVm("b")).status!.links[0].ip;
+  const mark = (m: string) =>
+    Promise.all(vms.map((v) => guestSh(d.client, v, `echo ${m} > /tmp/m`)));
+  await mark("one");
+  assert.equal(parsePing((await guestSh(d.client, "a", `ping -c 2 -W 3 ${ipB}`)).out).received, 2);
+
+  // Bad input first.
+  await assert.rejects(
+    d.client.createCheckpoint({ meta: { name: "none" }, spec: { label_selector: "lab=nope" } }),
+    (e: unknown) => {
+      assert.ok(e instanceof ApiError && e.code === Status.FAILED_PRECONDITION, String(e));
+      assert.equal(e.violations[0].field, "spec.label_selector");
+      assert.match(e.message, /selects no VM/);
+      return true;
+    },
+  );
+
+  const none = await cli(d, ["checkpoint", "create", "none", "-l", "lab=nope"]);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /--selector: selects no VM \("lab=nope"\)/);
+
+  const made = await cli(d, ["checkpoint", "create", "cp1", "-l", "lab=cp"]);
+  assert.equal(made.code, 0, made.stderr);
+  const cp = await d.client.getCheckpoint("cp1");
+  assert.equal(cp.status!.state, "CHECKPOINT_READY");
+  assert.deepEqual(cp.status!.vms.map((v) => [v.vm_name, v.running]).sort(), [
+    ["a", true],
+    ["b", true],
+    ["c", true],
+  ]);
+  assert.ok(cp.status!.pause_ms > 0);
+  assert.equal(cp.status!.networks[0].link_qos?.latency_ms, 10);
+  console.log(
+    `checkpoint of 3 VMs: paused ${cp.status!.pause_ms} ms, ${cp.status!.total_ms} ms in all`,
+  );
+
+  // Its snapshots go with it only.
+  const snap = cp.status!.vms[0].snapshot_name;
+  await assert.rejects(d.client.deleteSnapshot({ ref: snap }), /belongs to a checkpoint \("cp1"\)/);
+  await assert.rejects(
+    d.client.deleteVm({ ref: "a", force: true, with_snapshots: true }),
+    /belongs to a checkpoint/,
+  );
+
+  // Change everything, then roll back.
+  await mark("two");
+  const lan = await d.client.getNetwork("lan");
+  await d.client.updateNetwork({
+    ref: "lan",
+    spec: { ...lan.spec!, link_qos: { latency_ms: 50 } },
+  });
+  const r = await d.client.restoreCheckpoint({ ref: "cp1" });
+  assert.equal(r.status!.state, "CHECKPOINT_READY");
+  assert.match(r.status!.message, /3 VM\(s\) rolled back together/);
+  for (const v of vms) {
+    assert.equal((await guestSh(d.client, v, "cat /tmp/m")).out.trim(), "one", v.meta!.name);
+  }
+  assert.equal((await d.client.getNetwork("lan")).spec!.link_qos?.latency_ms, 10);
+  const ping = parsePing((await guestSh(d.client, "a", `ping -c 5 -i 0.3 -W 3 ${ipB}`)).out);
+  assert.ok(ping.received >= 4, `pings after the restore: ${ping.received}/5`);
+  // 10 ms each way on the network's links: a round trip of about 40 ms, not 200.
+  assert.ok(ping.max < 150, `RTT ${ping.max} ms`);
+
+  const del = await cli(d, ["checkpoint", "delete", "cp1"]);
+  assert.equal(del.code, 0, del.stderr);
+  assert.deepEqual((await d.client.listSnapshots({})).snapshots, []);
+});
