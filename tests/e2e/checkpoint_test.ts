@@ -2,7 +2,7 @@
 // resumed together; after a restore all three are back at the same moment (their RAM
 // markers agree), pings between them resume, and the network's impairment is what it was.
 import assert from "node:assert/strict";
-import { e2eTest } from "../helpers/env.ts";
+import { e2eTest, waitFor } from "../helpers/env.ts";
 import { guestSh, parsePing } from "../helpers/guest_shell.ts";
 import { bootAll, netVm } from "../helpers/networks.ts";
 import { cli } from "../helpers/browser.ts";
@@ -86,4 +86,36 @@ e2eTest("checkpoint: three VMs roll back together, pings resume, QoS as it was",
   const del = await cli(d, ["checkpoint", "delete", "cp1"]);
   assert.equal(del.code, 0, del.stderr);
   assert.deepEqual((await d.client.listSnapshots({})).snapshots, []);
+});
+
+e2eTest("checkpoint: a daemon killed mid-create leaves no half-made checkpoint", async (d) => {
+  await d.client.createNetwork({ meta: { name: "k" }, spec: { cidr: "10.6.0.0/24" } });
+  const vms = await bootAll(d, ["k1", "k2"].map((n) => netVm(n, [{ network: "k" }])));
+  const creating = d.client.createCheckpoint({ meta: { name: "kc" }, spec: {} }).catch((e) => e);
+  await waitFor(
+    "the checkpoint CREATING",
+    async () =>
+      (await d.client.listCheckpoints({})).checkpoints.some((c) =>
+        c.status!.state === "CHECKPOINT_CREATING"
+      ),
+    20_000,
+    2,
+  );
+  await d.kill9();
+  await creating;
+  await d.launch();
+  const left = await waitFor("no checkpoint or snapshot CREATING", async () => {
+    const cps = (await d.client.listCheckpoints({})).checkpoints;
+    const snaps = (await d.client.listSnapshots({})).snapshots;
+    const busy = [...cps.map((c) => c.status!.state), ...snaps.map((s) => s.status!.state)]
+      .some((st) => st.endsWith("_CREATING"));
+    return !busy && { cps, snaps };
+  }, 30_000);
+  // Gone with its snapshots, or (had it ended before the kill) whole.
+  if (left.cps.length === 0) assert.deepEqual(left.snaps, []);
+  else assert.equal(left.cps[0].status!.vms.length, 2);
+  for (const v of vms) {
+    assert.equal((await d.client.getVm(v.meta!.id)).status!.state, "RUNNING");
+    assert.equal((await guestSh(d.client, v, "echo $((40+2))", 20_000)).out.trim(), "42");
+  }
 });

@@ -85,6 +85,7 @@ e2eTest("snapshot: with memory, a running guest goes back to that moment", async
   const r = await d.client.restoreSnapshot({ ref: "s1" });
   assert.equal(r.status!.state, "SNAPSHOT_READY");
   assert.ok(r.status!.last_restored_at);
+  assert.match(r.status!.message, /the guest's clock was not set/);
   assert.equal((await d.client.getVm("a")).status!.state, "RUNNING");
   assert.equal((await guestSh(d.client, "a", "cat /tmp/m")).out.trim(), "ram-A");
   assert.equal(hostRead(disk, 5), "diskA");
@@ -311,3 +312,34 @@ e2eTest("snapshot: a stopped VM starts from a snapshot's memory, without booting
     /is running; restore the snapshot instead/,
   );
 });
+
+e2eTest(
+  "snapshot: a daemon killed mid-restore leaves the VM running, the snapshot ready",
+  async (d) => {
+    await vmWithVolume(d, "r");
+    await d.client.createSnapshot({
+      meta: { name: "r1" },
+      spec: { vm: "r", include_memory: true },
+    });
+    const restoring = d.client.restoreSnapshot({ ref: "r1" }).catch((e) => e);
+    await waitFor(
+      "the snapshot RESTORING",
+      async () => (await d.client.getSnapshot("r1")).status!.state === "SNAPSHOT_RESTORING",
+      20_000,
+      2,
+    );
+    await d.kill9();
+    await restoring;
+    await d.launch();
+    const s = await waitFor("the snapshot READY again", async () => {
+      const cur = await d.client.getSnapshot("r1");
+      return cur.status!.state === "SNAPSHOT_READY" && cur;
+    }, 30_000);
+    assert.match(s.status!.message, /cut short by a daemon restart/);
+    assert.equal((await d.client.getVm("r")).status!.state, "RUNNING");
+    assert.equal((await guestSh(d.client, "r", "echo $((40+2))", 20_000)).out.trim(), "42");
+    // It still restores.
+    const again = await d.client.restoreSnapshot({ ref: "r1" });
+    assert.match(again.status!.message, /runs on from this snapshot/);
+  },
+);

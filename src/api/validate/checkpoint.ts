@@ -2,20 +2,14 @@
 import { Violations } from "../errors.ts";
 import type { CheckpointSpec } from "../gen/infrasim.v1.ts";
 import { parseSelector } from "../labels.ts";
-import { MAX_DESCRIPTION } from "./snapshot.ts";
+import { validateDescription } from "./snapshot.ts";
 
 export function normalizeCheckpointSpec(spec: CheckpointSpec | null | undefined): CheckpointSpec {
   const s = spec ?? { label_selector: "", description: "" };
   const vs = new Violations();
   const label_selector = (s.label_selector ?? "").trim();
   vs.check(() => parseSelector(label_selector, "spec.label_selector"), undefined);
-  const description = s.description ?? "";
-  if (description.length > MAX_DESCRIPTION) {
-    vs.add(
-      "spec.description",
-      `must be at most ${MAX_DESCRIPTION} characters (got ${description.length})`,
-    );
-  }
+  const description = vs.check(() => validateDescription(s.description), "");
   vs.done();
   return { label_selector, description };
 }

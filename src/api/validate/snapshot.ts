@@ -9,15 +9,18 @@ export function normalizeSnapshotSpec(spec: SnapshotSpec | null | undefined): Sn
   if (!spec) throw invalid("spec", "is required");
   const vs = new Violations();
   const vm = vs.check(() => validateRef(spec.vm, "spec.vm", "a VM"), "");
-  const description = spec.description ?? "";
-  if (description.length > MAX_DESCRIPTION) {
-    vs.add(
-      "spec.description",
-      `must be at most ${MAX_DESCRIPTION} characters (got ${description.length})`,
-    );
-  }
+  const description = vs.check(() => validateDescription(spec.description), "");
   vs.done();
   return { vm, include_memory: !!spec.include_memory, description };
+}
+
+/** Free text of a snapshot or a checkpoint: bounded, like every input. */
+export function validateDescription(text: string | undefined, field = "spec.description"): string {
+  const d = text ?? "";
+  if (d.length > MAX_DESCRIPTION) {
+    throw invalid(field, `must be at most ${MAX_DESCRIPTION} characters (got ${d.length})`);
+  }
+  return d;
 }
 
 /**

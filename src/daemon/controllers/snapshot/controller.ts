@@ -29,7 +29,7 @@ import { log } from "../../log.ts";
 import { checkCreate, findOr404, KindReads, lockKey, newMeta, now } from "../common.ts";
 import { hardwareOf, planDisks } from "./disks.ts";
 import { SnapshotFiles } from "./files.ts";
-import { LiveSnapshots } from "./live.ts";
+import { CLOCK_NOT_SET, LiveSnapshots } from "./live.ts";
 import { startFrom } from "./start_from.ts";
 
 export const digest = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 16);
@@ -206,7 +206,7 @@ export class SnapshotController extends KindReads<T.SnapshotSpec, T.SnapshotStat
       this.store.patchStatus(s.meta.id, {
         last_restored_at: now(),
         message: running
-          ? `vm ${vm.meta.name} runs on from this snapshot (restored in ${ms} ms)`
+          ? `vm ${vm.meta.name} runs on from this snapshot (restored in ${ms} ms); ${CLOCK_NOT_SET}`
           : `the disks of vm ${vm.meta.name} were rolled back; it stays stopped`,
       });
       log.info("snapshot restored", { id: s.meta.id, vm: vm.meta.id, running, ms });

@@ -16,6 +16,9 @@ import {
 } from "../../../qemu/snapshot.ts";
 import type { SnapshotFiles } from "./files.ts";
 
+/** What a load leaves undone, said in the snapshot's status (docs/snapshots.md). */
+export const CLOCK_NOT_SET = "the guest's clock was not set (no guest agent channel)";
+
 /** A save or load of many GiB of RAM is slow, but never endless. */
 const JOB_TIMEOUT_MS = 10 * 60_000;
 

@@ -7,7 +7,7 @@ import type { SnapshotStore, StoredSnapshot } from "../../../store/snapshot_stor
 import type { StoredVm } from "../../../store/vm_store.ts";
 import type { StartFrom } from "../../contracts.ts";
 import { now } from "../common.ts";
-import type { LiveSnapshots } from "./live.ts";
+import { CLOCK_NOT_SET, type LiveSnapshots } from "./live.ts";
 
 export function startFrom(
   s: StoredSnapshot,
@@ -51,7 +51,10 @@ export function startFrom(
       deps.store.patchStatus(s.meta.id, {
         state: "SNAPSHOT_READY",
         ...(loaded
-          ? { last_restored_at: now(), message: `vm ${vm.meta.name} started from this snapshot` }
+          ? {
+            last_restored_at: now(),
+            message: `vm ${vm.meta.name} started from this snapshot; ${CLOCK_NOT_SET}`,
+          }
           : {}),
       });
     },
