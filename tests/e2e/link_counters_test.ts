@@ -80,8 +80,10 @@ e2eTest("counters: loss 20% on a's link is counted on what a sends, not on b's",
   assert.match(st.links[0].message, /set down \(link_state\); the guest sees no carrier/);
   assert.equal(st.pid, a.status!.pid, "the VM ran on");
   assert.equal(d.cli(["network", "link", "cnt", "up", "--vm", "a"]).code, 0);
-  const back = parsePing((await guestSh(d.client, b, `ping -c 5 -i 0.2 -W 2 ${aIp}`)).out);
-  assert.ok(back.received >= 3, `${back.received} of 5 after the link came up`);
+  // a's replies still meet its 20% loss: 3 of 5 failed 6% of the time by chance alone;
+  // 4 of 10 does about once in a thousand.
+  const back = parsePing((await guestSh(d.client, b, `ping -c 10 -i 0.2 -W 2 ${aIp}`)).out);
+  assert.ok(back.received >= 4, `${back.received} of 10 after the link came up`);
   assert.equal(await carrier(), "1");
   const bad = d.cli(["network", "link", "cnt", "sideways", "--vm", "a"]);
   assert.equal(bad.code, 2);
