@@ -184,12 +184,8 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
     claims,
     runtimes,
     {
-      setNetworkQos: async (id, qos) => {
-        const n = networkStore.get(id);
-        if (!n || JSON.stringify(n.spec.link_qos ?? null) === JSON.stringify(qos)) return;
-        await networks.update({ ref: id, meta: null, spec: { ...n.spec, link_qos: qos } });
-      },
-      setVmLinks: (id, nics) => vms.setLinks(id, nics),
+      setNetworkQos: (id, qos) => networks.setLinkQos(id, qos),
+      setVmLinks: (id, nics) => links.setSaved(id, nics),
     },
   );
 

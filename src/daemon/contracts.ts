@@ -108,10 +108,11 @@ export interface VmSnapshots {
    * hardware and a QEMU able to load it) and holds it until done().
    */
   startFrom(vmId: string, ref: string, field: string): StartFrom;
-  /** The names of a VM's snapshots (none: an empty list). */
-  namesOf(vmId: string): string[];
-  /** Refuses, before anything is done, a VM delete that would take a checkpoint's snapshot. */
-  assertDeletable(vmId: string): void;
+  /**
+   * Refuses, before anything is done, a VM delete that would lose snapshots: any, without
+   * `withSnapshots` (naming them, on with_snapshots); a checkpoint's, always.
+   */
+  assertDeletable(vmId: string, withSnapshots: boolean): void;
   /** Deletes every snapshot of a VM; the caller holds the VM's lock. */
   deleteAllOf(vmId: string): Promise<void>;
 }

@@ -26,10 +26,24 @@ interface Job {
 }
 
 /**
- * Runs a QMP job (snapshot-save, snapshot-load) to its end and dismisses it. QEMU does
- * the work on its main loop, so QMP itself is silent meanwhile: each poll may wait as
- * long as the job has left.
+ * Waits until a job is concluded, dismisses it and returns it; undefined when there is
+ * no such job. QEMU does the work on its main loop, so QMP itself is silent meanwhile:
+ * each poll may wait as long as the deadline leaves.
  */
+async function concluded(qmp: QmpClient, id: string, deadline: number): Promise<Job | undefined> {
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(`job ${id}: not done in time`);
+    const job = (await qmp.execute<Job[]>("query-jobs", undefined, left)).find((j) => j.id === id);
+    if (!job || job.status === "concluded") {
+      if (job) await qmp.execute("job-dismiss", { id });
+      return job;
+    }
+    await sleep(10);
+  }
+}
+
+/** Runs a QMP job (snapshot-save, snapshot-load) to its end; its own error is thrown. */
 export async function runJob(
   qmp: QmpClient,
   command: string,
@@ -39,32 +53,14 @@ export async function runJob(
   const id = String(args["job-id"]);
   const deadline = Date.now() + timeoutMs;
   await qmp.execute(command, args, timeoutMs);
-  for (;;) {
-    const left = deadline - Date.now();
-    if (left <= 0) throw new Error(`${command}: not done within ${timeoutMs / 1000} s`);
-    const job = (await qmp.execute<Job[]>("query-jobs", undefined, left)).find((j) => j.id === id);
-    if (!job) throw new Error(`${command}: job ${id} vanished`);
-    if (job.status === "concluded") {
-      await qmp.execute("job-dismiss", { id });
-      if (job.error) throw new Error(`${command}: ${job.error}`);
-      return;
-    }
-    await sleep(10);
-  }
+  const job = await concluded(qmp, id, deadline);
+  if (!job) throw new Error(`${command}: job ${id} vanished`);
+  if (job.error) throw new Error(`${command}: ${job.error}`);
 }
 
-/** Waits (bounded) until no job of ours with this id is running; used after a restart. */
+/** Lets a job of ours that QEMU may still run end (bounded); used after a restart. */
 export async function settleJob(qmp: QmpClient, id: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const job = (await qmp.execute<Job[]>("query-jobs")).find((j) => j.id === id);
-    if (!job) return;
-    if (job.status === "concluded") {
-      await qmp.execute("job-dismiss", { id });
-      return;
-    }
-    await sleep(50);
-  }
+  await concluded(qmp, id, Date.now() + timeoutMs);
 }
 
 /** Disk-only: internal snapshots of these nodes in one transaction (I/O drained, atomic). */

@@ -5,7 +5,6 @@ import assert from "node:assert/strict";
 import { e2eTest, waitFor } from "../helpers/env.ts";
 import { guestSh, parsePing } from "../helpers/guest_shell.ts";
 import { bootAll, netVm } from "../helpers/networks.ts";
-import { cli } from "../helpers/browser.ts";
 import { ApiError, Status } from "../../src/api/errors.ts";
 
 e2eTest("checkpoint: three VMs roll back together, pings resume, QoS as it was", async (d) => {
@@ -37,11 +36,11 @@ e2eTest("checkpoint: three VMs roll back together, pings resume, QoS as it was",
     },
   );
 
-  const none = await cli(d, ["checkpoint", "create", "none", "-l", "lab=nope"]);
+  const none = d.cli(["checkpoint", "create", "none", "-l", "lab=nope"]);
   assert.equal(none.code, 1);
   assert.match(none.stderr, /--selector: selects no VM \("lab=nope"\)/);
 
-  const made = await cli(d, ["checkpoint", "create", "cp1", "-l", "lab=cp"]);
+  const made = d.cli(["checkpoint", "create", "cp1", "-l", "lab=cp"]);
   assert.equal(made.code, 0, made.stderr);
   const cp = await d.client.getCheckpoint("cp1");
   assert.equal(cp.status!.state, "CHECKPOINT_READY");
@@ -83,7 +82,7 @@ e2eTest("checkpoint: three VMs roll back together, pings resume, QoS as it was",
   // 10 ms each way on the network's links: a round trip of about 40 ms, not 200.
   assert.ok(ping.max < 150, `RTT ${ping.max} ms`);
 
-  const del = await cli(d, ["checkpoint", "delete", "cp1"]);
+  const del = d.cli(["checkpoint", "delete", "cp1"]);
   assert.equal(del.code, 0, del.stderr);
   assert.deepEqual((await d.client.listSnapshots({})).snapshots, []);
 });

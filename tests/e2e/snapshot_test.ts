@@ -16,7 +16,6 @@ import {
   waitFor,
 } from "../helpers/env.ts";
 import { guestSh } from "../helpers/guest_shell.ts";
-import { cli } from "../helpers/browser.ts";
 import { ApiError, Status } from "../../src/api/errors.ts";
 
 const G = guest("x86_64");
@@ -100,10 +99,10 @@ e2eTest("snapshot: with memory, a running guest goes back to that moment", async
 
   // The CLI lists it and restores it; a disk-only snapshot of a running VM cannot be
   // restored under it.
-  const list = await cli(d, ["snapshot", "list", "a"]);
+  const list = d.cli(["snapshot", "list", "a"]);
   assert.equal(list.code, 0, list.stderr);
   assert.match(list.stdout, /^s1\s+a\s+READY\s+memory \+ 1 disk\s/m);
-  const disksOnly = await cli(d, ["snapshot", "create", "a", "--no-memory", "--name", "s2"]);
+  const disksOnly = d.cli(["snapshot", "create", "a", "--no-memory", "--name", "s2"]);
   assert.equal(disksOnly.code, 0, disksOnly.stderr);
   assert.match(disksOnly.stdout, /Holds:\s+1 disk\n/);
   await assert.rejects(d.client.restoreSnapshot({ ref: "s2" }), (e: unknown) => {
@@ -113,7 +112,7 @@ e2eTest("snapshot: with memory, a running guest goes back to that moment", async
   });
 
   // A VM with snapshots is not deleted by mistake, nor a volume that holds one.
-  const del = await cli(d, ["vm", "delete", "a", "--force"]);
+  const del = d.cli(["vm", "delete", "a", "--force"]);
   assert.notEqual(del.code, 0);
   assert.match(del.stderr, /--with-snapshots/);
   assert.match(del.stderr, /"s1", "s2"/);
@@ -255,7 +254,7 @@ e2eTest("snapshot: a stopped VM starts from a snapshot's memory, without booting
     meta: { name: "m1" },
     spec: { vm: "f", include_memory: true },
   });
-  await cli(d, ["snapshot", "create", "f", "--no-memory", "--name", "m1-disks"]);
+  d.cli(["snapshot", "create", "f", "--no-memory", "--name", "m1-disks"]);
   await d.client.stopVm({ ref: "f", force: true });
 
   // Bad input first: each names --from-snapshot / from_snapshot.
@@ -275,7 +274,7 @@ e2eTest("snapshot: a stopped VM starts from a snapshot's memory, without booting
     "from_snapshot",
     /holds disks only/,
   );
-  const viaCli = await cli(d, ["vm", "start", "f", "--from-snapshot", "nope"]);
+  const viaCli = d.cli(["vm", "start", "f", "--from-snapshot", "nope"]);
   assert.equal(viaCli.code, 1);
   assert.match(viaCli.stderr, /--from-snapshot: snapshot "nope" not found/);
 

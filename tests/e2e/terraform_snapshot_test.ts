@@ -3,7 +3,6 @@
 // setting replaces it; import plans empty; destroy removes it before its VM.
 import assert from "node:assert/strict";
 import { e2eTest, guest, GUEST_DIR } from "../helpers/env.ts";
-import { cli } from "../helpers/browser.ts";
 import { assertImportPlansEmpty, vmHcl, Workspace } from "../helpers/terraform.ts";
 
 const g = guest("x86_64");
@@ -44,7 +43,7 @@ e2eTest("terraform: infrasim_snapshot taken, restored outside, replaced, importe
     assert.equal((await ws.run("plan", "-detailed-exitcode")).code, 0, "no drift");
 
     // A restore is an action, not a change of desired state: the plan stays empty.
-    const r = await cli(d, ["snapshot", "restore", "before"]);
+    const r = d.cli(["snapshot", "restore", "before"]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /runs on from this snapshot/);
     assert.equal((await ws.run("plan", "-detailed-exitcode")).code, 0, "empty after a restore");

@@ -68,7 +68,6 @@ function setup() {
     { start: () => {}, resume: () => {}, stop: () => {} },
     s.feed,
     {
-      namesOf: () => [],
       deleteAllOf: () => Promise.resolve(),
       assertDeletable: () => {},
       startFrom: () => {

@@ -125,6 +125,13 @@ export class NetworkController extends KindReads<T.PrivateNetworkSpec, T.Private
     });
   }
 
+  /** A network's default impairment set back (a checkpoint's); nothing when it is the same. */
+  async setLinkQos(id: string, qos: T.LinkQos | null): Promise<void> {
+    const n = this.store.get(id);
+    if (!n || sameJson(n.spec.link_qos ?? null, qos)) return;
+    await this.update({ ref: id, meta: null, spec: { ...n.spec, link_qos: qos } });
+  }
+
   delete(ref: string): Promise<string> {
     const id = this.find(ref).meta.id;
     return this.#locked(id, async () => {

@@ -31,8 +31,9 @@ import { hardwareOf, planDisks } from "./disks.ts";
 import { SnapshotFiles } from "./files.ts";
 import { CLOCK_NOT_SET, LiveSnapshots } from "./live.ts";
 import { startFrom } from "./start_from.ts";
+import { runPaths } from "../../../qemu/launch.ts";
 
-export const digest = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 16);
+const digest = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 16);
 
 export class SnapshotController extends KindReads<T.SnapshotSpec, T.SnapshotStatus>
   implements VmSnapshots {
@@ -67,10 +68,6 @@ export class SnapshotController extends KindReads<T.SnapshotSpec, T.SnapshotStat
     );
   }
 
-  namesOf(vmId: string): string[] {
-    return this.store.ofVm(vmId).map((s) => s.meta.name);
-  }
-
   async create(req: T.CreateSnapshotRequest): Promise<StoredSnapshot> {
     const { name, labels, annotations, spec } = checkCreate(
       req.meta,
@@ -98,7 +95,7 @@ export class SnapshotController extends KindReads<T.SnapshotSpec, T.SnapshotStat
       { name: vm.meta.name, spec: vm.spec },
       this.volumes,
       (p) => this.files.format(p),
-      `${this.layout.vmDir(vmId)}/efivars.fd`,
+      runPaths(this.layout.vmDir(vmId)).firmwareVars,
     );
     const running = !!this.running.runtime(vmId);
     const memory = spec.include_memory && running;
@@ -308,12 +305,24 @@ export class SnapshotController extends KindReads<T.SnapshotSpec, T.SnapshotStat
 
   /** Every snapshot of a VM; the caller holds the VM's lock (a VM delete). */
   async deleteAllOf(vmId: string): Promise<void> {
-    this.assertDeletable(vmId);
+    this.assertDeletable(vmId, true);
     for (const s of this.store.ofVm(vmId)) await this.#discard(s);
   }
 
-  assertDeletable(vmId: string): void {
-    for (const s of this.store.ofVm(vmId)) this.#assertFree(s);
+  assertDeletable(vmId: string, withSnapshots: boolean): void {
+    const all = this.store.ofVm(vmId);
+    if (all.length > 0 && !withSnapshots) {
+      const names = all.map((s) => s.meta.name);
+      throw fieldError(
+        Status.FAILED_PRECONDITION,
+        "with_snapshots",
+        `vm ${quote(all[0].status.vm_name)} has ${names.length} snapshot(s): ${
+          names.slice(0, 5).map(quote).join(", ")
+        }${names.length > 5 ? ", ..." : ""}; delete them first, or delete the VM with ` +
+          `--with-snapshots`,
+      );
+    }
+    for (const s of all) this.#assertFree(s);
   }
 
   /** A snapshot that belongs to a checkpoint goes with the checkpoint only. */

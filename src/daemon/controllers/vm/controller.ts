@@ -246,18 +246,7 @@ export class VmController extends KindReads<T.VmSpec, T.VmStatus> {
             `or delete it with --force`,
         );
       }
-      const snaps = this.snapshots.namesOf(id);
-      if (snaps.length > 0 && !withSnapshots) {
-        throw fieldError(
-          Status.FAILED_PRECONDITION,
-          "with_snapshots",
-          `vm ${quote(cur.meta.name)} has ${snaps.length} snapshot(s): ${
-            snaps.slice(0, 5).map(quote).join(", ")
-          }${snaps.length > 5 ? ", ..." : ""}; delete them first, or delete the VM with ` +
-            `--with-snapshots`,
-        );
-      }
-      this.snapshots.assertDeletable(id);
+      this.snapshots.assertDeletable(id, withSnapshots);
       assertUnused(this.refs, VM, cur.meta, (_k, i) => this.store.get(i)?.meta.name ?? i);
       await this.runner.stop(id, true, 0, "deleted");
       const rec = this.supervisor.record({ kind: VM, id }, QEMU);
@@ -319,32 +308,6 @@ export class VmController extends KindReads<T.VmSpec, T.VmStatus> {
       await this.runner.start(id);
       return this.get(id);
     });
-  }
-
-  /**
-   * Sets a VM's links' impairment and state back to `saved` (a checkpoint's), live; the
-   * caller holds the VM's lock. A link matches by network and MAC; others stay as they are.
-   */
-  async setLinks(id: string, saved: T.NetworkInterface[]): Promise<void> {
-    const cur = this.find(id);
-    const nics = cur.spec.network_interfaces.map((n) => {
-      const was = saved.find((s) => s.network === n.network && s.mac === n.mac);
-      return was
-        ? {
-          ...n,
-          link_qos: was.link_qos,
-          link_state: was.link_state,
-          receive_link_qos: was.receive_link_qos,
-        }
-        : n;
-    });
-    if (sameJson(nics, cur.spec.network_interfaces)) return;
-    this.store.update({
-      ...cur,
-      spec: { ...cur.spec, network_interfaces: nics },
-      meta: nextMeta(cur.meta, true),
-    });
-    await this.links.apply(id);
   }
 
   /** Imperative start/stop also move the desired state, so spec and reality agree. */

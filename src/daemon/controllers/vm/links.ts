@@ -26,6 +26,7 @@ import type { DataLayout } from "../../layout.ts";
 import type { KeyedMutex } from "../../locks.ts";
 import { LINK_DATA_PATH } from "./runner.ts";
 import { log } from "../../log.ts";
+import { nextMeta, sameJson } from "../common.ts";
 
 /** Link processes of the previous data path (vde2), found in data dirs it wrote. */
 export const isLegacyLinkRole = (role: string) => /^nic\d+-(switch|filter)$/.test(role);
@@ -146,6 +147,29 @@ export class VmLinks {
     await Promise.all(
       this.networks.list().map((n) => this.engines.carry(n.meta.id, this.#linksOf(n.meta.id))),
     );
+  }
+
+  /**
+   * Sets a VM's links' impairment and state back to `saved` (a checkpoint's), in its spec
+   * and live; the caller holds the VM's lock. A link matches by network and MAC; others
+   * stay as they are, and nothing changes when all are the same.
+   */
+  async setSaved(vmId: string, saved: T.NetworkInterface[]): Promise<void> {
+    const cur = this.vms.get(vmId);
+    if (!cur) return;
+    const nics = cur.spec.network_interfaces.map((n) => {
+      const was = saved.find((s) => s.network === n.network && s.mac === n.mac);
+      if (!was) return n;
+      const { link_qos, link_state, receive_link_qos } = was;
+      return { ...n, link_qos, link_state, receive_link_qos };
+    });
+    if (sameJson(nics, cur.spec.network_interfaces)) return;
+    this.vms.update({
+      ...cur,
+      spec: { ...cur.spec, network_interfaces: nics },
+      meta: nextMeta(cur.meta, true),
+    });
+    await this.apply(vmId);
   }
 
   /** Sets every running link of a VM to its current effective impairment and state. */
