@@ -1,7 +1,12 @@
 // The engine's control socket: one JSON request per line, one JSON reply per line. Bad
 // input gets an error reply, never a crash: the engine carries traffic for every VM.
 import { createServer, type Server, type Socket } from "node:net";
-import type { CaptureRequest, EngineReply, EngineRequest } from "../network/engine_protocol.ts";
+import {
+  type CaptureRequest,
+  type EngineReply,
+  type EngineRequest,
+  MAX_HOLD_MS,
+} from "../network/engine_protocol.ts";
 import type { Engine } from "./engine.ts";
 
 /** A request line longer than this is refused (a configuration of thousands of links fits). */
@@ -75,6 +80,15 @@ function handle(engine: Engine, line: string): EngineReply {
         return { ok: true };
       case "stats":
         return { ok: true, stats: engine.stats() };
+      case "hold":
+        if (!Number.isInteger(req.ms) || req.ms < 1 || req.ms > MAX_HOLD_MS) {
+          return { ok: false, error: `hold: ms must be an integer 1..${MAX_HOLD_MS}` };
+        }
+        engine.hold(req.ms);
+        return { ok: true };
+      case "release":
+        engine.release();
+        return { ok: true };
       default:
         return {
           ok: false,

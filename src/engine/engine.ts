@@ -20,6 +20,8 @@ export class Engine {
   #given = false;
   #late = new Float64Array(LATENESS_WINDOW);
   #lateCount = 0;
+  /** Ends a hold whose daemon never released it (it died mid-checkpoint). */
+  #holdTimer: ReturnType<typeof setTimeout> | undefined;
 
   apply(cfg: EngineConfig): void {
     this.#mtu = cfg.mtu;
@@ -41,6 +43,26 @@ export class Engine {
       if (port) port.update(l);
       else this.#add(l);
     }
+  }
+
+  /**
+   * Stops every link's clock for at most `ms` (a checkpoint pauses the VMs meanwhile):
+   * frames in flight neither leave early into a paused VM nor lose the wait they had left.
+   */
+  hold(ms: number): void {
+    for (const p of this.#ports.values()) p.hold(true);
+    if (this.#holdTimer) clearTimeout(this.#holdTimer);
+    this.#holdTimer = setTimeout(() => this.release(), ms);
+  }
+
+  release(): void {
+    if (this.#holdTimer) clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
+    for (const p of this.#ports.values()) p.hold(false);
+  }
+
+  get held(): boolean {
+    return this.#holdTimer !== undefined;
   }
 
   stats(): EngineStats {
@@ -65,6 +87,7 @@ export class Engine {
   }
 
   close(): void {
+    if (this.#holdTimer) clearTimeout(this.#holdTimer);
     this.captures.closeAll();
     for (const id of [...this.#ports.keys()]) this.#remove(id);
   }
@@ -78,6 +101,7 @@ export class Engine {
       () => this.#mtu,
       this.captures,
     );
+    if (this.held) port.hold(true);
     this.#ports.set(l.id, port);
     this.#switch.addPort(port);
   }

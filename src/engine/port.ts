@@ -22,6 +22,8 @@ export class Direction {
   readonly pipe: Pipeline;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #immediate = false;
+  /** While held (µs since): the link's clock stands still and nothing queued leaves. */
+  #heldAt: number | undefined;
 
   constructor(
     cfg: Impairment,
@@ -37,7 +39,22 @@ export class Direction {
       this.out(this.pipe.offer(frame, 0)[0]);
       return;
     }
-    for (const f of this.pipe.offer(frame, nowUs())) this.out(f);
+    for (const f of this.pipe.offer(frame, this.#heldAt ?? nowUs())) this.out(f);
+    this.#arm();
+  }
+
+  /** Stops the link's clock: queued frames stay queued, with the wait they had left. */
+  hold(): void {
+    if (this.#heldAt !== undefined) return;
+    this.#heldAt = nowUs();
+    this.#disarm();
+  }
+
+  /** Starts the clock again where it stopped. */
+  release(): void {
+    if (this.#heldAt === undefined) return;
+    this.pipe.shift(nowUs() - this.#heldAt);
+    this.#heldAt = undefined;
     this.#arm();
   }
 
@@ -56,7 +73,7 @@ export class Direction {
    */
   #arm(): void {
     const due = this.pipe.due();
-    if (due === undefined || this.#immediate) return;
+    if (due === undefined || this.#immediate || this.#heldAt !== undefined) return;
     const wait = Math.floor((due - nowUs()) / 1000) - 1;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -70,6 +87,7 @@ export class Direction {
   #fire(): void {
     this.#timer = undefined;
     this.#immediate = false;
+    if (this.#heldAt !== undefined) return;
     for (const f of this.pipe.take(nowUs(), this.late)) this.out(f);
     this.#arm();
   }
@@ -135,6 +153,11 @@ export class Port {
     if (this.captures.state.on) this.captures.tap(this.cfg.id, "sent", "inbound", frame);
     if (!this.cfg.up) this.received.pipe.counters.dropDown++;
     else this.received.offer(frame);
+  }
+
+  /** Holds both directions' queues (a checkpoint), or releases them. */
+  hold(on: boolean): void {
+    for (const d of [this.sent, this.received]) on ? d.hold() : d.release();
   }
 
   stats(): LinkStats {

@@ -66,7 +66,13 @@ export interface CaptureRequest {
 export type EngineRequest =
   | { op: "apply"; config: EngineConfig }
   | { op: "stats" }
+  /** Stops every link's clock for at most `ms` (up to MAX_HOLD_MS), until "release". */
+  | { op: "hold"; ms: number }
+  | { op: "release" }
   | CaptureRequest;
+
+/** A hold longer than this is refused: one that is never released must end on its own. */
+export const MAX_HOLD_MS = 15 * 60_000;
 
 export type EngineReply =
   | { ok: true; stats?: EngineStats }

@@ -133,6 +133,14 @@ export class Pipeline {
     return this.#count(out);
   }
 
+  /**
+   * Moves every held frame's departure later by `us`: time that did not pass for the link
+   * (a hold while the VMs were paused), so each frame still waits what it had left.
+   */
+  shift(us: number): void {
+    for (let i = this.#head; i < this.#q.length; i++) this.#q[i].at += us;
+  }
+
   /** Drops whatever is held (the link went down, or was removed); returns how many. */
   flush(): number {
     const n = this.depth;
