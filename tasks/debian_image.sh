@@ -17,7 +17,8 @@
 # network renderer) + resolved, cloud-init on NoCloud (seed: a "cidata" disk --
 # attach it on virtio-blk: the cloud kernel has no AHCI/IDE CD-ROM driver),
 # growpart/resizefs, user "debian" with sudo (cloud-init default_user), sshd with
-# host keys from user-data `ssh_keys` or generated at first boot. No root
+# host keys from user-data `ssh_keys` or generated at first boot, qemu-guest-agent
+# (started by udev when the VM has an org.qemu.guest_agent.0 port). No root
 # password, empty /etc/machine-id, no baked-in ssh host keys. The aarch64 image's
 # initramfs holds only the drivers of QEMU's virt machine (MODULES=list).
 # Needs: root, Debian/Ubuntu with apt (installs its own missing build packages);
@@ -39,7 +40,7 @@ case ${1:-x86_64} in
     ROOT_TYPE=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709 ;;   # GPT "Linux root (x86-64)"
   aarch64|arm64) ARCH=aarch64 DEBARCH=arm64 CONSOLE=ttyAMA0 EFI_NAME=BOOTAA64.EFI SDBOOT=systemd-bootaa64.efi
     ROOT_TYPE=B921B045-1DF0-41C3-AF44-4C6F280D3FAE ;;   # GPT "Linux root (ARM-64)"
-  -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
   *) die "usage: $0 [x86_64|aarch64]" ;;
 esac
 
@@ -128,6 +129,11 @@ t0=$SECONDS
 PKGS=systemd,systemd-sysv,udev,dbus,systemd-resolved,cloud-init,cloud-guest-utils,fdisk,e2fsprogs
 PKGS+=,openssh-server,sudo,iproute2,ca-certificates,netbase,kmod,procps,less
 PKGS+=,initramfs-tools,linux-image-cloud-$DEBARCH,systemd-boot-efi
+# QEMU guest agent (infrasimd's guest-set-time after a snapshot restore): its udev
+# rule starts qemu-guest-agent.service when the org.qemu.guest_agent.0 port appears.
+# guest-set-time runs /sbin/hwclock, which bookworm ships in util-linux-extra
+# (without it qemu-ga 7.2 reports the command unsupported).
+PKGS+=,qemu-guest-agent,util-linux-extra
 
 # Three steps start thousands of processes during the install, which under qemu-user
 # emulation (aarch64 on an x86_64 host) cost ~0.1-0.3 s each: mkinitramfs (at the

@@ -10,22 +10,30 @@
 #               decompression: ~2.5 s to READY under TCG instead of ~7 s with
 #               the bzImage); falls back to the bzImage if unpacking fails.
 #               aarch64: Debian's arm64 vmlinuz, a plain arm64 Image.
-#   initrd.img  gzip'd cpio (newc): static busybox, a few kernel modules and /init.
+#   initrd.img  gzip'd cpio (newc): static busybox, a few kernel modules, /init,
+#               and the QEMU guest agent: Debian's qemu-ga (qemu-guest-agent) with
+#               the shared libraries it needs (its ELF NEEDED closure, found in the
+#               $debarch debs of its package dependencies) and the dynamic loader.
 #   cmdline     the kernel command line to use with `-kernel`/`-initrd`.
 #   disk.qcow2  a GPT disk whose FAT EFI System Partition holds systemd-boot as
 #               EFI/BOOT/BOOTX64.EFI or BOOTAA64.EFI, a loader entry, and the same
 #               kernel (EFI-stub form) and initrd: boots the guest under
 #               OVMF/AAVMF with no NVRAM setup.
-#   stamp       the recipe version and the Debian kernel package used.
+#   stamp       the recipe version and the Debian package versions used.
 #
-# The guest's /init mounts proc/sys/devtmpfs, insmods the virtio/input modules,
+# The guest's /init mounts proc/sys/devtmpfs, insmods the virtio/input/console modules,
 # configures the private NICs infrasimd names on the kernel command line
 # (infrasim.nic=<mac>,<ip>/<prefix>,<mtu>; plus infrasim.route=<cidr>,<gw> and
 # infrasim.forward=1 for routing tests), sets eth0 (the user-mode NIC) to
 # 10.0.2.15/24 via 10.0.2.2 (QEMU user networking), runs busybox
 # acpid (ACPI/GPIO power button -> `poweroff -f`, so QMP system_powerdown makes
 # QEMU exit), busybox httpd on :80 serving "infrasim-guest-ok", an echo service
-# on :7, prints INFRASIM-READY on the console, then keeps a shell on the console.
+# on :7; when the VM has a virtio-serial port named org.qemu.guest_agent.0 (no
+# udev here, so /init finds its /dev/vportNpM by /sys/class/virtio-ports/*/name)
+# it starts qemu-ga on it in the background (daemonized, log in
+# /var/log/qemu-ga.log); guest-set-time works (busybox /sbin/hwclock -w on the
+# RTC). Then it prints INFRASIM-READY on the console, and
+# keeps a shell on the console. Without such a port, boot is as before.
 #
 # Idempotent: when all outputs exist and the stamp's recipe version (and this
 # script's hash) match, it only prints "cached". INFRASIM_GUEST_REBUILD=1 forces a rebuild.
@@ -34,7 +42,7 @@
 set -euo pipefail
 
 # Bump when anything that changes the outputs changes.
-RECIPE_VERSION=2
+RECIPE_VERSION=3
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # Editing this script also invalidates the cache (its hash is in the stamp).
@@ -51,7 +59,7 @@ case "$want" in
   all) ARCHES=(x86_64 aarch64) ;;
   x86_64|amd64) ARCHES=(x86_64) ;;
   aarch64|arm64) ARCHES=(aarch64) ;;
-  -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
   *) die "usage: $0 [x86_64|aarch64|all]" ;;
 esac
 
@@ -107,7 +115,7 @@ apt_lock() {
   if exec 7<"$f"; then flock 7; fi
 }
 apt_lock
-HOST_PKGS=(cpio gzip xz-utils dosfstools mtools fdisk qemu-utils util-linux)
+HOST_PKGS=(cpio gzip xz-utils dosfstools mtools fdisk qemu-utils util-linux binutils)
 missing=()
 for p in "${HOST_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -270,6 +278,32 @@ while [ $i -lt 60 ]; do
   usleep 50000; i=$((i + 1))
 done
 
+# QEMU guest agent, when the VM has its virtio-serial port (infrasimd sets the
+# clock with guest-set-time after a snapshot restore). No udev, so no
+# /dev/virtio-ports/<name> link: the port is the vportNpM whose name matches.
+# Its name arrives from QEMU shortly after the driver binds: wait (max ~2 s), but
+# only when there is a virtio-serial device at all.
+qga_port() {
+  for p in /sys/class/virtio-ports/vport*; do
+    [ "$(cat "$p/name" 2>/dev/null)" = org.qemu.guest_agent.0 ] && { echo "/dev/${p##*/}"; return 0; }
+  done
+  return 1
+}
+# In the background: READY does not wait for it (every boot would pay ~0.4 s under
+# TCG), and nothing asks the agent before a snapshot is restored, seconds later.
+start_qga() {
+  qga=
+  if ls -d /sys/bus/virtio/drivers/virtio_console/virtio* >/dev/null 2>&1; then
+    i=0
+    while ! qga=$(qga_port) && [ $i -lt 40 ]; do usleep 50000; i=$((i + 1)); done
+  fi
+  [ -n "$qga" ] || return 0
+  # -d: a daemon (pid in /var/run/qemu-ga.pid, state in /var/run).
+  qemu-ga -m virtio-serial -p "$qga" -l /var/log/qemu-ga.log -d ||
+    echo "infrasim-guest: qemu-ga did not start (see /var/log/qemu-ga.log)"
+}
+start_qga </dev/null >/dev/console 2>&1 &
+
 echo @READY_MARKER@
 
 # An interactive shell on the console, forever.
@@ -313,6 +347,47 @@ resolve_module() { # $1 = name, $2 = builtin list
   ORDER+=("$n")
 }
 
+# The shared-library closure of ELF files (qemu-ga) under a dir of unpacked debs:
+# follows DT_NEEDED recursively (readelf reads any arch) and copies each library
+# and the program interpreter (PT_INTERP) into the initramfs, as plain files, at
+# the paths they have in the debs: where the loader looks with no ld.so.cache.
+elf_needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'; }
+elf_interp() { readelf -l "$1" | sed -n 's/.*program interpreter: \(.*\)\]$/\1/p'; }
+in_root() { # $1 = root, $2 = absolute path: prints it with symlinks resolved inside the root
+  local p=$2 t n=0
+  while [ -L "$1$p" ] && [ $n -lt 20 ]; do
+    t=$(readlink "$1$p")
+    case $t in /*) p=$t ;; *) p=${p%/*}/$t ;; esac
+    n=$((n + 1))
+  done
+  [ -f "$1$p" ] && echo "$p"
+}
+copy_elf_closure() { # $1 = unpacked debs dir, $2 = initramfs root, $3... = ELF files under $1
+  local x=$1 r=$2 interp lib f rel src
+  shift 2
+  local -A have=()
+  local queue=("$@")
+  interp=$(elf_interp "$1")
+  src=$(in_root "$x" "$interp") || die "no program interpreter ($interp) for ${1#"$x"/}"
+  mkdir -p "$r${interp%/*}"
+  cp "$x$src" "$r$interp"
+  have[${interp##*/}]=1   # the loader is mapped already: a NEEDED of its soname is it
+  while [ ${#queue[@]} -gt 0 ]; do
+    f=${queue[0]}; queue=("${queue[@]:1}")
+    for lib in $(elf_needed "$f"); do
+      [ -z "${have[$lib]:-}" ] || continue
+      have[$lib]=1
+      rel=$(cd "$x" && find lib usr/lib -name "$lib" 2>/dev/null | LC_ALL=C sort | head -1) || true
+      src=
+      [ -z "$rel" ] || src=$(in_root "$x" "/$rel") || true
+      [ -n "$src" ] || die "$lib (needed by ${f#"$x"/}) is in none of the unpacked debs"
+      mkdir -p "$r/${rel%/*}"
+      cp "$x$src" "$r/$rel"
+      queue+=("$x$src")
+    done
+  done
+}
+
 build_arch() {
   local arch=$1 debarch w t0=$SECONDS
   debarch=$(arch_debarch "$arch")
@@ -326,10 +401,21 @@ build_arch() {
   meta=$(ls "$w/debs/linux-image-${debarch}"_*.deb)
   img_pkg=$(dpkg-deb -f "$meta" Depends | tr ',' '\n' | sed -n 's/^ *\(linux-image-[0-9][^ ]*\).*/\1/p' | head -1)
   [ -n "$img_pkg" ] || die "cannot read the kernel package from $meta"
-  local extra=("busybox-static:$debarch" "systemd-boot-efi:$debarch")
+  local extra=("busybox-static:$debarch" "systemd-boot-efi:$debarch" "qemu-guest-agent:$debarch")
   log "$arch: downloading $img_pkg ${extra[*]}"
   (cd "$w/debs" && apt_download "$img_pkg:$debarch" "${extra[@]}")
   img_ver=$(dpkg-deb -f "$w/debs/${img_pkg}"_*.deb Version)
+  # qemu-ga's library packages: its Depends, recursively (no Pre-Depends: those
+  # are install-time tools, not libraries); only the .so files it needs are kept.
+  local qga_deps
+  mapfile -t qga_deps < <(apt-cache depends --recurse --no-recommends --no-suggests \
+    --no-conflicts --no-breaks --no-replaces --no-enhances --no-pre-depends \
+    "qemu-guest-agent:$debarch" | grep -v -e '^ ' -e '^<' | sed 's/:.*//' |
+    grep -vx qemu-guest-agent | LC_ALL=C sort -u | sed "s/\$/:$debarch/")
+  [ ${#qga_deps[@]} -gt 0 ] || die "cannot resolve the dependencies of qemu-guest-agent:$debarch"
+  log "$arch: downloading qemu-guest-agent's dependencies: ${qga_deps[*]%:*}"
+  mkdir -p "$w/debs/qga"
+  (cd "$w/debs/qga" && apt_download "${qga_deps[@]}")
 
   log "$arch: unpacking $img_pkg $img_ver"
   dpkg-deb -x "$w/debs/${img_pkg}"_*.deb "$w/x"
@@ -341,6 +427,12 @@ build_arch() {
   dpkg-deb -x "$w/debs"/systemd-boot-efi_*_"$debarch".deb "$w/sdboot"
   local busybox=$w/bb/bin/busybox
   [ -x "$busybox" ] || die "no busybox in busybox-static:$debarch"
+  # qemu-ga and its libraries, unpacked together (the libraries are Debian's
+  # $debarch builds: the guest's loader finds them at their usual paths).
+  local d
+  mkdir -p "$w/qga"
+  for d in "$w/debs"/qemu-guest-agent_*_"$debarch".deb "$w/debs/qga"/*.deb; do dpkg-deb -x "$d" "$w/qga"; done
+  [ -x "$w/qga/usr/sbin/qemu-ga" ] || die "no usr/sbin/qemu-ga in qemu-guest-agent:$debarch"
 
   # -- kernel for direct boot
   if [ "$arch" = x86_64 ]; then
@@ -357,9 +449,9 @@ build_arch() {
   # -- modules
   local wanted
   if [ "$arch" = x86_64 ]; then
-    wanted=(virtio_pci virtio_mmio virtio_net virtio_blk virtio_rng button evdev)
+    wanted=(virtio_pci virtio_mmio virtio_net virtio_blk virtio_rng virtio_console rtc_cmos button evdev)
   else
-    wanted=(virtio_pci virtio_mmio virtio_net virtio_blk virtio_rng gpio_pl061 gpio_keys button evdev)
+    wanted=(virtio_pci virtio_mmio virtio_net virtio_blk virtio_rng virtio_console rtc_pl031 gpio_pl061 gpio_keys button evdev)
   fi
   log "$arch: resolving modules: ${wanted[*]}"
   index_modules "$moddir"
@@ -373,6 +465,11 @@ build_arch() {
   cp "$busybox" "$r/bin/busybox"
   ln -s busybox "$r/bin/sh"
   for m in "${ORDER[@]}"; do ko_plain "${KO[$m]}" >"$r/lib/modules/$m.ko"; done
+  cp "$w/qga/usr/sbin/qemu-ga" "$r/usr/sbin/qemu-ga"
+  copy_elf_closure "$w/qga" "$r" "$w/qga/usr/sbin/qemu-ga"
+  local qga_files
+  qga_files=$(cd "$r" && find usr/sbin/qemu-ga lib lib64 usr/lib -type f ! -path 'lib/modules/*' 2>/dev/null | LC_ALL=C sort) || true
+  log "$arch: qemu-ga + libraries: $(echo $qga_files) ($(cd "$r" && cat $qga_files | wc -c | awk '{print int($1 / 1024)}') KiB)"
   printf '%s\n' "${ORDER[@]}" >"$r/lib/modules/load.order"
   write_init "$r/init"
   printf '%s\n' "$HTTP_BODY" >"$r/www/index.html"
@@ -432,10 +529,11 @@ build_arch() {
   qemu-img convert -f raw -O qcow2 "$w/disk.raw" "$w/out/disk.qcow2"
   log "$arch: disk.qcow2 (GPT, ${fat_mib} MiB ESP: EFI/BOOT/$efi_name = systemd-boot)"
 
-  printf 'recipe=%s\nscript=%s\narch=%s\nkernel=%s\nkernel_version=%s\nbusybox=%s\nsystemd_boot=%s\nbuilt=%s\n' \
+  printf 'recipe=%s\nscript=%s\narch=%s\nkernel=%s\nkernel_version=%s\nbusybox=%s\nsystemd_boot=%s\nqemu_guest_agent=%s\nbuilt=%s\n' \
     "$RECIPE_VERSION" "$SCRIPT_SHA" "$arch" "$img_pkg" "$img_ver" \
     "$(dpkg-deb -f "$w/debs"/busybox-static_*.deb Version)" \
-    "$(dpkg-deb -f "$w/debs"/systemd-boot-efi_*.deb Version)" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    "$(dpkg-deb -f "$w/debs"/systemd-boot-efi_*.deb Version)" \
+    "$(dpkg-deb -f "$w/debs"/qemu-guest-agent_*.deb Version)" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     >"$w/out/stamp"
 
   # -- publish atomically: rename the finished dir into place.
