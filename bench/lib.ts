@@ -28,6 +28,7 @@ export function rawPaths(dir: string): RunPaths {
     pidFile: join(dir, "qemu.pid"),
     firmwareVars: join(dir, "vars.fd"),
     vncSocket: join(dir, "vnc.sock"),
+    guestAgentSocket: join(dir, "qga.sock"),
   };
 }
 

@@ -121,6 +121,7 @@ export function formatVm(v: T.Vm): string {
         ? `infrasim vm ssh ${m.name} (${st.ssh.user}@127.0.0.1:${st.ssh.host_port})`
         : "-",
     ],
+    ["Restored", st.restored_at ? `${st.restored_at} from snapshot ${st.restored_from}` : "-"],
     ["Last exit", st.last_exit_reason || "-"],
     ["Labels", Object.entries(m.labels).map(([k, val]) => `${k}=${val}`).join(",") || "-"],
     ["Created", m.created_at],

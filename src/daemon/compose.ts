@@ -144,6 +144,7 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
     runtimes,
     new VmLaunch(links, volumeStore, host, layout, readiness),
   );
+  const captures = new NetworkCapture(networkStore, vmStore, engines);
   const snapshots = new SnapshotController(
     snapshotStore,
     vmStore,
@@ -154,6 +155,7 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
     runtimes,
     layout,
     host.qemuImg,
+    (vmId, snap) => captures.endFor(vmId, vmStore.get(vmId)?.meta.name ?? vmId, snap),
   );
   const vms = new VmController(
     vmStore,
@@ -186,6 +188,7 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
     {
       setNetworkQos: (id, qos) => networks.setLinkQos(id, qos),
       setVmLinks: (id, nics) => links.setSaved(id, nics),
+      holdLinks: (ids, ms) => engines.hold(ids, ms),
     },
   );
 
@@ -197,7 +200,7 @@ export function compose(db: DatabaseSync, cfg: DaemonConfig, host: HostInfo): Da
     [VOLUME]: serve(T.VolumeServiceShape, volumeService(volumes)),
     [NETWORK]: serve(
       T.NetworkServiceShape,
-      networkService(networks, new NetworkCapture(networkStore, vmStore, engines)),
+      networkService(networks, captures),
     ),
     [SNAPSHOT]: serve(T.SnapshotServiceShape, snapshotService(snapshots)),
     [CHECKPOINT]: serve(T.CheckpointServiceShape, checkpointService(checkpoints)),

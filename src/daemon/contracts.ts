@@ -16,8 +16,7 @@ export const VOLUME = "VOLUME" as const;
 export const NETWORK = "NETWORK" as const;
 export const SNAPSHOT = "SNAPSHOT" as const;
 export const CHECKPOINT = "CHECKPOINT" as const;
-/** The label a checkpoint puts on its snapshots: the checkpoint's name. */
-export const CHECKPOINT_LABEL = "infrasim.dev/checkpoint";
+export { CHECKPOINT_LABEL } from "../api/validate/checkpoint.ts";
 
 /** An object's name by kind and id; its id when it is gone. */
 export type NameOf = (kind: string, id: string) => string;
@@ -97,8 +96,8 @@ export interface StartFrom {
   machine: string;
   /** Loads the snapshot into a QEMU started paused (-S); it stays paused. */
   load(rt: VmRuntime): Promise<void>;
-  /** The start is over, loaded or not. */
-  done(): void;
+  /** The start is over, loaded or not (a loaded guest that runs gets its clock set). */
+  done(): Promise<void>;
 }
 
 /** A VM's snapshots, as a VM delete and a start from a snapshot deal with them. */
@@ -126,6 +125,14 @@ export interface LinkSettings {
    * VM's lock. Nothing changes when they are the same.
    */
   setVmLinks(vmId: string, nics: T.NetworkInterface[]): Promise<void>;
+  /**
+   * Stops the link clocks of these networks for at most `ms`, so frames in flight wait with
+   * the paused VMs; returns the networks held and their release.
+   */
+  holdLinks(
+    networkIds: string[],
+    ms: number,
+  ): Promise<{ held: string[]; release(): Promise<void> }>;
 }
 
 /** The daemon's probe of a running guest's readiness (spec.wait_for -> status.ready). */

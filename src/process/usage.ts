@@ -65,3 +65,21 @@ export async function processUsage(pid: number): Promise<Usage> {
   });
   return parsePsUsage(out);
 }
+
+/** /proc/<pid>/io's wchar: every byte the process (all its threads) passed to a write call. */
+export function parseProcIoWritten(io: string): number {
+  const m = io.match(/^wchar:\s+(\d+)$/m);
+  if (!m) throw new Error(`unexpected /proc io: ${io.slice(0, 80)}`);
+  return Number(m[1]);
+}
+
+/** What a live process has written so far; undefined where the OS does not say (macOS). */
+export async function processWrittenBytes(pid: number): Promise<number | undefined> {
+  if (process.platform !== "linux") return undefined;
+  const io = await withTimeout(
+    readFile(`/proc/${pid}/io`, "utf8"),
+    READ_TIMEOUT_MS,
+    `/proc/${pid}`,
+  );
+  return parseProcIoWritten(io);
+}

@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import type { PortForward, VmSpec } from "../api/gen/infrasim.v1.ts";
 import type { Accelerator, Arch } from "../api/validate/common.ts";
+import { guestAgentArgs } from "./guest_agent.ts";
 
 export interface RunPaths {
   qmpSocket: string;
@@ -13,6 +14,8 @@ export interface RunPaths {
   firmwareVars: string;
   /** The VNC server's unix socket (display "vnc" only). */
   vncSocket: string;
+  /** The guest agent's channel (qemu-ga in the guest, when it runs one). */
+  guestAgentSocket: string;
 }
 
 export interface QemuArgsInput {
@@ -123,6 +126,7 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
     "chardev:serial0",
   );
 
+  args.push(...guestAgentArgs(paths.guestAgentSocket));
   if (spec.display === "vnc") args.push(...screenArgs(arch, paths.vncSocket));
 
   const boot = spec.boot;

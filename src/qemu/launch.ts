@@ -21,6 +21,7 @@ export function runPaths(vmDir: string): RunPaths {
     pidFile: join(vmDir, "qemu.pid"),
     firmwareVars: join(vmDir, "efivars.fd"),
     vncSocket: join(vmDir, "vnc.sock"),
+    guestAgentSocket: join(vmDir, "qga.sock"),
   };
 }
 

@@ -10,7 +10,7 @@ import { ApiError, Status } from "../../src/api/errors.ts";
 e2eTest("checkpoint: three VMs roll back together, pings resume, QoS as it was", async (d) => {
   await d.client.createNetwork({
     meta: { name: "lan" },
-    spec: { cidr: "10.5.0.0/24", link_qos: { latency_ms: 10 } },
+    spec: { cidr: "10.5.0.0/24", link_qos: { latency_ms: 100 } },
   });
   const vms = await bootAll(
     d,
@@ -40,6 +40,21 @@ e2eTest("checkpoint: three VMs roll back together, pings resume, QoS as it was",
   assert.equal(none.code, 1);
   assert.match(none.stderr, /--selector: selects no VM \("lab=nope"\)/);
 
+  // The link queues are held while the VMs are paused: a ping in flight waits with them,
+  // so no round trip across the checkpoint is shorter than the links' 2 × 100 ms (without
+  // the hold, a request would reach the paused b and be answered at once on resume).
+  const across = guestSh(d.client, "a", `ping -c 50 -i 0.05 -W 5 ${ipB}`, 30_000);
+  await new Promise((r) => setTimeout(r, 1000));
+  const cp0 = await d.client.createCheckpoint({
+    meta: { name: "cp0" },
+    spec: { label_selector: "lab=cp" },
+  });
+  const pinged = parsePing((await across).out);
+  assert.match(cp0.status!.message, /the link queues of 1 network\(s\) were held/);
+  assert.ok(pinged.received >= 48, `pings across the checkpoint: ${pinged.received}/50`);
+  assert.ok(Math.min(...pinged.rtts) >= 199, `shortest RTT ${Math.min(...pinged.rtts)} ms`);
+  assert.equal(d.cli(["checkpoint", "delete", "cp0"]).code, 0);
+
   const made = d.cli(["checkpoint", "create", "cp1", "-l", "lab=cp"]);
   assert.equal(made.code, 0, made.stderr);
   const cp = await d.client.getCheckpoint("cp1");
@@ -50,7 +65,7 @@ e2eTest("checkpoint: three VMs roll back together, pings resume, QoS as it was",
     ["c", true],
   ]);
   assert.ok(cp.status!.pause_ms > 0);
-  assert.equal(cp.status!.networks[0].link_qos?.latency_ms, 10);
+  assert.equal(cp.status!.networks[0].link_qos?.latency_ms, 100);
   console.log(
     `checkpoint of 3 VMs: paused ${cp.status!.pause_ms} ms, ${cp.status!.total_ms} ms in all`,
   );
@@ -68,19 +83,36 @@ e2eTest("checkpoint: three VMs roll back together, pings resume, QoS as it was",
   const lan = await d.client.getNetwork("lan");
   await d.client.updateNetwork({
     ref: "lan",
-    spec: { ...lan.spec!, link_qos: { latency_ms: 50 } },
+    spec: { ...lan.spec!, link_qos: { latency_ms: 300 } },
   });
+  // A capture of b's link is ended by the restore, clearly: what follows it belongs to
+  // another course of events.
+  let captured = 0;
+  const capture = d.client.captureNetwork({ ref: "lan", vm: "b" }, (chunk) => {
+    captured += chunk.length;
+    return true;
+  });
+  const captureEnd = capture.done.then(() => "ended without an error", (e: unknown) => e);
+  await waitFor("the capture's header", () => captured > 0, 10_000);
   const r = await d.client.restoreCheckpoint({ ref: "cp1" });
+  const ended = await captureEnd;
+  assert.ok(ended instanceof ApiError && ended.code === Status.ABORTED, String(ended));
+  assert.match(
+    ended.message,
+    /vm "b" was restored from snapshot "[^"]+": the capture ended there/,
+  );
+  assert.match((await d.client.getVm("b")).status!.restored_from, /^b-/);
   assert.equal(r.status!.state, "CHECKPOINT_READY");
   assert.match(r.status!.message, /3 VM\(s\) rolled back together/);
+  assert.match(r.status!.message, /their clocks were set to the host's time by their guest agents/);
   for (const v of vms) {
     assert.equal((await guestSh(d.client, v, "cat /tmp/m")).out.trim(), "one", v.meta!.name);
   }
-  assert.equal((await d.client.getNetwork("lan")).spec!.link_qos?.latency_ms, 10);
+  assert.equal((await d.client.getNetwork("lan")).spec!.link_qos?.latency_ms, 100);
   const ping = parsePing((await guestSh(d.client, "a", `ping -c 5 -i 0.3 -W 3 ${ipB}`)).out);
   assert.ok(ping.received >= 4, `pings after the restore: ${ping.received}/5`);
-  // 10 ms each way on the network's links: a round trip of about 40 ms, not 200.
-  assert.ok(ping.max < 150, `RTT ${ping.max} ms`);
+  // 100 ms on each link's way out: a round trip of about 200 ms, not 600.
+  assert.ok(ping.max < 450, `RTT ${ping.max} ms`);
 
   const del = d.cli(["checkpoint", "delete", "cp1"]);
   assert.equal(del.code, 0, del.stderr);

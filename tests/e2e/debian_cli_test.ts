@@ -64,6 +64,27 @@ e2eTest("debian (CLI): --image --wait, vm ssh with a pinned host key, grow root"
   );
   assert.ok(size > 3.5 * GIB, `root is ${size} bytes`);
   assert.equal(ok(["vm", "ssh", "web", "--", "hostname"]).trim(), "web");
+
+  // A restore ends an open `vm ssh` session, clearly: its connection belonged to the
+  // guest's state before, and would only hang.
+  ok(["snapshot", "create", "web", "--name", "before"], 300_000);
+  const session = spawn(INFRASIM, ["vm", "ssh", "web", "--", "echo opened; sleep 300"], {
+    env: { ...process.env, INFRASIM_DATA_DIR: d.dataDir, INFRASIM_DAEMON_ADDRESS: "" },
+  });
+  let sessionOut = "", sessionErr = "";
+  session.stdout.on("data", (b) => (sessionOut += b));
+  session.stderr.on("data", (b) => (sessionErr += b));
+  const sessionEnd = new Promise<number>((r) => session.on("exit", (c) => r(c ?? -1)));
+  await waitFor("the ssh session", () => sessionOut.includes("opened"), 60_000);
+  await d.client.restoreSnapshot({ ref: "before" });
+  const code = await Promise.race([sessionEnd, new Promise((r) => setTimeout(r, 20_000, "hung"))]);
+  assert.equal(code, 255, sessionErr);
+  assert.match(
+    sessionErr,
+    /vm "web" was restored from snapshot "before": this ssh session ended/,
+  );
+  assert.match(ok(["vm", "get", "web"]), /Restored:\s+\S+ from snapshot before/);
+  ok(["snapshot", "delete", "before"]);
   // The private NIC got its address from the generated network-config (matched by MAC),
   // and the user-mode NIC kept DHCP (ssh came through it).
   const addrs = ok(["vm", "ssh", "web", "--", "ip", "-4", "-o", "addr"]);

@@ -61,11 +61,47 @@ e2eTest("snapshot: with memory, a running guest goes back to that moment", async
   const mark = (m: string) =>
     guestSh(d.client, "a", `echo ram-${m} > /tmp/m; printf disk${m} | dd of=/dev/vda conv=fsync`);
   await mark("A");
+  // 96 MiB of random bytes in the guest's RAM make the save long enough to watch: its
+  // progress reaches the Watch stream and the CLI while the call is pending.
+  await guestSh(
+    d.client,
+    "a",
+    "dd if=/dev/urandom of=/tmp/fill bs=1M count=96 2>/dev/null",
+    90_000,
+  );
   const before = await uptime(d, "a");
-  const s = await d.client.createSnapshot({
-    meta: { name: "s1", labels: { lab: "x" } },
-    spec: { vm: "a", include_memory: true, description: "before B" },
+  const progress: number[] = [];
+  let total = 0, synced = false;
+  const w = d.client.watch({ kinds: ["SNAPSHOT"] }, (e) => {
+    synced ||= e.type === "SYNCED";
+    const p = e.snapshot?.status;
+    if (p?.state !== "SNAPSHOT_CREATING" || !p.progress_bytes) return;
+    progress.push(p.progress_bytes);
+    total = p.progress_total_bytes;
   });
+  w.done.catch(() => {}); // ends with the daemon
+  await waitFor("the watch to be listening", () => synced, 5000); // d.cli blocks this loop
+  const made = d.cli([
+    "snapshot",
+    "create",
+    "a",
+    "--name",
+    "s1",
+    "--label",
+    "lab=x",
+    "--description",
+    "before B",
+  ]);
+  assert.equal(made.code, 0, made.stderr);
+  assert.match(made.stderr, /^snapshot of a: \d+ MiB of 256 MiB \(\d+%\)$/m);
+  const s = await d.client.getSnapshot("s1");
+  await waitFor("the save's progress on the Watch stream", () => progress.length > 0, 5000);
+  w.cancel();
+  assert.equal(total, 256 * 1024 * 1024);
+  assert.deepEqual(progress, [...progress].sort((a, b) => a - b), "progress only grows");
+  console.log(
+    `save progress seen: ${progress.map((b) => (b / 2 ** 20).toFixed(1)).join(", ")} MiB`,
+  );
   const st = s.status!;
   assert.equal(st.state, "SNAPSHOT_READY", st.message);
   assert.equal(st.has_memory, true);
@@ -84,7 +120,10 @@ e2eTest("snapshot: with memory, a running guest goes back to that moment", async
   const r = await d.client.restoreSnapshot({ ref: "s1" });
   assert.equal(r.status!.state, "SNAPSHOT_READY");
   assert.ok(r.status!.last_restored_at);
-  assert.match(r.status!.message, /the guest's clock was not set/);
+  assert.match(
+    r.status!.message,
+    /the guest's clock was set to the host's time by its guest agent/,
+  );
   assert.equal((await d.client.getVm("a")).status!.state, "RUNNING");
   assert.equal((await guestSh(d.client, "a", "cat /tmp/m")).out.trim(), "ram-A");
   assert.equal(hostRead(disk, 5), "diskA");
@@ -110,6 +149,17 @@ e2eTest("snapshot: with memory, a running guest goes back to that moment", async
     assert.match(e.message, /holds disks only.*stop it first/);
     return true;
   });
+
+  // A guest whose agent does not run keeps the clock the load gave it, and the status
+  // says so.
+  await guestSh(d.client, "a", "killall qemu-ga; sleep 0.2; pidof qemu-ga || echo gone");
+  await d.client.createSnapshot({ meta: { name: "s3" }, spec: { vm: "a", include_memory: true } });
+  const noAgent = await d.client.restoreSnapshot({ ref: "s3" });
+  assert.match(
+    noAgent.status!.message,
+    /the guest's clock was not set \(no guest agent answered within 3 s\)/,
+  );
+  await d.client.deleteSnapshot({ ref: "s3" });
 
   // A VM with snapshots is not deleted by mistake, nor a volume that holds one.
   const del = d.cli(["vm", "delete", "a", "--force"]);
@@ -254,6 +304,7 @@ e2eTest("snapshot: a stopped VM starts from a snapshot's memory, without booting
     meta: { name: "m1" },
     spec: { vm: "f", include_memory: true },
   });
+  const takenAt = Date.now();
   d.cli(["snapshot", "create", "f", "--no-memory", "--name", "m1-disks"]);
   await d.client.stopVm({ ref: "f", force: true });
 
@@ -278,6 +329,8 @@ e2eTest("snapshot: a stopped VM starts from a snapshot's memory, without booting
   assert.equal(viaCli.code, 1);
   assert.match(viaCli.stderr, /--from-snapshot: snapshot "nope" not found/);
 
+  // Long enough after the snapshot that a clock left at its moment would show.
+  await sleep(Math.max(0, takenAt + 8000 - Date.now()));
   // The start: while it loads, the snapshot cannot be deleted.
   const t0 = performance.now();
   const started = d.client.startVm({ ref: "f", from_snapshot: "m1" });
@@ -302,7 +355,10 @@ e2eTest("snapshot: a stopped VM starts from a snapshot's memory, without booting
   assert.ok(u1 >= u0, `uptime ${u0} -> ${u1}`);
   const s = await d.client.getSnapshot("m1");
   assert.equal(s.status!.state, "SNAPSHOT_READY");
-  assert.match(s.status!.message, /started from this snapshot/);
+  assert.match(s.status!.message, /started from this snapshot; the guest's clock was set/);
+  // Its agent set the clock: the guest's date is the host's, not the snapshot's moment.
+  const guestNow = Number((await guestSh(d.client, "f", "date +%s")).out.trim());
+  assert.ok(Math.abs(guestNow - Date.now() / 1000) < 3, `guest ${guestNow}, host ${Date.now()}`);
   assert.equal(s.status!.hardware, m1.status!.hardware);
   await rejects(
     d.client.startVm({ ref: "f", from_snapshot: "m1" }),

@@ -316,6 +316,7 @@ Deno.test("qemu: each private NIC listens on its own stream socket; direct boot 
       pidFile: "/p",
       firmwareVars: "/f",
       vncSocket: "/v",
+      guestAgentSocket: "/g",
     },
     supervised: false,
     nics: NICS,

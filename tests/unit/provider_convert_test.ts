@@ -56,6 +56,8 @@ function apiVm(
       last_exit_reason: "",
       serial_log_path: "/home/u/.infrasim/vms/0b5e/serial.log",
       vnc_socket_path: "",
+      restored_at: "",
+      restored_from: "",
       port_forwards: [],
       started_at: "2025-01-02T03:04:06Z",
       message: "",

@@ -19,6 +19,7 @@ const PATHS: RunPaths = {
   pidFile: "/d/vms/x/qemu.pid",
   firmwareVars: "/d/vms/x/efivars.fd",
   vncSocket: "/d/vms/x/vnc.sock",
+  guestAgentSocket: "/d/vms/x/qga.sock",
 };
 
 function spec(extra: Partial<VmSpec> = {}): VmSpec {
@@ -138,12 +139,18 @@ Deno.test("x86_64 q35 kernel boot under tcg", () => {
   // Kernel boot needs no firmware and no disks.
   assert.deepEqual(values(args, "-drive"), []);
 
-  // QMP and serial sockets.
+  // QMP, serial and guest agent sockets; the agent's port has the name qemu-ga looks for.
   const chardevs = values(args, "-chardev");
   assert.deepEqual(chardevs, [
     "socket,id=qmp0,path=/d/vms/x/qmp.sock,server=on,wait=off",
     "socket,id=serial0,path=/d/vms/x/serial.sock,server=on,wait=off,logfile=/d/vms/x/serial.log",
+    "socket,id=qga0,path=/d/vms/x/qga.sock,server=on,wait=off",
   ]);
+  assert.ok(
+    values(args, "-device").includes(
+      "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0",
+    ),
+  );
   assert.equal(value(args, "-mon"), "chardev=qmp0,mode=control");
   assert.equal(value(args, "-serial"), "chardev:serial0");
 
@@ -336,6 +343,7 @@ Deno.test("commas in paths and the name are doubled inside option values", () =>
     pidFile: "/d,1/qemu.pid",
     firmwareVars: "/d,1/vars.fd",
     vncSocket: "/d,1/vnc.sock",
+    guestAgentSocket: "/d,1/qga.sock",
   };
   const args = buildQemuArgs(input({
     name: "a,b",
@@ -351,6 +359,7 @@ Deno.test("commas in paths and the name are doubled inside option values", () =>
   assert.deepEqual(values(args, "-chardev"), [
     "socket,id=qmp0,path=/d,,1/qmp.sock,server=on,wait=off",
     "socket,id=serial0,path=/d,,1/serial.sock,server=on,wait=off,logfile=/d,,1/serial.log",
+    "socket,id=qga0,path=/d,,1/qga.sock,server=on,wait=off",
   ]);
   assert.deepEqual(values(args, "-drive"), [
     "if=pflash,format=raw,unit=0,readonly=on,file=/fw/code,,x.fd",

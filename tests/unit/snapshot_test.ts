@@ -1,5 +1,6 @@
 // The snapshot kind's pure parts: default names, spec validation, which disks a snapshot
 // holds, whether a QEMU can load a memory snapshot, and qemu-img's command lines.
+import { guestAgentArgs, parseAgentStream } from "../../src/qemu/guest_agent.ts";
 import assert from "node:assert/strict";
 import type * as T from "../../src/api/gen/infrasim.v1.ts";
 import { ApiError, Status } from "../../src/api/errors.ts";
@@ -154,4 +155,35 @@ Deno.test("checkpoint spec: a selector that does not parse is refused on its fie
       return true;
     },
   );
+});
+
+Deno.test("guest agent stream: replies count only after the sync's 0xFF, whole lines only", () => {
+  const enc = (s: string) => new TextEncoder().encode(s);
+  const join = (...parts: Uint8Array[]) => {
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) (out.set(p, at), at += p.length);
+    return out;
+  };
+  assert.equal(parseAgentStream(enc('{"return": 7}\n')), undefined, "stale, before the sync");
+  const ff = new Uint8Array([0xff]);
+  assert.deepEqual(parseAgentStream(join(enc("junk"), ff, enc('{"return": 42}\n{"ret'))), [
+    { return: 42 },
+  ]);
+  assert.deepEqual(parseAgentStream(join(ff, enc('{"return": 42}\n{"return": {}}\n'))), [
+    { return: 42 },
+    { return: {} },
+  ]);
+});
+
+Deno.test("guest agent arguments: a named virtio-serial port on its own socket, commas doubled", () => {
+  const args = guestAgentArgs("/d,1/qga.sock");
+  assert.deepEqual(args, [
+    "-chardev",
+    "socket,id=qga0,path=/d,,1/qga.sock,server=on,wait=off",
+    "-device",
+    "virtio-serial-pci,id=vser0",
+    "-device",
+    "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0",
+  ]);
 });

@@ -296,6 +296,8 @@ export interface VmStatus {
   ready: boolean;
   ready_at: string;
   vnc_socket_path: string;
+  restored_at: string;
+  restored_from: string;
 }
 export interface LinkStatus {
   network_id: string;
@@ -505,6 +507,8 @@ export interface SnapshotStatus {
   message: string;
   last_restored_at: string;
   hardware: string;
+  progress_bytes: number;
+  progress_total_bytes: number;
 }
 export interface Snapshot {
   meta?: ObjectMeta | null;

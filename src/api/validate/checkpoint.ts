@@ -4,6 +4,9 @@ import type { CheckpointSpec } from "../gen/infrasim.v1.ts";
 import { parseSelector } from "../labels.ts";
 import { validateDescription } from "./snapshot.ts";
 
+/** The label a checkpoint puts on its snapshots: the checkpoint's name. */
+export const CHECKPOINT_LABEL = "infrasim.dev/checkpoint";
+
 export function normalizeCheckpointSpec(spec: CheckpointSpec | null | undefined): CheckpointSpec {
   const s = spec ?? { label_selector: "", description: "" };
   const vs = new Violations();

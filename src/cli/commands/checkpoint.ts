@@ -5,6 +5,8 @@ import type { Ctx } from "../context.ts";
 import { collect, flagFields, parseKeyValues, renameFields } from "../flags.ts";
 import { age, columns, render } from "../output.ts";
 import { kindCommands } from "../kinds.ts";
+import { showSaves } from "../progress.ts";
+import { CHECKPOINT_LABEL } from "../../api/validate/checkpoint.ts";
 import { formatQos } from "../qos_flags.ts";
 
 const FIELDS = {
@@ -76,12 +78,19 @@ export function checkpointCommands(checkpoint: Command, ctx: Ctx): void {
         "  infrasim checkpoint create wan-ok -l lab=wan\n",
     )
     .action(async (name, o) => {
-      const c = await (await ctx.client()).createCheckpoint({
+      const client = await ctx.client();
+      const saving = await showSaves(
+        client,
+        `checkpoint ${name}`,
+        `${CHECKPOINT_LABEL}=${name}`,
+        () => true,
+      );
+      const c = await client.createCheckpoint({
         meta: { name, labels: parseKeyValues("--label", o.label) },
         spec: { label_selector: o.selector ?? "", description: o.description ?? "" },
       }).catch((e) => {
         throw renameFields(e, FIELDS);
-      });
+      }).finally(() => saving.stop());
       ctx.print(render(ctx.format(), c, () => formatCheckpoint(c)));
     });
 

@@ -2,47 +2,9 @@
 import type { Command } from "@commander-js/extra-typings";
 import type { Ctx } from "../context.ts";
 import { absolute, collect, flagFields, parseKeyValues, UsageError } from "../flags.ts";
-import { bytes, formatImage, formatImageTable, render } from "../output.ts";
+import { formatImage, formatImageTable, render } from "../output.ts";
 import { kindCommands } from "../kinds.ts";
-
-/** Progress on stderr: a bar on a terminal (cli-progress), a line every 2 s otherwise. */
-async function progressReporter(name: string) {
-  if (process.stderr.isTTY) {
-    const { default: progress } = await import("cli-progress");
-    const bar = new progress.SingleBar({
-      format: `${name} [{bar}] {percentage}% | {done} of {size}`,
-      stream: process.stderr,
-      hideCursor: true,
-    }, progress.Presets.shades_classic);
-    let started = false;
-    return {
-      update(done: number, total: number) {
-        if (!started) bar.start(total || done, 0, { done: bytes(0), size: "?" });
-        started = true;
-        if (total) bar.setTotal(total);
-        bar.update(done, { done: bytes(done), size: total ? bytes(total) : "?" });
-      },
-      stop: () => started && bar.stop(),
-    };
-  }
-  let last = 0;
-  let pending = "";
-  return {
-    update(done: number, total: number) {
-      const of = total ? ` of ${bytes(total)} (${Math.floor((done / total) * 100)}%)` : "";
-      pending = `${name}: ${bytes(done)}${of}\n`;
-      if (Date.now() - last < 2000) return;
-      last = Date.now();
-      process.stderr.write(pending);
-      pending = "";
-    },
-    // The final figure, whenever the last line was older.
-    stop: () => {
-      if (pending) process.stderr.write(pending);
-      pending = "";
-    },
-  };
-}
+import { progressReporter } from "../progress.ts";
 
 export function imageCommands(image: Command, ctx: Ctx): void {
   flagFields(image.command("import"), {

@@ -5,6 +5,7 @@ import type { Ctx } from "../context.ts";
 import { collect, flagFields, parseKeyValues, renameFields } from "../flags.ts";
 import { age, bytes, columns, render } from "../output.ts";
 import { kindCommands } from "../kinds.ts";
+import { showSaves } from "../progress.ts";
 
 const FIELDS = {
   "meta.name": "--name",
@@ -83,12 +84,21 @@ export function snapshotCommands(snapshot: Command, ctx: Ctx): void {
     )
     .action(async (vm, o) => {
       const client = await ctx.client();
+      const saving = o.memory
+        ? await showSaves(
+          client,
+          `snapshot of ${vm}`,
+          "",
+          (s) =>
+            (s.spec!.vm === vm || s.status!.vm_name === vm) && (!o.name || s.meta!.name === o.name),
+        )
+        : undefined;
       const s = await client.createSnapshot({
         meta: { name: o.name ?? "", labels: parseKeyValues("--label", o.label) },
         spec: { vm, include_memory: o.memory, description: o.description ?? "" },
       }).catch((e) => {
         throw renameFields(e, FIELDS);
-      });
+      }).finally(() => saving?.stop());
       ctx.print(render(ctx.format(), s, () => formatSnapshot(s)));
     });
 

@@ -27,6 +27,17 @@ import { log } from "../log.ts";
 import { checkCreate, KindReads, lockKey, newMeta, now } from "./common.ts";
 import type { SnapshotController } from "./snapshot/controller.ts";
 
+/** A hold outlives a daemon that dies mid-checkpoint by this much at most. */
+const HOLD_MS = 10 * 60_000;
+
+/** What the status says of the link queues: held on every network, or on fewer. */
+function heldMessage(held: number, networks: number): string {
+  if (networks === 0) return "";
+  if (held === networks) return `the link queues of ${held} network(s) were held meanwhile`;
+  return `the link queues of ${held} of ${networks} network(s) were held (an engine ` +
+    `did not answer; see the daemon log)`;
+}
+
 export type StoredCheckpoint = StoredObject<T.CheckpointSpec, T.CheckpointStatus>;
 
 export class CheckpointController extends KindReads<T.CheckpointSpec, T.CheckpointStatus> {
@@ -53,25 +64,38 @@ export class CheckpointController extends KindReads<T.CheckpointSpec, T.Checkpoi
   }
 
   /**
-   * Pauses the running QEMUs of these VMs, runs fn, and resumes them all together;
-   * returns how long they were paused.
+   * Pauses the running QEMUs of these VMs and holds their networks' link queues, runs fn,
+   * and resumes them all together; returns how long they were paused and the networks
+   * whose queues were held.
    */
-  async #paused(vmIds: string[], fn: () => Promise<unknown>): Promise<number> {
+  async #paused(
+    vmIds: string[],
+    fn: () => Promise<unknown>,
+  ): Promise<{ pauseMs: number; held: number }> {
     const rts = vmIds.map((id) => this.running.runtime(id)).filter((rt) => !!rt);
-    await Promise.all(rts.map((rt) => rt.qmp.execute("stop")));
+    const nets = [
+      ...new Set(
+        vmIds.flatMap((id) => this.vms.get(id)?.status.links.map((l) => l.network_id) ?? []),
+      ),
+    ].filter(Boolean);
+    const [links] = await Promise.all([
+      this.links.holdLinks(nets, HOLD_MS),
+      ...rts.map((rt) => rt.qmp.execute("stop")),
+    ]);
     const t0 = performance.now();
     try {
       await fn();
     } finally {
-      await Promise.all(
-        rts.map((rt) =>
+      await Promise.all([
+        links.release(),
+        ...rts.map((rt) =>
           rt.qmp.execute("cont").catch((e) =>
             log.error("cannot resume a vm after a checkpoint", { pid: rt.pid, error: String(e) })
           )
         ),
-      );
+      ]);
     }
-    return Math.round(performance.now() - t0);
+    return { pauseMs: Math.round(performance.now() - t0), held: links.held.length };
   }
 
   async create(req: T.CreateCheckpointRequest): Promise<StoredCheckpoint> {
@@ -130,7 +154,7 @@ export class CheckpointController extends KindReads<T.CheckpointSpec, T.Checkpoi
             }, { vm: vm.meta.id, include_memory: true, description: `checkpoint ${name}` }),
           );
         }
-        const pauseMs = await this.#paused(
+        const { pauseMs, held } = await this.#paused(
           members.map((v) => v.meta.id),
           () => Promise.all(begun.map((s) => this.snapshots.take(s))),
         );
@@ -151,6 +175,7 @@ export class CheckpointController extends KindReads<T.CheckpointSpec, T.Checkpoi
           pause_ms: pauseMs,
           total_ms: Math.round(performance.now() - t0),
           completed_at: now(),
+          message: heldMessage(held, cp.status.networks.length),
         });
         log.info("checkpoint taken", { id, name, vms: members.length, pause_ms: pauseMs });
         return this.find(id);
@@ -196,9 +221,9 @@ export class CheckpointController extends KindReads<T.CheckpointSpec, T.Checkpoi
       }
       this.store.patchStatus(cp.meta.id, { state: "CHECKPOINT_RESTORING" });
       const t0 = performance.now();
-      let pauseMs = 0;
+      let paused = { pauseMs: 0, held: 0 };
       try {
-        pauseMs = await this.#paused(cp.status.vms.map((m) => m.vm_id), async () => {
+        paused = await this.#paused(cp.status.vms.map((m) => m.vm_id), async () => {
           await Promise.all(snaps.map((s) => this.snapshots.rollBack(s, false)));
           for (const n of cp.status.networks) {
             await this.links.setNetworkQos(n.network_id, n.link_qos ?? null);
@@ -210,12 +235,22 @@ export class CheckpointController extends KindReads<T.CheckpointSpec, T.Checkpoi
       } finally {
         this.store.patchStatus(cp.meta.id, { state: "CHECKPOINT_READY" });
       }
+      // The guests run again: their agents set their clocks.
+      const running = cp.status.vms.filter((m) => m.running);
+      const clocks = await Promise.all(running.map((m) => this.snapshots.setClock(m.vm_id)));
+      const unset = running.filter((_, i) => !clocks[i].set).map((m) => m.vm_name);
       this.store.patchStatus(cp.meta.id, {
         last_restored_at: now(),
         total_ms: Math.round(performance.now() - t0),
-        message: `${snaps.length} VM(s) rolled back together; they were paused ${pauseMs} ms`,
+        message:
+          `${snaps.length} VM(s) rolled back together; they were paused ${paused.pauseMs} ms; ` +
+          (unset.length
+            ? `the clocks of ${
+              unset.join(", ").slice(0, 200)
+            } were not set (no guest agent answered)`
+            : "their clocks were set to the host's time by their guest agents"),
       });
-      log.info("checkpoint restored", { id: cp.meta.id, pause_ms: pauseMs });
+      log.info("checkpoint restored", { id: cp.meta.id, pause_ms: paused.pauseMs });
       return this.find(cp.meta.id);
     });
   }

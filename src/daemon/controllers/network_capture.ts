@@ -21,9 +21,19 @@ export interface OpenCapture {
   socket: Socket;
   head: Uint8Array;
   durationMs: number;
+  /** Why the daemon ended it early (one of its VMs was restored), or undefined. */
+  endedBecause(): string | undefined;
+}
+
+interface Open {
+  vmIds: Set<string>;
+  socket: Socket;
+  reason?: string;
 }
 
 export class NetworkCapture {
+  #open = new Set<Open>();
+
   constructor(
     private readonly networks: NetworkStore,
     private readonly vms: VmStore,
@@ -101,6 +111,28 @@ export class NetworkCapture {
       count: req.count ?? 0,
       snaplen: req.snaplen || 65_535,
     });
-    return { socket, head, durationMs: (req.duration_seconds ?? 0) * 1000 };
+    const open: Open = { vmIds: new Set(ids.map((id) => id.split("/")[0])), socket };
+    this.#open.add(open);
+    socket.once("close", () => this.#open.delete(open));
+    return {
+      socket,
+      head,
+      durationMs: (req.duration_seconds ?? 0) * 1000,
+      endedBecause: () => open.reason,
+    };
+  }
+
+  /**
+   * Ends the captures that hold a link of this VM: its guest went back to a snapshot,
+   * and the frames after that belong to another course of events than the ones before.
+   */
+  endFor(vmId: string, vmName: string, snapshot: string): void {
+    for (const o of this.#open) {
+      if (!o.vmIds.has(vmId)) continue;
+      o.reason = `vm ${quote(vmName)} was restored from snapshot ${
+        quote(snapshot)
+      }: the capture ended there (start a new one for what follows)`;
+      o.socket.destroy();
+    }
   }
 }

@@ -93,6 +93,35 @@ export class LinkEngines implements LinkCarrier {
     return this.#links.get(id) ?? [];
   }
 
+  /**
+   * Stops the link clocks of these networks' engines for at most `ms` (a checkpoint, while
+   * its VMs are paused); returns the networks held and their release. An engine that does
+   * not answer is left running: the VMs are still consistent with each other.
+   */
+  async hold(ids: string[], ms: number): Promise<{ held: string[]; release(): Promise<void> }> {
+    const tried = await Promise.all(
+      ids.filter((id) => this.active(id)).map((id) =>
+        engineRequest(this.dir(id), { op: "hold", ms }).then(() => id, (e) => {
+          log.warn("link engine did not hold its queues", { id, error: String(e) });
+          return "";
+        })
+      ),
+    );
+    const held = tried.filter(Boolean);
+    return {
+      held,
+      release: async () => {
+        await Promise.all(
+          held.map((id) =>
+            engineRequest(this.dir(id), { op: "release" }).catch((e) =>
+              log.warn("link engine did not release its queues", { id, error: String(e) })
+            )
+          ),
+        );
+      },
+    };
+  }
+
   /** The engine's counters, or undefined when it does not answer. */
   async stats(id: string): Promise<EngineStats | undefined> {
     if (!this.active(id)) return undefined;

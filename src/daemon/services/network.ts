@@ -6,6 +6,7 @@ import type * as T from "../../api/gen/infrasim.v1.ts";
 import type { NetworkController } from "../controllers/network.ts";
 import type { NetworkCapture } from "../controllers/network_capture.ts";
 import { toStatus } from "./rpc.ts";
+import { ApiError, Status } from "../../api/errors.ts";
 
 export function networkService(
   networks: NetworkController,
@@ -28,12 +29,15 @@ function captureHandler(
 ): void {
   let cancelled = false;
   call.on("cancelled", () => (cancelled = true));
-  capture.open(call.request).then(({ socket, head, durationMs }) => {
+  capture.open(call.request).then(({ socket, head, durationMs, endedBecause }) => {
     if (cancelled) return socket.destroy();
     const timer = durationMs ? setTimeout(() => socket.destroy(), durationMs) : undefined;
     const finish = () => {
       clearTimeout(timer);
-      if (!cancelled) call.end();
+      if (cancelled) return;
+      const why = endedBecause();
+      if (why) call.emit("error", toStatus(new ApiError(Status.ABORTED, why), "CaptureNetwork"));
+      else call.end();
     };
     call.on("cancelled", () => {
       clearTimeout(timer);

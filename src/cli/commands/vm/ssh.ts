@@ -3,10 +3,12 @@ import type { Command } from "@commander-js/extra-typings";
 import { spawn } from "node:child_process";
 import { closeSync, openSync, statSync } from "node:fs";
 import { constants } from "node:os";
-import { failedPrecondition } from "../../../api/errors.ts";
+import { failedPrecondition, quote } from "../../../api/errors.ts";
+import type * as T from "../../../api/gen/infrasim.v1.ts";
 import { sshArgs, sshOptionProblem } from "../../../ssh/args.ts";
 import type { Ctx } from "../../context.ts";
 import { absolute, collect, UsageError } from "../../flags.ts";
+import { follow, type Following } from "../../watch.ts";
 
 /** -i: a file that exists and can be read, as an absolute path (ssh runs from the same cwd). */
 function identityFile(path: string): string {
@@ -68,7 +70,8 @@ export function vmSshCommands(vm: Command, ctx: Ctx): void {
         forwardAgent: o.forwardAgent === true,
         localForwards: o.localForward ?? [],
       };
-      const v = await (await ctx.client()).getVm(ref);
+      const client = await ctx.client();
+      const v = await client.getVm(ref);
       const name = v.meta!.name;
       const a = v.status!.ssh;
       if (v.status!.state !== "RUNNING") {
@@ -89,15 +92,34 @@ export function vmSshCommands(vm: Command, ctx: Ctx): void {
       // Ctrl-C belongs to ssh (and the remote command) while it runs.
       const ignore = () => {};
       process.on("SIGINT", ignore);
+      let restored: T.VmStatus | undefined;
+      let watching: Following | undefined;
       try {
         process.exitCode = await new Promise<number>((resolve, reject) => {
           const args = sshArgs(a, o.user ?? a.user, command, !process.stdin.isTTY, extras);
           const child = spawn("ssh", args, { stdio: "inherit" });
           child.on("error", (e) => reject(new Error(`cannot run ssh: ${e.message}`)));
           child.on("exit", (c, sig) => resolve(c ?? 128 + (sig ? constants.signals[sig] : 1)));
+          // A restore takes the guest back to before this connection: it would only hang.
+          watching = follow(client, { kinds: ["VM"], name: v.meta!.id }, (e) => {
+            const st = e.vm?.status;
+            if (!st?.restored_at || st.restored_at === v.status!.restored_at || restored) return;
+            restored = st;
+            child.kill("SIGTERM");
+          });
+          watching.done.catch(() => {}); // without the watch, the session just goes on
         });
       } finally {
+        watching?.stop();
         process.off("SIGINT", ignore);
+      }
+      if (restored) {
+        process.stderr.write(
+          `infrasim: vm ${quote(name)} was restored from snapshot ${
+            quote(restored.restored_from)
+          }: this ssh session ended (its connection belonged to the guest's state before)\n`,
+        );
+        process.exitCode = 255;
       }
     });
 }

@@ -27,9 +27,9 @@ import type { DataLayout } from "../../layout.ts";
 import type { KeyedMutex } from "../../locks.ts";
 import { log } from "../../log.ts";
 import { checkCreate, findOr404, KindReads, lockKey, newMeta, now } from "../common.ts";
-import { hardwareOf, planDisks } from "./disks.ts";
+import { assertDisksHeld, hardwareOf, planDisks } from "./disks.ts";
 import { SnapshotFiles } from "./files.ts";
-import { CLOCK_NOT_SET, LiveSnapshots } from "./live.ts";
+import { LiveSnapshots } from "./live.ts";
 import { startFrom } from "./start_from.ts";
 import { runPaths } from "../../../qemu/launch.ts";
 
@@ -50,6 +50,8 @@ export class SnapshotController extends KindReads<T.SnapshotSpec, T.SnapshotStat
     private readonly running: RunningVms,
     private readonly layout: DataLayout,
     qemuImg: string | undefined,
+    /** A running guest went back to a snapshot: what was connected into it ends. */
+    private readonly onRestored: (vmId: string, snapshot: string) => void = () => {},
   ) {
     super(store, SNAPSHOT);
     this.files = new SnapshotFiles(qemuImg);
@@ -118,6 +120,8 @@ export class SnapshotController extends KindReads<T.SnapshotSpec, T.SnapshotStat
         has_memory: memory,
         disks,
         memory_bytes: 0,
+        progress_bytes: 0,
+        progress_total_bytes: 0,
         pause_ms: 0,
         completed_at: "",
         qemu_version: "",
@@ -157,8 +161,19 @@ export class SnapshotController extends KindReads<T.SnapshotSpec, T.SnapshotStat
     try {
       const rt = this.running.runtime(vmId);
       let taken: Partial<T.SnapshotStatus> = {};
-      if (rt) taken = await this.#live.save(rt, vmDir, id, included, memory);
-      else await this.files.create(id, included.map((d) => d.path));
+      if (rt) {
+        const ram = (this.vms.get(vmId)?.spec.memory_mb ?? 0) * 1024 * 1024;
+        if (memory) this.store.patchStatus(id, { progress_total_bytes: ram });
+        taken = await this.#live.save(
+          rt,
+          vmDir,
+          id,
+          included,
+          memory,
+          // QEMU's writes include the state file's metadata: never past the RAM.
+          (b) => this.store.patchStatus(id, { progress_bytes: Math.min(b, ram) }),
+        );
+      } else await this.files.create(id, included.map((d) => d.path));
       if (memory) taken.memory_bytes = await this.files.memoryBytes(vmDir, id);
       this.store.patchStatus(id, { ...taken, state: "SNAPSHOT_READY", completed_at: now() });
       log.info("snapshot taken", { id, vm: vmId, memory, pause_ms: taken.pause_ms ?? 0 });
@@ -200,10 +215,11 @@ export class SnapshotController extends KindReads<T.SnapshotSpec, T.SnapshotStat
       const t0 = performance.now();
       await this.rollBack(s, true);
       const ms = Math.round(performance.now() - t0);
+      const clock = running ? (await this.setClock(vm.meta.id)).message : "";
       this.store.patchStatus(s.meta.id, {
         last_restored_at: now(),
         message: running
-          ? `vm ${vm.meta.name} runs on from this snapshot (restored in ${ms} ms); ${CLOCK_NOT_SET}`
+          ? `vm ${vm.meta.name} runs on from this snapshot (restored in ${ms} ms); ${clock}`
           : `the disks of vm ${vm.meta.name} were rolled back; it stays stopped`,
       });
       log.info("snapshot restored", { id: s.meta.id, vm: vm.meta.id, running, ms });
@@ -222,7 +238,7 @@ export class SnapshotController extends KindReads<T.SnapshotSpec, T.SnapshotStat
     }
     const vm = findOr404(this.vms, VM, s.spec.vm);
     const rt = this.running.runtime(vm.meta.id);
-    if (!rt) return await this.#assertDisksHeld(s, vm);
+    if (!rt) return await assertDisksHeld(s, vm, this.volumes, (p) => this.files.format(p));
     if (!s.status.has_memory) {
       throw failedPrecondition(
         `snapshot ${quote(s.meta.name)} holds disks only, and vm ${
@@ -249,32 +265,19 @@ export class SnapshotController extends KindReads<T.SnapshotSpec, T.SnapshotStat
     const included = s.status.disks.filter((d) => d.included);
     this.store.patchStatus(s.meta.id, { state: "SNAPSHOT_RESTORING" });
     try {
-      if (rt) await this.#live.load(rt, this.layout.vmDir(vmId), s.meta.id, included, resume);
-      else await this.files.apply(s.meta.id, included.map((d) => d.path));
+      if (rt) {
+        await this.#live.load(rt, this.layout.vmDir(vmId), s.meta.id, included, resume);
+        this.vms.patchStatus(vmId, { restored_at: now(), restored_from: s.meta.name });
+        this.onRestored(vmId, s.meta.name);
+      } else await this.files.apply(s.meta.id, included.map((d) => d.path));
     } finally {
       this.store.patchStatus(s.meta.id, { state: "SNAPSHOT_READY" });
     }
   }
 
-  /** A stopped VM's disks are rolled back only if they are still this VM's disks. */
-  async #assertDisksHeld(
-    s: StoredSnapshot,
-    vm: { meta: { name: string }; spec: T.VmSpec },
-  ): Promise<void> {
-    const cur = await planDisks(
-      { name: vm.meta.name, spec: vm.spec },
-      this.volumes,
-      (p) => this.files.format(p),
-      "",
-    );
-    const held = new Set(cur.filter((d) => d.included).map((d) => d.path));
-    const gone = s.status.disks.filter((d) => d.included && !held.has(d.path));
-    if (gone.length === 0) return;
-    throw failedPrecondition(
-      `snapshot ${quote(s.meta.name)} holds ${gone.map((d) => d.field).join(", ")}, which vm ${
-        quote(vm.meta.name)
-      } no longer writes to; attach ${gone.length > 1 ? "them" : "it"} again to restore`,
-    );
+  /** Sets a restored running guest's clock (see LiveSnapshots.setClock); says how it went. */
+  setClock(vmId: string): Promise<{ set: boolean; message: string }> {
+    return this.#live.setClock(this.layout.vmDir(vmId));
   }
 
   delete(ref: string): Promise<string> {

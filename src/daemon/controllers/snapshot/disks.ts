@@ -3,7 +3,7 @@
 // writable disk that is not qcow2 cannot hold a snapshot, and the request is refused
 // naming it.
 import type * as T from "../../../api/gen/infrasim.v1.ts";
-import { fieldError, quote, Status } from "../../../api/errors.ts";
+import { failedPrecondition, fieldError, quote, Status } from "../../../api/errors.ts";
 import type { VolumeStore } from "../../../store/volume_store.ts";
 
 interface Candidate {
@@ -111,4 +111,22 @@ export function hardwareOf(spec: T.VmSpec): string {
     display: spec.display ?? "",
     cloud_init: !!spec.cloud_init,
   });
+}
+
+/** A stopped VM's disks are rolled back only if they are still this VM's disks. */
+export async function assertDisksHeld(
+  s: { meta: { name: string }; status: T.SnapshotStatus },
+  vm: { meta: { name: string }; spec: T.VmSpec },
+  volumes: VolumeStore,
+  format: (path: string) => Promise<string>,
+): Promise<void> {
+  const cur = await planDisks({ name: vm.meta.name, spec: vm.spec }, volumes, format, "");
+  const held = new Set(cur.filter((d) => d.included).map((d) => d.path));
+  const gone = s.status.disks.filter((d) => d.included && !held.has(d.path));
+  if (gone.length === 0) return;
+  throw failedPrecondition(
+    `snapshot ${quote(s.meta.name)} holds ${gone.map((d) => d.field).join(", ")}, which vm ${
+      quote(vm.meta.name)
+    } no longer writes to; attach ${gone.length > 1 ? "them" : "it"} again to restore`,
+  );
 }

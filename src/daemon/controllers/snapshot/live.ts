@@ -4,6 +4,8 @@
 import type * as T from "../../../api/gen/infrasim.v1.ts";
 import { failedPrecondition, quote } from "../../../api/errors.ts";
 import type { VmRuntime } from "../../../qemu/runtime.ts";
+import { setGuestTime } from "../../../qemu/guest_agent.ts";
+import { runPaths } from "../../../qemu/launch.ts";
 import {
   deleteFromNode,
   ensureStateNode,
@@ -15,9 +17,10 @@ import {
   STATE_NODE,
 } from "../../../qemu/snapshot.ts";
 import type { SnapshotFiles } from "./files.ts";
+import { followSave } from "./progress.ts";
 
-/** What a load leaves undone, said in the snapshot's status (docs/snapshots.md). */
-export const CLOCK_NOT_SET = "the guest's clock was not set (no guest agent channel)";
+/** How long a guest agent may take to answer after a load (the guest has just resumed). */
+const AGENT_TIMEOUT_MS = 3000;
 
 /** A save or load of many GiB of RAM is slow, but never endless. */
 const JOB_TIMEOUT_MS = 10 * 60_000;
@@ -49,22 +52,29 @@ export class LiveSnapshots {
     tag: string,
     included: T.SnapshotDisk[],
     memory: boolean,
+    progress: (bytes: number) => void = () => {},
   ): Promise<Partial<T.SnapshotStatus>> {
     const nodes = await this.#nodes(rt, included);
     if (!memory) {
       await snapshotNodes(rt.qmp, nodes, tag);
       return { pause_ms: 0 };
     }
-    await ensureStateNode(rt.qmp, await this.files.ensureStateFile(vmDir));
+    const stateFile = await this.files.ensureStateFile(vmDir);
+    await ensureStateNode(rt.qmp, stateFile);
     const facts = await machineFacts(rt.qmp);
     const wasRunning = await this.#running(rt);
+    const stop = await followSave(rt.pid, stateFile, progress);
     const t0 = performance.now();
-    await runJob(rt.qmp, "snapshot-save", {
-      "job-id": jobId("save", tag),
-      tag,
-      vmstate: STATE_NODE,
-      devices: [STATE_NODE, ...nodes],
-    }, JOB_TIMEOUT_MS);
+    try {
+      await runJob(rt.qmp, "snapshot-save", {
+        "job-id": jobId("save", tag),
+        tag,
+        vmstate: STATE_NODE,
+        devices: [STATE_NODE, ...nodes],
+      }, JOB_TIMEOUT_MS);
+    } finally {
+      await stop();
+    }
     const pause = Math.round(performance.now() - t0);
     if (wasRunning) await this.#resume(rt);
     return { pause_ms: pause, qemu_version: facts.qemuVersion, machine: facts.machine };
@@ -100,6 +110,22 @@ export class LiveSnapshots {
       devices: [STATE_NODE, ...nodes],
     }, JOB_TIMEOUT_MS);
     if (resume) await this.#resume(rt);
+  }
+
+  /**
+   * After a load the guest's clock reads the snapshot's moment (or wherever its clock
+   * source puts it): its guest agent, when it runs one, sets it to the host's time. Returns
+   * what the snapshot's status says of it.
+   */
+  async setClock(vmDir: string): Promise<{ set: boolean; message: string }> {
+    const why = await setGuestTime(
+      runPaths(vmDir).guestAgentSocket,
+      BigInt(Date.now()) * 1_000_000n,
+      AGENT_TIMEOUT_MS,
+    );
+    return why
+      ? { set: false, message: `the guest's clock was not set (${why})` }
+      : { set: true, message: "the guest's clock was set to the host's time by its guest agent" };
   }
 
   /**

@@ -7,7 +7,7 @@ import type { SnapshotStore, StoredSnapshot } from "../../../store/snapshot_stor
 import type { StoredVm } from "../../../store/vm_store.ts";
 import type { StartFrom } from "../../contracts.ts";
 import { now } from "../common.ts";
-import { CLOCK_NOT_SET, type LiveSnapshots } from "./live.ts";
+import type { LiveSnapshots } from "./live.ts";
 
 export function startFrom(
   s: StoredSnapshot,
@@ -47,13 +47,15 @@ export function startFrom(
       await deps.live.load(rt, deps.vmDir, s.meta.id, included, false);
       loaded = true;
     },
-    done: () => {
+    done: async () => {
+      // Once the guest runs: its agent answers only then.
+      const clock = loaded ? (await deps.live.setClock(deps.vmDir)).message : "";
       deps.store.patchStatus(s.meta.id, {
         state: "SNAPSHOT_READY",
         ...(loaded
           ? {
             last_restored_at: now(),
-            message: `vm ${vm.meta.name} started from this snapshot; ${CLOCK_NOT_SET}`,
+            message: `vm ${vm.meta.name} started from this snapshot; ${clock}`,
           }
           : {}),
       });

@@ -285,7 +285,7 @@ export class VmController extends KindReads<T.VmSpec, T.VmStatus> {
         this.#setPowerState(id, "POWER_ON");
         await this.runner.start(id, from);
       } finally {
-        from.done();
+        await from.done();
       }
       return this.get(id);
     });

@@ -36,5 +36,7 @@ export function emptyStatus(serialLog: string): T.VmStatus {
     ready: false,
     ready_at: "",
     vnc_socket_path: "",
+    restored_at: "",
+    restored_from: "",
   };
 }

@@ -77,7 +77,13 @@ export class VmRunner {
     // A QEMU of ours still alive without a runtime is adopted, never doubled.
     const rec = this.supervisor.record(owner(id), QEMU);
     if (rec && this.supervisor.alive(rec) && (await this.#adopt(vm, rec.pid, rec))) return;
-    this.setStatus(id, { state: "STARTING", message: "", pid: 0 });
+    this.setStatus(id, {
+      state: "STARTING",
+      message: "",
+      pid: 0,
+      restored_at: "",
+      restored_from: "",
+    });
     let launched: ProcessRecord | undefined;
     try {
       await checkVmSpecOnHost(vm.spec, this.host, this.config.data_dir);
