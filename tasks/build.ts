@@ -7,7 +7,10 @@
 //   5 archives     infrasim-<label>-<target>.tar.gz (reproducible) and .sha256 beside it;
 //                  <label> is the tag as written (v0.1.0), else the semver version
 //   6 provider     Terraform filesystem-mirror bundle and the registry manifest
-//   7 manifest     dist/manifest.json (docs/release.md documents it)
+//   7 release      provider zips, their SHA256SUMS, a network mirror and a packed filesystem
+//                  mirror, the Homebrew formula, SHA256SUMS over every artifact, and GPG
+//                  signatures of both sums when GPG_KEY_ID names a key
+//   8 manifest     dist/manifest.json (docs/release.md documents it)
 // Flags: --skip-tests, --host-only (compile and package only the host's target).
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
@@ -26,6 +29,17 @@ import { join, relative } from "node:path";
 import { gitCommit, release, sourceDateEpoch } from "./lib/version.ts";
 import { reproducibleTarGz, sha256File, writeChecksum } from "./lib/archive.ts";
 import { BINARIES, hostTarget, TARGETS } from "./lib/targets.ts";
+import {
+  h1Hash,
+  homebrewFormula,
+  networkMirror,
+  PROVIDER_ADDRESS,
+  providerManifest,
+  providerZipName,
+  releaseUrls,
+  sha256Sums,
+  signFiles,
+} from "./lib/release.ts";
 import { resignAdhoc, resignObstacles, verifyAdhocSignature } from "./lib/macho/mod.ts";
 
 const execFileAsync = promisify(execFile);
@@ -37,7 +51,17 @@ const skipTests = args.includes("--skip-tests") || process.env.INFRASIM_SKIP_TES
 const targets = args.includes("--host-only") ? [hostTarget()] : Object.keys(TARGETS);
 
 interface Artifact {
-  kind: "archive" | "checksum" | "provider" | "provider-manifest";
+  kind:
+    | "archive"
+    | "checksum"
+    | "provider"
+    | "provider-manifest"
+    | "provider-zip"
+    | "provider-sums"
+    | "mirror"
+    | "formula"
+    | "sums"
+    | "signature";
   target: string | null;
   file: string;
   size: number;
@@ -196,11 +220,102 @@ await stage("provider", () => {
     record("provider", target, file);
   }
   const manifest = join(dist, `terraform-provider-infrasim_${version}_manifest.json`);
-  writeFileSync(
-    manifest,
-    JSON.stringify({ version: 1, metadata: { protocol_versions: ["6.0"] } }) + "\n",
-  );
+  writeFileSync(manifest, providerManifest());
   record("provider-manifest", null, manifest);
+});
+
+await stage("release", async () => {
+  const exeOf = (target: string) => join(dist, target, "infrasim");
+  const zipOf = async (target: string) => {
+    const platform = TARGETS[target].terraform;
+    const name = providerZipName(version, platform);
+    await execFileAsync(tool("deno"), [
+      "run",
+      "-A",
+      join(root, "tasks/provider_zip.ts"),
+      exeOf(target),
+      version,
+      String(epoch),
+      join(dist, name),
+    ], { cwd: root, timeout: 300_000 });
+    record("provider-zip", target, join(dist, name));
+    const exe = {
+      name: `terraform-provider-infrasim_v${version}`,
+      sha256: sha256File(exeOf(target)),
+    };
+    return { platform, name, sha256: sha256File(join(dist, name)), h1: h1Hash([exe]) };
+  };
+  // Two at a time, for two cores.
+  const zips = [];
+  for (let i = 0; i < targets.length; i += 2) {
+    zips.push(...await Promise.all(targets.slice(i, i + 2).map(zipOf)));
+  }
+  const manifestName = `terraform-provider-infrasim_${version}_manifest.json`;
+  const providerSums = join(dist, `terraform-provider-infrasim_${version}_SHA256SUMS`);
+  writeFileSync(
+    providerSums,
+    sha256Sums([...zips, { name: manifestName, sha256: sha256File(join(dist, manifestName)) }]),
+  );
+  record("provider-sums", null, providerSums);
+
+  // The same zips, hard-linked: a network mirror (served as it is over HTTPS) and the
+  // packed layout `terraform providers mirror` writes.
+  const net = join(dist, "network-mirror", PROVIDER_ADDRESS);
+  const packed = join(dist, "terraform-providers-packed", PROVIDER_ADDRESS);
+  const docs = networkMirror(version, zips);
+  for (const dir of [net, packed]) mkdirSync(dir, { recursive: true });
+  writeFileSync(join(net, "index.json"), docs.index);
+  writeFileSync(join(net, `${version}.json`), docs.version);
+  record("mirror", null, join(net, "index.json"));
+  record("mirror", null, join(net, `${version}.json`));
+  for (const z of zips) {
+    linkSync(join(dist, z.name), join(net, z.name));
+    linkSync(join(dist, z.name), join(packed, z.name));
+  }
+
+  const archives = artifacts.filter((a) => a.kind === "archive");
+  if (archives.length === Object.keys(TARGETS).length) {
+    const { baseUrl, homepage } = releaseUrls(label, process.env);
+    const formula = join(dist, "homebrew/infrasim.rb");
+    mkdirSync(join(dist, "homebrew"));
+    writeFileSync(
+      formula,
+      homebrewFormula({
+        version,
+        baseUrl,
+        homepage,
+        archives: Object.fromEntries(
+          archives.map((a) => [a.target!, { name: a.file, sha256: a.sha256 }]),
+        ),
+      }),
+    );
+    record("formula", null, formula);
+  } else console.log("[build]   homebrew formula: skipped (it needs all four targets)");
+
+  const sums = join(dist, "SHA256SUMS");
+  const kinds = ["archive", "provider-zip", "provider-manifest", "provider-sums", "formula"];
+  writeFileSync(
+    sums,
+    sha256Sums(
+      artifacts.filter((a) => kinds.includes(a.kind)).map((a) => ({
+        name: a.file,
+        sha256: a.sha256,
+      })),
+    ),
+  );
+  record("sums", null, sums);
+
+  const keyId = process.env.GPG_KEY_ID;
+  if (!keyId) {
+    console.log(
+      "[build]   signatures: skipped (set GPG_KEY_ID, and GNUPGHOME for another keyring, " +
+        "to sign SHA256SUMS and the provider's SHA256SUMS)",
+    );
+    return;
+  }
+  signFiles(keyId, [providerSums, sums]);
+  for (const file of [providerSums, sums]) record("signature", null, `${file}.sig`);
+  console.log(`[build]   signed both SHA256SUMS with key ${keyId}`);
 });
 
 await stage("manifest", () => {

@@ -16,10 +16,11 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 # QEMU for both guest arches, edk2 firmware, what tasks/guest.sh builds guests with
 # (it installs any further build packages it needs itself), and the shells whose
 # completion the tests try for real, tshark (it reads the captures in the tests) and
-# chromium (the dashboard's tests drive it headless through playwright-core).
+# chromium (the dashboard's tests drive it headless through playwright-core), gnupg (the
+# release's signatures), ruby (the Homebrew formula is checked with `ruby -c`) and unzip.
 APT_PACKAGES=(qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64
   xorriso busybox-static cpio xz-utils curl openssh-client tmux bash-completion zsh fish tshark
-  chromium)
+  chromium gnupg ruby unzip)
 # Without their recommends: prometheus only for its promtool (the metrics test checks the
 # daemon's /metrics with it); its node exporter is not wanted.
 APT_BARE=(prometheus)
