@@ -83,9 +83,15 @@ export async function setGuestTime(
   try {
     return await withTimeout(replies, timeoutMs, "the guest agent");
   } catch (e) {
-    return e instanceof TimeoutError
-      ? `no guest agent answered within ${Math.round(timeoutMs / 1000)} s`
-      : `the guest agent's channel failed: ${(e as Error).message.slice(0, 120)}`;
+    if (e instanceof TimeoutError) {
+      const within = timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)} s` : `${timeoutMs} ms`;
+      return `no guest agent answered within ${within}`;
+    }
+    // A QEMU started by an earlier release, without the channel.
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+      return "the VM has no guest agent channel: restart it to get one";
+    }
+    return `the guest agent's channel failed: ${(e as Error).message.slice(0, 120)}`;
   } finally {
     s.destroy();
   }

@@ -1,6 +1,6 @@
 // The snapshot kind's pure parts: default names, spec validation, which disks a snapshot
 // holds, whether a QEMU can load a memory snapshot, and qemu-img's command lines.
-import { guestAgentArgs, parseAgentStream } from "../../src/qemu/guest_agent.ts";
+import { guestAgentArgs, parseAgentStream, setGuestTime } from "../../src/qemu/guest_agent.ts";
 import assert from "node:assert/strict";
 import type * as T from "../../src/api/gen/infrasim.v1.ts";
 import { ApiError, Status } from "../../src/api/errors.ts";
@@ -186,4 +186,28 @@ Deno.test("guest agent arguments: a named virtio-serial port on its own socket, 
     "-device",
     "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0",
   ]);
+});
+
+Deno.test("setGuestTime: no channel (an older QEMU) and a channel nobody answers, each said", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    assert.equal(
+      await setGuestTime(`${dir}/none.sock`, 1n, 500),
+      "the VM has no guest agent channel: restart it to get one",
+    );
+    // A socket that accepts and never answers: QEMU's, with no agent in the guest.
+    const { createServer } = await import("node:net");
+    const server = createServer(() => {});
+    await new Promise<void>((r) => server.listen(`${dir}/qga.sock`, r));
+    try {
+      assert.equal(
+        await setGuestTime(`${dir}/qga.sock`, 1n, 300),
+        "no guest agent answered within 300 ms",
+      );
+    } finally {
+      server.close();
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
