@@ -128,6 +128,7 @@ export class TestDaemon {
   static async start(prepare?: (dataDir: string) => void): Promise<TestDaemon> {
     // Short path: unix socket paths are limited to ~104 bytes.
     const d = new TestDaemon(mkdtempSync("/tmp/isd-"));
+    uncleaned.add(d.dataDir);
     prepare?.(d.dataDir);
     await d.launch();
     return d;
@@ -237,6 +238,7 @@ export class TestDaemon {
       // Anything left (a test that failed half-way) must not outlive the test.
       spawnSync("pkill", ["-9", "-f", `${this.dataDir}/`]);
       rmSync(this.dataDir, { recursive: true, force: true });
+      uncleaned.delete(this.dataDir);
     }
   }
 
@@ -317,6 +319,19 @@ export async function httpGet(port: number, timeoutMs = 30_000): Promise<string>
 
 /** Deno.test options shared by the end-to-end tests: real processes, no op sanitizers. */
 export const E2E = { sanitizeOps: false, sanitizeResources: false, sanitizeExit: false };
+
+/**
+ * Data dirs of daemons not cleaned up yet. A test file that ends on an uncaught error
+ * skips the tests' finally blocks; its daemons, QEMUs and link engines (every command line
+ * names the data dir) are killed when the file's process exits, not left running.
+ */
+const uncleaned = new Set<string>();
+globalThis.addEventListener("unload", () => {
+  for (const dir of uncleaned) {
+    spawnSync("pkill", ["-9", "-f", `${dir}/`]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 /** An end-to-end test with its own daemon, cleaned up (VMs, QEMU, data dir) afterwards. */
 export function e2eTest(name: string, fn: (d: TestDaemon) => Promise<void> | void): void {
