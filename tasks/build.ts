@@ -27,7 +27,7 @@ import {
 } from "node:fs";
 import { join, relative } from "node:path";
 import { gitCommit, release, sourceDateEpoch } from "./lib/version.ts";
-import { reproducibleTarGz, sha256File, writeChecksum } from "./lib/archive.ts";
+import { reproducibleTarGz, sha256File, sha256Sums, writeChecksum } from "./lib/archive.ts";
 import { BINARIES, hostTarget, TARGETS } from "./lib/targets.ts";
 import {
   h1Hash,
@@ -37,7 +37,6 @@ import {
   providerManifest,
   providerZipName,
   releaseUrls,
-  sha256Sums,
   signFiles,
 } from "./lib/release.ts";
 import { resignAdhoc, resignObstacles, verifyAdhocSignature } from "./lib/macho/mod.ts";
@@ -69,15 +68,22 @@ interface Artifact {
   binaries?: string[];
 }
 const artifacts: Artifact[] = [];
-const record = (kind: Artifact["kind"], target: string | null, path: string, extra = {}) =>
-  artifacts.push({
+/** Hashes a file once and lists it; returns the entry (later stages reuse its hash). */
+function record(kind: Artifact["kind"], target: string | null, path: string, extra = {}) {
+  const a: Artifact = {
     kind,
     target,
     file: relative(dist, path),
     size: statSync(path).size,
     sha256: sha256File(path),
     ...extra,
-  });
+  };
+  artifacts.push(a);
+  return a;
+}
+/** A recorded artifact's hash: each file is read once. */
+const hashOf = (kind: Artifact["kind"], target: string | null) =>
+  artifacts.find((a) => a.kind === kind && a.target === target)!.sha256;
 
 function tool(name: string): string {
   const local = join(root, "tools/bin", name);
@@ -202,8 +208,7 @@ await stage("archives", async () => {
     // Three copies would ship the ~90 MB runtime three times.
     const file = join(dist, `infrasim-${label}-${target}.tar.gz`);
     await reproducibleTarGz(join(dist, target), [...BINARIES], file, epoch);
-    writeChecksum(file);
-    record("archive", target, file, { binaries: [...BINARIES] });
+    writeChecksum(file, record("archive", target, file, { binaries: [...BINARIES] }).sha256);
     record("checksum", target, `${file}.sha256`);
   }));
 });
@@ -238,12 +243,13 @@ await stage("release", async () => {
       String(epoch),
       join(dist, name),
     ], { cwd: root, timeout: 300_000 });
-    record("provider-zip", target, join(dist, name));
+    const zip = record("provider-zip", target, join(dist, name));
+    // The provider stage hashed the executable (its mirror copy is a hard link to it).
     const exe = {
       name: `terraform-provider-infrasim_v${version}`,
-      sha256: sha256File(exeOf(target)),
+      sha256: hashOf("provider", target),
     };
-    return { platform, name, sha256: sha256File(join(dist, name)), h1: h1Hash([exe]) };
+    return { platform, name, sha256: zip.sha256, h1: h1Hash([exe]) };
   };
   // Two at a time, for two cores.
   const zips = [];
@@ -254,7 +260,7 @@ await stage("release", async () => {
   const providerSums = join(dist, `terraform-provider-infrasim_${version}_SHA256SUMS`);
   writeFileSync(
     providerSums,
-    sha256Sums([...zips, { name: manifestName, sha256: sha256File(join(dist, manifestName)) }]),
+    sha256Sums([...zips, { name: manifestName, sha256: hashOf("provider-manifest", null) }]),
   );
   record("provider-sums", null, providerSums);
 

@@ -36,9 +36,14 @@ export function sha256File(path: string): string {
   return createHash("sha256").update(readFileSync(path)).digest("hex");
 }
 
-/** `<hash>  <name>`: the format both `sha256sum -c` and `shasum -a 256 -c` read. */
-export function writeChecksum(path: string): string {
-  const hash = sha256File(path);
-  writeFileSync(`${path}.sha256`, `${hash}  ${basename(path)}\n`);
-  return hash;
+/** `<sha256>  <name>` lines sorted by name: what `sha256sum -c`, `shasum -a 256 -c` and the
+ * Terraform Registry read. */
+export function sha256Sums(files: Array<{ name: string; sha256: string }>): string {
+  return [...files].sort((a, b) => a.name.localeCompare(b.name))
+    .map((f) => `${f.sha256}  ${f.name}\n`).join("");
+}
+
+/** `<file>.sha256` beside a file whose hash is known: one line of sha256Sums. */
+export function writeChecksum(path: string, hash: string): void {
+  writeFileSync(`${path}.sha256`, sha256Sums([{ name: basename(path), sha256: hash }]));
 }

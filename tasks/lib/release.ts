@@ -48,12 +48,6 @@ export function providerManifest(): string {
   return JSON.stringify({ version: 1, metadata: { protocol_versions: ["6.0"] } }) + "\n";
 }
 
-/** `<sha256>  <name>` lines sorted by name: what `sha256sum -c` and the registry read. */
-export function sha256Sums(files: Array<{ name: string; sha256: string }>): string {
-  return [...files].sort((a, b) => a.name.localeCompare(b.name))
-    .map((f) => `${f.sha256}  ${f.name}\n`).join("");
-}
-
 /**
  * Terraform's `h1:` hash of a package (Go's dirhash Hash1): the SHA-256 of the lines
  * `<sha256 hex>  <name>` of its files, sorted; a provider zip holds one file.

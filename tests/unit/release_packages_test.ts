@@ -10,8 +10,8 @@ import {
   providerZip,
   releaseUrls,
   sha256,
-  sha256Sums,
 } from "../../tasks/lib/release.ts";
+import { sha256Sums } from "../../tasks/lib/archive.ts";
 
 Deno.test("sha256Sums: sorted by name, two spaces, what sha256sum -c reads", () => {
   assert.equal(
