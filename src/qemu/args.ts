@@ -3,7 +3,6 @@
 import { createHash } from "node:crypto";
 import type { PortForward, VmSpec } from "../api/gen/infrasim.v1.ts";
 import type { Accelerator, Arch } from "../api/validate/common.ts";
-import { guestAgentArgs } from "./guest_agent.ts";
 
 export interface RunPaths {
   qmpSocket: string;
@@ -83,6 +82,21 @@ export function cpuModel(arch: Arch, accel: Accelerator): string {
 export function macAddress(id: string, nic = 0): string {
   const h = createHash("sha256").update(`${id}/${nic}`).digest("hex");
   return `52:54:00:${h.slice(0, 2)}:${h.slice(2, 4)}:${h.slice(4, 6)}`;
+}
+
+/**
+ * The guest agent's channel: a virtio-serial bus and the port qemu-ga looks for, on a
+ * unix socket the daemon connects to (guest_agent.ts speaks its protocol).
+ */
+export function guestAgentArgs(socket: string): string[] {
+  return [
+    "-chardev",
+    `socket,id=qga0,path=${escapeOptionValue(socket)},server=on,wait=off`,
+    "-device",
+    "virtio-serial-pci,id=vser0",
+    "-device",
+    "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0",
+  ];
 }
 
 export function buildQemuArgs(input: QemuArgsInput): string[] {

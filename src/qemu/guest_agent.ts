@@ -7,18 +7,6 @@ import { connect } from "node:net";
 import { randomInt } from "node:crypto";
 import { TimeoutError, withTimeout } from "../timeout.ts";
 
-/** The QEMU arguments of the channel: a virtio-serial bus and the agent's named port. */
-export function guestAgentArgs(socket: string): string[] {
-  return [
-    "-chardev",
-    `socket,id=qga0,path=${socket.replaceAll(",", ",,")},server=on,wait=off`,
-    "-device",
-    "virtio-serial-pci,id=vser0",
-    "-device",
-    "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0",
-  ];
-}
-
 /** 0xFF: the agent's JSON parser resets on it, and its delimited sync reply starts with it. */
 const DELIMITER = 0xff;
 

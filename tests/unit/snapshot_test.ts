@@ -1,6 +1,7 @@
 // The snapshot kind's pure parts: default names, spec validation, which disks a snapshot
 // holds, whether a QEMU can load a memory snapshot, and qemu-img's command lines.
-import { guestAgentArgs, parseAgentStream, setGuestTime } from "../../src/qemu/guest_agent.ts";
+import { parseAgentStream, setGuestTime } from "../../src/qemu/guest_agent.ts";
+import { guestAgentArgs } from "../../src/qemu/args.ts";
 import assert from "node:assert/strict";
 import type * as T from "../../src/api/gen/infrasim.v1.ts";
 import { ApiError, Status } from "../../src/api/errors.ts";

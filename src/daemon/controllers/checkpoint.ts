@@ -238,16 +238,17 @@ export class CheckpointController extends KindReads<T.CheckpointSpec, T.Checkpoi
       // The guests run again: their agents set their clocks.
       const running = cp.status.vms.filter((m) => m.running);
       const clocks = await Promise.all(running.map((m) => this.snapshots.setClock(m.vm_id)));
-      const unset = running.filter((_, i) => !clocks[i].set).map((m) => m.vm_name);
+      // Each one's own reason: "vm a: the guest's clock was not set (no guest agent ...)".
+      const unset = running.flatMap((m, i) =>
+        clocks[i].set ? [] : [`vm ${m.vm_name}: ${clocks[i].message}`]
+      );
       this.store.patchStatus(cp.meta.id, {
         last_restored_at: now(),
         total_ms: Math.round(performance.now() - t0),
         message:
           `${snaps.length} VM(s) rolled back together; they were paused ${paused.pauseMs} ms; ` +
           (unset.length
-            ? `the clocks of ${
-              unset.join(", ").slice(0, 200)
-            } were not set (no guest agent answered)`
+            ? unset.join("; ").slice(0, 400)
             : "their clocks were set to the host's time by their guest agents"),
       });
       log.info("checkpoint restored", { id: cp.meta.id, pause_ms: paused.pauseMs });
